@@ -14,11 +14,11 @@ install:
 	@bash tools/setup.sh
 
 compile: install
-	$(APE) compile
+	$(APE) compile --force
 
 ## Tests on the embedded local chain (py-evm), then again on an Anvil node.
 test: install
-	$(APE) compile
+	$(APE) compile --force
 	$(APE) test tests -p no:cacheprovider
 	$(APE) test tests -p no:cacheprovider --network ethereum:local:foundry
 

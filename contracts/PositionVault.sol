@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IPositionVault} from "../interfaces/IPositionVault.sol";
+import {IMarginPool, Position, PositionStatus} from "../interfaces/IMarginPool.sol";
+import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {MarginMath} from "./libraries/MarginMath.sol";
+
+/// @title PositionVault
+/// @notice Custody of one isolated position. Deployed once per pool as the implementation (which the
+/// pool creates, so `pool` is an immutable of the implementation's code that every clone reads), then
+/// cloned per position. See IPositionVault.
+contract PositionVault is IPositionVault {
+    using SafeERC20 for IERC20;
+
+    /// @inheritdoc IPositionVault
+    address public immutable pool;
+
+    /// @inheritdoc IPositionVault
+    address public owner;
+
+    constructor() {
+        pool = msg.sender;
+        owner = address(this); // locks the implementation: `initialize` only works on a fresh clone
+    }
+
+    modifier onlyPool() {
+        if (msg.sender != pool) revert NotPool(msg.sender);
+        _;
+    }
+
+    /// @inheritdoc IPositionVault
+    function initialize(address owner_) external onlyPool {
+        if (owner != address(0)) revert AlreadyInitialized();
+        owner = owner_;
+    }
+
+    /// @inheritdoc IPositionVault
+    function pay(address token, address to, uint256 amount) external onlyPool {
+        IERC20(token).safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IPositionVault
+    function position() public view returns (Position memory) {
+        return IMarginPool(pool).position(address(this));
+    }
+
+    /// @inheritdoc IPositionVault
+    function feesOwed() public view returns (uint256 fees) {
+        (,, fees) = _open();
+    }
+
+    /// @inheritdoc IPositionVault
+    function equity() external view returns (int256) {
+        (Position memory p, uint256 scale, uint256 fees) = _open();
+        return MarginMath.equityDown(p, _price(), fees, scale);
+    }
+
+    /// @inheritdoc IPositionVault
+    function health() external view returns (uint256) {
+        (Position memory p, uint256 scale, uint256 fees) = _open();
+        return MarginMath.healthDown(p, _price(), fees, scale, IMarginPool(pool).params().maintenanceMarginWad);
+    }
+
+    /// @inheritdoc IPositionVault
+    function isLiquidatable() external view returns (bool) {
+        return MarginMath.isLiquidatable(_isLong(), _price(), liquidationPrice());
+    }
+
+    /// @inheritdoc IPositionVault
+    function liquidationPrice() public view returns (uint256) {
+        (Position memory p, uint256 scale, uint256 fees) = _open();
+        return MarginMath.positionLiquidationPrice(p, fees, scale, IMarginPool(pool).params().maintenanceMarginWad);
+    }
+
+    /// @inheritdoc IPositionVault
+    function bankruptcyPrice() external view returns (uint256) {
+        (Position memory p, uint256 scale, uint256 fees) = _open();
+        return MarginMath.bankruptcyPrice(p.isLong, p.size, p.entryPriceWad, p.margin, fees, scale);
+    }
+
+    /// @dev The open position with the pool's price scale and the fees it owes now.
+    function _open() internal view returns (Position memory p, uint256 scale, uint256 fees) {
+        p = position();
+        if (p.status != PositionStatus.Open) revert IMarginPool.PositionNotOpen(address(this));
+        scale = IMarginPool(pool).priceScale();
+        fees = MarginMath.positionFeesUp(p, IMarginPool(pool).currentFeeIndex(), scale);
+    }
+
+    function _isLong() internal view returns (bool) {
+        return position().isLong;
+    }
+
+    function _price() internal view returns (uint256) {
+        return IPriceOracle(IMarginPool(pool).oracle()).price();
+    }
+}

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IInsuranceFund
+/// @notice One per pool. Receives liquidation penalties (and anyone's contributions) and pays the pool's
+/// bad debt before the pool's LPs bear any of it. Its tokens can leave only to its own pool.
+interface IInsuranceFund {
+    event Covered(uint256 requested, uint256 paid);
+    event Funded(address indexed from, uint256 amount);
+
+    error NotPool(address caller);
+
+    /// @notice Pays the pool up to `amount` (what it holds, at most) and returns what it paid. Pool only.
+    function cover(uint256 amount) external returns (uint256 paid);
+    /// @notice Pays `amount` to `to` on the pool's order (the keeper of a bad-debt liquidation). Pool only.
+    function payTo(address to, uint256 amount) external returns (uint256 paid);
+    /// @notice Pulls `amount` from the caller into the fund.
+    function fund(uint256 amount) external;
+
+    function pool() external view returns (address);
+    function asset() external view returns (address);
+    /// @notice What the fund can pay now.
+    function available() external view returns (uint256);
+}

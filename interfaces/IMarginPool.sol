@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
+
+/// @notice A market's risk parameters. Ratios are WAD (1e18 = 100 %), amounts are settlement-token units.
+/// @dev Bounded by the factory (`IPoolFactory`); changed only through the factory by its owner.
+struct MarketParams {
+    uint64 initialMarginWad; // IM: open and remove margin only while margin + min(PnL, 0) - fees >= IM * notional
+    uint64 maintenanceMarginWad; // MM: liquidatable iff equity < MM * notional
+    uint64 liquidationTargetWad; // T: a partial liquidation restores equity >= T * notional (MM < T <= IM)
+    uint64 keeperBonusWad; // b: keeper bonus as a rate of the closed notional
+    uint64 liquidationPenaltyWad; // rate of the closed notional paid to the insurance fund
+    uint64 openFeeWad; // on the notional at open, to the LPs
+    uint64 closeFeeWad; // on the notional at close, to the LPs
+    uint64 borrowRateWad; // per second, on the entry notional, to the LPs
+    uint64 maxProfitWad; // PnL cap as a multiple of the margin at open (reserved in the pool)
+    uint128 minMargin; // dust bound on a position's margin
+    uint128 minNotional; // dust bound on a position's notional (the minimum position)
+    uint128 maxPositionNotional; // single-position cap
+    uint128 maxOpenInterest; // per side, sum of entry notionals
+    uint128 keeperBonusMin; // floor of the keeper bonus
+    uint128 keeperBonusMax; // cap of the keeper bonus
+}
+
+/// @notice Lifecycle of a vault as the pool records it.
+enum PositionStatus {
+    None, // not a vault of this pool
+    Open,
+    Closed // closed or liquidated: the vault may be reopened by its owner
+}
+
+/// @notice One position, stored by the pool under its vault's address.
+struct Position {
+    uint128 size; // index-asset units, WAD
+    uint128 entryPriceWad; // oracle price at open, WAD
+    uint128 margin; // accounted margin held by the vault (donations excluded)
+    uint128 maxProfit; // PnL cap, reserved in the pool while the position is open
+    uint128 feeBaseWad; // fee index from which fees are owed; the open fee is folded in
+    bool isLong;
+    PositionStatus status;
+}
+
+/// @title IMarginPool
+/// @notice One Ringfence market: the LPs' ERC-4626 pool of the settlement token, counterparty of every
+/// position of the market, and the registry and settlement engine of its position vaults.
+/// @dev Trust assumptions: the pool trusts its oracle adapter (a price or a named revert), its factory's
+/// owner for parameters within the factory's hard bounds, and its guardian to pause opening only.
+/// Nobody can move a vault's margin out except its owner (remove margin, close) and liquidation.
+/// LP withdrawals can never dig into the reserve that guarantees the maximum payout of open positions.
+/// Tokens must be plain ERC-20s: incoming transfers are checked by balance delta.
+interface IMarginPool is IERC4626 {
+    // ---------------------------------------------------------------- events
+    event PositionOpened(
+        address indexed vault,
+        address indexed owner,
+        bool isLong,
+        uint256 size,
+        uint256 entryPriceWad,
+        uint256 margin,
+        uint256 openFee,
+        uint256 maxProfit,
+        uint256 feeBaseWad
+    );
+    event MarginAdded(address indexed vault, address indexed payer, uint256 amount, uint256 marginAfter);
+    event MarginRemoved(address indexed vault, address indexed receiver, uint256 amount, uint256 marginAfter);
+    event PositionClosed(
+        address indexed vault,
+        address indexed owner,
+        uint256 priceWad,
+        int256 pnl,
+        uint256 fees,
+        uint256 payout,
+        uint256 badDebt
+    );
+    event BadDebtCovered(address indexed vault, uint256 shortfall, uint256 coveredByFund, uint256 borneByLps);
+    event DonationRecovered(address indexed vault, address indexed token, address indexed receiver, uint256 amount);
+    event ParamsUpdated(MarketParams params);
+    event PausedSet(bool paused);
+
+    // ---------------------------------------------------------------- errors
+    error ZeroAmount();
+    error ZeroSize();
+    error MarginBelowMinimum(uint256 margin, uint256 minimum);
+    error NotionalBelowMinimum(uint256 notional, uint256 minimum);
+    error PositionTooLarge(uint256 notional, uint256 maximum);
+    error OpenInterestCapExceeded(uint256 openInterest, uint256 cap);
+    error LeverageTooHigh(int256 available, uint256 required);
+    error InsufficientMargin(int256 available, uint256 required);
+    error InsufficientLiquidity(uint256 free, uint256 needed);
+    error MarketPaused();
+    error NotVaultOwner(address caller, address owner);
+    error UnknownVault(address vault);
+    error PositionNotOpen(address vault);
+    error PositionAlreadyOpen(address vault);
+    error PriceSlippage(uint256 priceWad, uint256 acceptablePriceWad);
+    error NotFactory(address caller);
+    error TransferAmountMismatch(uint256 expected, uint256 received);
+    error ValueTooLarge(uint256 value);
+    error UnsupportedAssetDecimals(uint8 decimals);
+
+    // ---------------------------------------------------------------- trader
+    /// @notice Opens a position in the caller's vault number `nonce`, creating the vault (a deterministic
+    /// EIP-1167 clone at `vaultAddress(msg.sender, nonce)`) in the same transaction if it does not exist,
+    /// or reusing it if its previous position is closed. Pulls `margin` from the caller into the vault.
+    /// @param isLong Long (profits when the price rises) or short.
+    /// @param size Index-asset units, WAD.
+    /// @param margin Settlement-token units moved from the caller to the vault; the open fee is owed from it.
+    /// @param acceptablePriceWad Slippage bound: a long reverts above it, a short below it (0: no bound for a long).
+    /// @return vault The position's vault.
+    function openPosition(uint96 nonce, bool isLong, uint256 size, uint256 margin, uint256 acceptablePriceWad)
+        external
+        returns (address vault);
+
+    /// @notice Adds `amount` of margin to an open position, pulled from the caller (anyone may top up any vault).
+    /// @dev Never blocked by a pause, a stale price or the sequencer: it reads no price.
+    function addMargin(address vault, uint256 amount) external;
+
+    /// @notice Moves `amount` of margin out of the caller's vault to `receiver`, only while
+    /// `margin + min(PnL, 0) - fees >= IM * notional` afterwards. Unrealized profit is never withdrawable.
+    function removeMargin(address vault, uint256 amount, address receiver) external;
+
+    /// @notice Closes the caller's position at the oracle price: PnL and fees are settled with the pool and
+    /// the rest goes to `receiver`. A bankrupt position pays its whole margin; the shortfall is bad debt.
+    /// @param acceptablePriceWad Slippage bound: a long reverts below it, a short above it (0: no bound for a short).
+    /// @return payout What `receiver` got.
+    function closePosition(address vault, address receiver, uint256 acceptablePriceWad) external returns (uint256 payout);
+
+    /// @notice Sends tokens held by the caller's vault beyond its accounted margin (donations) to `receiver`.
+    function recoverDonation(address vault, address token, address receiver) external returns (uint256 amount);
+
+    // ---------------------------------------------------------------- admin (factory only)
+    /// @notice New parameters, already checked against the factory's hard bounds. Accrues fees first.
+    function setParams(MarketParams calldata params) external;
+
+    /// @notice Pauses or unpauses opening positions. Adding margin, removing margin, closing and
+    /// liquidating are never paused.
+    function setPaused(bool paused) external;
+
+    // ---------------------------------------------------------------- views
+    function factory() external view returns (address);
+    function oracle() external view returns (address);
+    function insuranceFund() external view returns (address);
+    function vaultImplementation() external view returns (address);
+    function params() external view returns (MarketParams memory);
+    function paused() external view returns (bool);
+
+    /// @notice Where `owner`'s vault number `nonce` lives (whether or not it exists yet).
+    function vaultAddress(address owner, uint96 nonce) external view returns (address);
+    function position(address vault) external view returns (Position memory);
+    /// @notice The fee index now, including accrual not yet written.
+    function currentFeeIndex() external view returns (uint256);
+    /// @notice 10**(36 - asset decimals): `size * priceWad / priceScale` is a notional in assets.
+    function priceScale() external view returns (uint256);
+
+    /// @notice LP assets (deposits, realized PnL and fees); donations excluded.
+    function totalAssets() external view returns (uint256);
+    /// @notice Sum of the maximum payouts of open positions; never available to LP withdrawals.
+    function reserved() external view returns (uint256);
+    /// @notice totalAssets - reserved: what LPs may withdraw and what new positions may reserve.
+    function freeLiquidity() external view returns (uint256);
+    /// @notice Per side: sum of sizes and of entry notionals (rounded up) of open positions.
+    function openInterest(bool isLong) external view returns (uint256 size, uint256 entryNotional);
+}

@@ -1,0 +1,1073 @@
+"""The exact Python reference model of Ringfence's position maths.
+
+Three layers live here:
+
+* **Integer mirrors** of every function in ``contracts/libraries/MarginMath.sol``, bit for bit,
+  under the same names in snake_case: the same rounding (its direction is in every name),
+  OpenZeppelin ``Math.mulDiv`` semantics (full 512-bit precision, panic when the result does not
+  fit in a uint256), Solidity 0.8 checked arithmetic and its unchecked ``int256(uint256)``
+  casts. Where the EVM would revert with a panic the model raises :class:`EvmPanic` with the
+  same code (``0x11`` under/overflow, ``0x12`` division by zero). Arguments that the Solidity
+  parameter type could not hold raise :class:`ValueError`.
+* **Protocol flows** of ``MarginPool`` built on them: :func:`open_position`,
+  :func:`add_margin`, :func:`remove_margin` / :func:`remove_margin_allowed`,
+  :func:`close_position` and :func:`settle_close`, with the contract's checks in the contract's
+  order, raising typed errors that mirror its custom errors (all :class:`ModelError`).
+* **Exact rationals** (``exact_*``, :class:`fractions.Fraction`) of the DESIGN formulas, with no
+  rounding and no profit cap unless asked for, so that tests can show that the integer versions
+  are within their documented rounding of the exact values and always round in the protocol's
+  favour: what a trader receives rounds down, what a trader owes or must hold rounds up, and a
+  liquidation or bankruptcy boundary rounds towards danger.
+
+Units: prices and ratios are WAD (1e18); sizes are index-asset units in WAD; margins, fees and
+PnL are settlement-token units ("assets"); ``scale = 10**(36 - asset_decimals)`` so that the
+notional in assets is ``size * price / scale``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any
+
+__all__ = [
+    "MAX_UINT128",
+    "MAX_UINT256",
+    "PANIC_DIVISION_BY_ZERO",
+    "PANIC_UNDER_OVERFLOW",
+    "WAD",
+    "CloseSettlement",
+    "EvmPanic",
+    "InsufficientLiquidity",
+    "InsufficientMargin",
+    "LeverageTooHigh",
+    "MarginBelowMinimum",
+    "MarketParams",
+    "ModelError",
+    "NotionalBelowMinimum",
+    "OpenInterestCapExceeded",
+    "OpenResult",
+    "Position",
+    "PositionTooLarge",
+    "SafeCastOverflowedUintDowncast",
+    "ZeroAmount",
+    "ZeroSize",
+    "add_margin",
+    "available_margin",
+    "bankruptcy_price",
+    "close_position",
+    "entry_notional_up",
+    "equity",
+    "equity_down",
+    "exact_available_margin",
+    "exact_bankruptcy_price",
+    "exact_equity",
+    "exact_fees",
+    "exact_health",
+    "exact_is_liquidatable",
+    "exact_liquidation_price",
+    "exact_margin_sufficient",
+    "exact_max_profit",
+    "exact_notional",
+    "exact_pnl",
+    "exact_requirement",
+    "fee_index_at",
+    "fees_up",
+    "health_down",
+    "health_wad",
+    "initial_margin_test",
+    "is_liquidatable",
+    "liquidation_price",
+    "mul_div_down",
+    "mul_div_up",
+    "notional_down",
+    "notional_up",
+    "open_position",
+    "pnl_down",
+    "position_fees_up",
+    "position_liquidation_price",
+    "remove_margin",
+    "remove_margin_allowed",
+    "requirement_up",
+    "scale_for",
+    "settle_close",
+]
+
+WAD: int = 10**18
+"""Fixed-point one for prices and ratios."""
+
+MAX_UINT256: int = 2**256 - 1
+"""``type(uint256).max``; also the health of a position with no maintenance requirement."""
+
+MAX_UINT128: int = 2**128 - 1
+"""``type(uint128).max``: the bound of every stored position field and amount parameter."""
+
+_MAX_UINT64: int = 2**64 - 1
+_INT256_MIN: int = -(2**255)
+_INT256_MAX: int = 2**255 - 1
+
+PANIC_UNDER_OVERFLOW: int = 0x11
+"""Solidity ``Panic(uint256)`` code for checked-arithmetic under/overflow."""
+
+PANIC_DIVISION_BY_ZERO: int = 0x12
+"""Solidity ``Panic(uint256)`` code for division or modulo by zero."""
+
+
+# --------------------------------------------------------------------------------------------
+# Errors (the contracts' custom errors, and the EVM panic)
+# --------------------------------------------------------------------------------------------
+
+
+class ModelError(Exception):
+    """Base of every error the model raises in place of an on-chain revert."""
+
+
+class EvmPanic(ModelError):
+    """A Solidity ``Panic(code)`` revert: ``0x11`` under/overflow, ``0x12`` division by zero."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"Panic(0x{self.code:02x})"
+
+
+class SafeCastOverflowedUintDowncast(ModelError):
+    """OpenZeppelin ``SafeCast``: ``value`` does not fit in ``bits`` bits."""
+
+    def __init__(self, bits: int, value: int) -> None:
+        super().__init__(bits, value)
+        self.bits = bits
+        self.value = value
+
+
+class ZeroAmount(ModelError):
+    """A margin amount of zero."""
+
+
+class ZeroSize(ModelError):
+    """A position size of zero."""
+
+
+class MarginBelowMinimum(ModelError):
+    """The margin (at open, or left after a withdrawal) is below the market's minimum."""
+
+    def __init__(self, margin: int, minimum: int) -> None:
+        super().__init__(margin, minimum)
+        self.margin = margin
+        self.minimum = minimum
+
+
+class NotionalBelowMinimum(ModelError):
+    """The entry notional is below the market's minimum position notional."""
+
+    def __init__(self, notional: int, minimum: int) -> None:
+        super().__init__(notional, minimum)
+        self.notional = notional
+        self.minimum = minimum
+
+
+class PositionTooLarge(ModelError):
+    """The entry notional is above the market's maximum position notional."""
+
+    def __init__(self, notional: int, maximum: int) -> None:
+        super().__init__(notional, maximum)
+        self.notional = notional
+        self.maximum = maximum
+
+
+class OpenInterestCapExceeded(ModelError):
+    """The side's open interest (sum of entry notionals) after the open would exceed the cap."""
+
+    def __init__(self, open_interest: int, cap: int) -> None:
+        super().__init__(open_interest, cap)
+        self.open_interest = open_interest
+        self.cap = cap
+
+
+class LeverageTooHigh(ModelError):
+    """Opening would leave ``available = m - open_fee`` below ``required = IM * N``."""
+
+    def __init__(self, available: int, required: int) -> None:
+        super().__init__(available, required)
+        self.available = available
+        self.required = required
+
+
+class InsufficientMargin(ModelError):
+    """Removing margin would leave ``m + min(pnl, 0) - f`` below ``IM * N``."""
+
+    def __init__(self, available: int, required: int) -> None:
+        super().__init__(available, required)
+        self.available = available
+        self.required = required
+
+
+class InsufficientLiquidity(ModelError):
+    """The pool's free liquidity cannot reserve the new position's maximum profit."""
+
+    def __init__(self, free: int, needed: int) -> None:
+        super().__init__(free, needed)
+        self.free = free
+        self.needed = needed
+
+
+# --------------------------------------------------------------------------------------------
+# EVM arithmetic (Solidity 0.8 semantics)
+# --------------------------------------------------------------------------------------------
+
+
+def _uint(name: str, value: int, bits: int = 256) -> int:
+    """Reject what a ``uint<bits>`` parameter could not hold (an ABI encoder would refuse it)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if not 0 <= value < 1 << bits:
+        raise ValueError(f"{name} = {value} is not a uint{bits}")
+    return value
+
+
+def _int256(name: str, value: int) -> int:
+    """Reject what an ``int256`` parameter could not hold."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if not _INT256_MIN <= value <= _INT256_MAX:
+        raise ValueError(f"{name} = {value} is not an int256")
+    return value
+
+
+def _checked(value: int) -> int:
+    """A checked uint256 result: panic 0x11 outside ``[0, 2**256)``."""
+    if not 0 <= value <= MAX_UINT256:
+        raise EvmPanic(PANIC_UNDER_OVERFLOW)
+    return value
+
+
+def _checked_i(value: int) -> int:
+    """A checked int256 result: panic 0x11 outside ``[-2**255, 2**255)``."""
+    if not _INT256_MIN <= value <= _INT256_MAX:
+        raise EvmPanic(PANIC_UNDER_OVERFLOW)
+    return value
+
+
+def _div(a: int, b: int) -> int:
+    """Solidity ``a / b`` on uint256: floor, panic 0x12 on zero."""
+    if b == 0:
+        raise EvmPanic(PANIC_DIVISION_BY_ZERO)
+    return a // b
+
+
+def _ceil_div(a: int, b: int) -> int:
+    """OpenZeppelin ``Math.ceilDiv``: ``ceil(a / b)``, panic 0x12 on zero."""
+    if b == 0:
+        raise EvmPanic(PANIC_DIVISION_BY_ZERO)
+    return -(-a // b)
+
+
+def _to_int256(value: int) -> int:
+    """Solidity ``int256(uint256)``: an unchecked two's-complement reinterpretation."""
+    return value - 2**256 if value > _INT256_MAX else value
+
+
+def _to_uint128(value: int) -> int:
+    """OpenZeppelin ``SafeCast.toUint128``."""
+    if value > MAX_UINT128:
+        raise SafeCastOverflowedUintDowncast(128, value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Market parameters and positions
+# --------------------------------------------------------------------------------------------
+
+_PARAM_FIELDS: tuple[tuple[str, str, int], ...] = (
+    ("initial_margin_wad", "initialMarginWad", 64),
+    ("maintenance_margin_wad", "maintenanceMarginWad", 64),
+    ("liquidation_target_wad", "liquidationTargetWad", 64),
+    ("keeper_bonus_wad", "keeperBonusWad", 64),
+    ("liquidation_penalty_wad", "liquidationPenaltyWad", 64),
+    ("open_fee_wad", "openFeeWad", 64),
+    ("close_fee_wad", "closeFeeWad", 64),
+    ("borrow_rate_wad", "borrowRateWad", 64),
+    ("max_profit_wad", "maxProfitWad", 64),
+    ("min_margin", "minMargin", 128),
+    ("min_notional", "minNotional", 128),
+    ("max_position_notional", "maxPositionNotional", 128),
+    ("max_open_interest", "maxOpenInterest", 128),
+    ("keeper_bonus_min", "keeperBonusMin", 128),
+    ("keeper_bonus_max", "keeperBonusMax", 128),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketParams:
+    """A market: the Solidity ``MarketParams`` struct field for field (snake_case, same widths:
+    ratios and the per-second borrow rate are uint64 WAD, amounts uint128 assets) plus the
+    settlement token's ``asset_decimals``, which fixes :attr:`scale`.
+
+    The liquidation fields (target, keeper bonus, penalty) are carried for completeness; the
+    flows modelled here do not use them.
+    """
+
+    asset_decimals: int
+    initial_margin_wad: int
+    maintenance_margin_wad: int
+    liquidation_target_wad: int = 0
+    keeper_bonus_wad: int = 0
+    liquidation_penalty_wad: int = 0
+    open_fee_wad: int = 0
+    close_fee_wad: int = 0
+    borrow_rate_wad: int = 0
+    max_profit_wad: int = 9 * WAD
+    min_margin: int = 0
+    min_notional: int = 0
+    max_position_notional: int = MAX_UINT128
+    max_open_interest: int = MAX_UINT128
+    keeper_bonus_min: int = 0
+    keeper_bonus_max: int = 0
+
+    def __post_init__(self) -> None:
+        scale_for(self.asset_decimals)
+        for name, _, bits in _PARAM_FIELDS:
+            _uint(name, getattr(self, name), bits)
+        if not self.maintenance_margin_wad < self.initial_margin_wad <= WAD:
+            raise ValueError("need maintenance_margin_wad < initial_margin_wad <= WAD")
+
+    @property
+    def scale(self) -> int:
+        """``10**(36 - asset_decimals)``."""
+        return scale_for(self.asset_decimals)
+
+    @classmethod
+    def from_struct(cls, raw: Any, asset_decimals: int) -> MarketParams:
+        """From the struct as a contract returns it (camelCase attributes or a 15-tuple in
+        declaration order) or any object with the snake_case fields (such as the SDK's)."""
+        values: dict[str, int] = {}
+        for index, (name, solidity_name, _) in enumerate(_PARAM_FIELDS):
+            if hasattr(raw, name):
+                values[name] = int(getattr(raw, name))
+            elif hasattr(raw, solidity_name):
+                values[name] = int(getattr(raw, solidity_name))
+            else:
+                values[name] = int(raw[index])
+        return cls(asset_decimals=asset_decimals, **values)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Position:
+    """An open position as the pool stores it (the Solidity ``Position`` struct without its
+    status): ``size`` in index-asset WAD units, ``entry_price`` and ``fee_base`` in WAD,
+    ``margin`` and ``max_profit`` in assets; every amount a uint128."""
+
+    size: int
+    entry_price: int
+    margin: int
+    max_profit: int
+    fee_base: int
+    is_long: bool
+
+    def __post_init__(self) -> None:
+        for name in ("size", "entry_price", "margin", "max_profit", "fee_base"):
+            _uint(name, getattr(self, name), 128)
+
+    @classmethod
+    def from_struct(cls, raw: Any) -> Position:
+        """From the struct as a contract returns it (camelCase attributes or a tuple
+        ``(size, entryPriceWad, margin, maxProfit, feeBaseWad, isLong, ...)``)."""
+        if hasattr(raw, "entryPriceWad"):
+            return cls(
+                size=int(raw.size),
+                entry_price=int(raw.entryPriceWad),
+                margin=int(raw.margin),
+                max_profit=int(raw.maxProfit),
+                fee_base=int(raw.feeBaseWad),
+                is_long=bool(raw.isLong),
+            )
+        items: Sequence[Any] = tuple(raw)
+        return cls(
+            size=int(items[0]),
+            entry_price=int(items[1]),
+            margin=int(items[2]),
+            max_profit=int(items[3]),
+            fee_base=int(items[4]),
+            is_long=bool(items[5]),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Integer mirrors of MarginMath.sol
+# --------------------------------------------------------------------------------------------
+
+
+def mul_div_down(x: int, y: int, d: int) -> int:
+    """``floor(x * y / d)`` with full precision (``Math.mulDiv``).
+
+    Rounds **down**. Panics 0x12 when ``d == 0`` and 0x11 when the result exceeds uint256.
+    """
+    _uint("x", x)
+    _uint("y", y)
+    _uint("d", d)
+    if d == 0:
+        raise EvmPanic(PANIC_DIVISION_BY_ZERO)
+    return _checked(x * y // d)
+
+
+def mul_div_up(x: int, y: int, d: int) -> int:
+    """``ceil(x * y / d)`` with full precision (``Math.mulDiv(.., Rounding.Ceil)``).
+
+    Rounds **up**. Panics as :func:`mul_div_down`, and 0x11 when the floor is ``2**256 - 1`` and
+    the remainder is non-zero (the checked ``+ 1`` overflows).
+    """
+    down = mul_div_down(x, y, d)
+    return _checked(down + (1 if (x * y) % d else 0))
+
+
+def notional_down(size: int, price_wad: int, scale: int) -> int:
+    """Notional ``size * price`` in assets, rounded **down** (what a trader is credited)."""
+    return mul_div_down(size, price_wad, scale)
+
+
+def notional_up(size: int, price_wad: int, scale: int) -> int:
+    """Notional ``size * price`` in assets, rounded **up** (what requirements and fees use)."""
+    return mul_div_up(size, price_wad, scale)
+
+
+def pnl_down(
+    is_long: bool, size: int, entry_wad: int, price_wad: int, scale: int, max_profit: int
+) -> int:
+    """The trader's PnL in assets: a profit rounds **down** and is capped at ``max_profit``; a
+    loss rounds **up** (away from zero). Either way the result never exceeds the exact PnL.
+
+    Mirrors the Solidity casts exactly: ``int256(uint256)`` is an unchecked reinterpretation and
+    the negation of ``type(int256).min`` panics 0x11; outside ``|pnl| < 2**255`` neither is
+    reachable with sane inputs.
+    """
+    _uint("size", size)
+    _uint("entry_wad", entry_wad)
+    _uint("price_wad", price_wad)
+    _uint("scale", scale)
+    _uint("max_profit", max_profit)
+    profit = price_wad >= entry_wad if is_long else price_wad <= entry_wad
+    move = price_wad - entry_wad if price_wad >= entry_wad else entry_wad - price_wad
+    if profit:
+        return _to_int256(min(mul_div_down(size, move, scale), max_profit))
+    loss = _to_int256(mul_div_up(size, move, scale))
+    if loss == _INT256_MIN:
+        raise EvmPanic(PANIC_UNDER_OVERFLOW)
+    return -loss
+
+
+def fees_up(entry_notional: int, fee_index_wad: int, fee_base_wad: int) -> int:
+    """Fees owed in assets, rounded **up**: ``ceil(entry_notional * (index - base) / WAD)``.
+
+    The open fee is folded into ``fee_base_wad`` (set below the index at open), so the one
+    difference carries the open fee and the borrow fee accrued since. Panics 0x11 when
+    ``fee_base_wad > fee_index_wad``.
+    """
+    _uint("fee_index_wad", fee_index_wad)
+    _uint("fee_base_wad", fee_base_wad)
+    return mul_div_up(entry_notional, _checked(fee_index_wad - fee_base_wad), WAD)
+
+
+def requirement_up(notional: int, ratio_wad: int) -> int:
+    """A requirement ``ratio * notional`` in assets, rounded **up**."""
+    return mul_div_up(notional, ratio_wad, WAD)
+
+
+def _long_bankruptcy_numerator(
+    size: int, entry_wad: int, margin: int, fees: int, scale: int
+) -> tuple[bool, int]:
+    """Long: ``s*E - (m - f)*scale`` with its sign (``(False, 0)`` when not positive)."""
+    debt = _checked(size * entry_wad)
+    if fees >= margin:
+        return True, _checked(debt + _checked((fees - margin) * scale))
+    collateral = _checked((margin - fees) * scale)
+    return (False, 0) if collateral >= debt else (True, debt - collateral)
+
+
+def _short_bankruptcy_numerator(
+    size: int, entry_wad: int, margin: int, fees: int, scale: int
+) -> tuple[bool, int]:
+    """Short: ``s*E + (m - f)*scale`` with its sign (``(False, 0)`` when not positive)."""
+    credit = _checked(size * entry_wad)
+    if margin >= fees:
+        return True, _checked(credit + _checked((margin - fees) * scale))
+    shortfall = _checked((fees - margin) * scale)
+    return (False, 0) if shortfall >= credit else (True, credit - shortfall)
+
+
+def _check_position_args(size: int, entry_wad: int, margin: int, fees: int, scale: int) -> None:
+    _uint("size", size)
+    _uint("entry_wad", entry_wad)
+    _uint("margin", margin)
+    _uint("fees", fees)
+    _uint("scale", scale)
+
+
+def liquidation_price(
+    is_long: bool,
+    size: int,
+    entry_wad: int,
+    margin: int,
+    fees: int,
+    scale: int,
+    mm_wad: int,
+) -> int:
+    """The exact integer liquidation boundary, in WAD.
+
+    The position is liquidatable iff ``e < MM * N`` in exact rational arithmetic (uncapped,
+    loss-side PnL, fees as given), which for an integer price is ``price < liq`` for a long and
+    ``price > liq`` for a short.
+
+    * Long: ``ceil((s*E - (m - f)*scale) * WAD / (s * (WAD - MM)))`` (rounded **up**, towards
+      danger); 0 when the numerator is not positive (never liquidatable).
+    * Short: ``floor((s*E + (m - f)*scale) * WAD / (s * (WAD + MM)))`` (rounded **down**,
+      towards danger); 0 when the numerator is not positive (liquidatable at every price > 0;
+      at price 0 :func:`is_liquidatable` says no, the one place it differs from the exact test).
+    """
+    _check_position_args(size, entry_wad, margin, fees, scale)
+    _uint("mm_wad", mm_wad)
+    if is_long:
+        positive, k = _long_bankruptcy_numerator(size, entry_wad, margin, fees, scale)
+        if not positive:
+            return 0
+        return mul_div_up(k, WAD, _checked(size * _checked(WAD - mm_wad)))
+    positive_short, k_short = _short_bankruptcy_numerator(size, entry_wad, margin, fees, scale)
+    if not positive_short:
+        return 0
+    return mul_div_down(k_short, WAD, _checked(size * _checked(WAD + mm_wad)))
+
+
+def bankruptcy_price(
+    is_long: bool, size: int, entry_wad: int, margin: int, fees: int, scale: int
+) -> int:
+    """The bankruptcy price (equity zero) in WAD, rounded towards danger.
+
+    Long ``ceil(E - (m - f)*scale/s)`` (rounded **up**), short ``floor(E + (m - f)*scale/s)``
+    (rounded **down**); 0 when there is none (the numerator is not positive).
+    """
+    _check_position_args(size, entry_wad, margin, fees, scale)
+    if is_long:
+        positive, k = _long_bankruptcy_numerator(size, entry_wad, margin, fees, scale)
+        return _ceil_div(k, size) if positive else 0
+    positive_short, k_short = _short_bankruptcy_numerator(size, entry_wad, margin, fees, scale)
+    return _div(k_short, size) if positive_short else 0
+
+
+def is_liquidatable(is_long: bool, price_wad: int, liq_price_wad: int) -> bool:
+    """Whether a position is liquidatable at ``price_wad``: long ``price < liq``, short
+    ``price > liq`` (exact, see :func:`liquidation_price`)."""
+    _uint("price_wad", price_wad)
+    _uint("liq_price_wad", liq_price_wad)
+    return price_wad < liq_price_wad if is_long else price_wad > liq_price_wad
+
+
+# --------------------------------------------------------------------------------------------
+# Protocol-level integer formulas (DESIGN), built from the mirrors above
+# --------------------------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------------------------
+# Integer mirrors of MarginMath.sol: a position as a whole
+# --------------------------------------------------------------------------------------------
+
+
+def entry_notional_up(position: Position, scale: int) -> int:
+    """The entry notional ``notional_up(size, entry_price)`` in assets, rounded **up**: fees are
+    owed on it and the side's open interest counts it."""
+    return notional_up(position.size, position.entry_price, scale)
+
+
+def position_fees_up(position: Position, fee_index_wad: int, scale: int) -> int:
+    """Fees the position owes at ``fee_index_wad`` (open fee plus borrow fee), rounded **up**."""
+    return fees_up(entry_notional_up(position, scale), fee_index_wad, position.fee_base)
+
+
+def _pnl_of(position: Position, price_wad: int, scale: int) -> int:
+    return pnl_down(
+        position.is_long,
+        position.size,
+        position.entry_price,
+        price_wad,
+        scale,
+        position.max_profit,
+    )
+
+
+def equity_down(position: Position, price_wad: int, fees: int, scale: int) -> int:
+    """Equity ``margin + pnl_down - fees`` in assets (int256, checked). With ``fees`` from
+    :func:`position_fees_up` it is never above the exact equity."""
+    _uint("fees", fees)
+    pnl = _pnl_of(position, price_wad, scale)
+    return _checked_i(_checked_i(position.margin + pnl) - _to_int256(fees))
+
+
+def health_down(position: Position, price_wad: int, fees: int, scale: int, mm_wad: int) -> int:
+    """Health ``equity / (MM * notional)`` in WAD, rounded **down**: see :func:`health_wad`.
+
+    The requirement is ``requirement_up(notional_up(size, price), MM)``; ``2**256 - 1`` when it
+    is zero (checked first), 0 when the equity is not positive.
+    """
+    requirement = requirement_up(notional_up(position.size, price_wad, scale), mm_wad)
+    if requirement == 0:
+        return MAX_UINT256
+    return health_wad(equity_down(position, price_wad, fees, scale), requirement)
+
+
+def initial_margin_test(
+    position: Position, price_wad: int, fees: int, scale: int, im_wad: int
+) -> tuple[int, int]:
+    """``(available, required)`` of the initial-margin test, which passes iff
+    ``available >= required``:
+
+    * ``available = margin + min(pnl_down, 0) - fees`` (int256, checked; unrealised profit never
+      counts), never above the exact value;
+    * ``required = requirement_up(notional_up(size, price), IM)``, rounded **up**.
+    """
+    _uint("fees", fees)
+    pnl = _pnl_of(position, price_wad, scale)
+    available = _checked_i(_checked_i(position.margin + min(pnl, 0)) - _to_int256(fees))
+    required = requirement_up(notional_up(position.size, price_wad, scale), im_wad)
+    return available, required
+
+
+def position_liquidation_price(position: Position, fees: int, scale: int, mm_wad: int) -> int:
+    """:func:`liquidation_price` of the position given the ``fees`` it owes."""
+    return liquidation_price(
+        position.is_long,
+        position.size,
+        position.entry_price,
+        position.margin,
+        fees,
+        scale,
+        mm_wad,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Integer helpers of the protocol
+# --------------------------------------------------------------------------------------------
+
+
+def scale_for(asset_decimals: int) -> int:
+    """``10**(36 - asset_decimals)``: turns ``size * price`` (WAD * WAD) into assets."""
+    if not 0 <= asset_decimals <= 36:
+        raise ValueError(f"asset_decimals = {asset_decimals} is not in [0, 36]")
+    return int(10 ** (36 - asset_decimals))
+
+
+def fee_index_at(borrow_rate_wad: int, seconds: int, start_index_wad: int = WAD) -> int:
+    """The fee index ``seconds`` after ``start_index_wad`` at a per-second WAD borrow rate:
+    linear and exact, ``start + rate * seconds`` (the pool's index starts at ``WAD``)."""
+    _uint("borrow_rate_wad", borrow_rate_wad)
+    _uint("seconds", seconds)
+    _uint("start_index_wad", start_index_wad)
+    return _checked(start_index_wad + _checked(borrow_rate_wad * seconds))
+
+
+def equity(margin: int, pnl: int, fees: int) -> int:
+    """Equity ``e = m + pnl - f`` in assets, exact on integers: the rounding is in the inputs
+    (pass :func:`pnl_down` and :func:`fees_up`), so ``e`` never exceeds the exact equity.
+    :func:`equity_down` is the checked on-chain form for a position."""
+    return margin + pnl - fees
+
+
+def available_margin(margin: int, pnl: int, fees: int) -> int:
+    """``m + min(pnl, 0) - f``: the collateral the initial-margin test counts (unrealised profit
+    never does). See :func:`initial_margin_test` for the on-chain form."""
+    return margin + min(pnl, 0) - fees
+
+
+def health_wad(equity_assets: int, requirement: int) -> int:
+    """Display health ``floor(equity * WAD / requirement)`` in WAD, rounded **down**.
+
+    ``requirement`` is the maintenance requirement ``requirement_up(notional_up(s, P), MM)``.
+    As on chain (``healthDown``) a zero requirement is checked first and gives ``2**256 - 1``;
+    otherwise a non-positive equity gives 0. Below ``WAD`` the position is under maintenance
+    by the rounded figures; the binding test is :func:`is_liquidatable`.
+    """
+    _int256("equity_assets", equity_assets)
+    _uint("requirement", requirement)
+    if requirement == 0:
+        return MAX_UINT256
+    if equity_assets <= 0:
+        return 0
+    return mul_div_down(equity_assets, WAD, requirement)
+
+
+# --------------------------------------------------------------------------------------------
+# Flows of MarginPool
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenResult:
+    """What :func:`open_position` books."""
+
+    position: Position
+    entry_notional: int
+    """``notional_up(size, price)``: the base of fees, limits and open interest."""
+    open_fee: int
+    """``requirement_up(entry_notional, open_fee_wad)``, rounded up: owed from the open."""
+    max_profit: int
+    """``floor(margin * max_profit_wad / WAD)``: the profit cap, reserved in the pool."""
+    open_interest_after: int
+    """The side's open interest (sum of entry notionals) including this position."""
+
+
+def open_position(
+    params: MarketParams,
+    *,
+    is_long: bool,
+    size: int,
+    price_wad: int,
+    margin: int,
+    fee_index_wad: int,
+    open_interest: int,
+    free_liquidity: int,
+) -> OpenResult:
+    """Open a position at the oracle price ``price_wad`` (``MarginPool._open``/``_checkOpen``).
+
+    ``open_interest`` is the side's open interest before the open, ``free_liquidity`` the pool's
+    liquidity net of reserves. The checks, in the contract's order:
+
+    1. ``size > 0``                                       else :class:`ZeroSize`
+    2. ``margin >= min_margin``                           else :class:`MarginBelowMinimum`
+    3. ``notional >= min_notional``                       else :class:`NotionalBelowMinimum`
+    4. ``notional <= max_position_notional``              else :class:`PositionTooLarge`
+    5. ``open_interest + notional <= max_open_interest``  else :class:`OpenInterestCapExceeded`
+    6. ``margin - open_fee >= requirement_up(notional, IM)``  else :class:`LeverageTooHigh`
+    7. ``max_profit <= free_liquidity``                   else :class:`InsufficientLiquidity`
+
+    with ``notional = notional_up(size, price)`` (rounded **up**), ``open_fee`` rounded **up**,
+    ``max_profit`` rounded **down**. The open fee is folded into
+    ``fee_base = fee_index - open_fee_wad``, so ``fees_up`` at open equals ``open_fee``. The
+    stored fields are ``SafeCast.toUint128`` (:class:`SafeCastOverflowedUintDowncast`); the
+    side's size total is not modelled.
+    """
+    _uint("size", size)
+    _uint("price_wad", price_wad)
+    _uint("margin", margin)
+    _uint("fee_index_wad", fee_index_wad)
+    _uint("open_interest", open_interest)
+    _uint("free_liquidity", free_liquidity)
+    scale = params.scale
+    if size == 0:
+        raise ZeroSize()
+    notional = notional_up(size, price_wad, scale)
+    if margin < params.min_margin:
+        raise MarginBelowMinimum(margin, params.min_margin)
+    if notional < params.min_notional:
+        raise NotionalBelowMinimum(notional, params.min_notional)
+    if notional > params.max_position_notional:
+        raise PositionTooLarge(notional, params.max_position_notional)
+    open_interest_after = _checked(open_interest + notional)
+    if open_interest_after > params.max_open_interest:
+        raise OpenInterestCapExceeded(open_interest_after, params.max_open_interest)
+    open_fee = requirement_up(notional, params.open_fee_wad)
+    required = requirement_up(notional, params.initial_margin_wad)
+    available = _checked_i(_to_int256(margin) - _to_int256(open_fee))
+    if available < _to_int256(required):
+        raise LeverageTooHigh(available, required)
+    max_profit = mul_div_down(margin, params.max_profit_wad, WAD)
+    if max_profit > free_liquidity:
+        raise InsufficientLiquidity(free_liquidity, max_profit)
+
+    _to_uint128(open_interest_after)
+    fee_base = _checked(fee_index_wad - params.open_fee_wad) & MAX_UINT128  # uint128(feeBase)
+    position = Position(
+        size=_to_uint128(size),
+        entry_price=_to_uint128(price_wad),
+        margin=_to_uint128(margin),
+        max_profit=_to_uint128(max_profit),
+        fee_base=fee_base,
+        is_long=is_long,
+    )
+    return OpenResult(
+        position=position,
+        entry_notional=notional,
+        open_fee=open_fee,
+        max_profit=max_profit,
+        open_interest_after=open_interest_after,
+    )
+
+
+def add_margin(position: Position, amount: int) -> Position:
+    """The position with ``amount`` more margin (``max_profit`` stays as fixed at open).
+    Raises :class:`ZeroAmount` or :class:`SafeCastOverflowedUintDowncast` as the pool does."""
+    _uint("amount", amount)
+    if amount == 0:
+        raise ZeroAmount()
+    return replace(position, margin=_to_uint128(position.margin + amount))
+
+
+def remove_margin(
+    params: MarketParams,
+    position: Position,
+    amount: int,
+    price_wad: int,
+    fee_index_wad: int,
+) -> Position:
+    """The position with ``amount`` less margin, after the pool's checks, in its order:
+
+    1. ``amount > 0``                                      else :class:`ZeroAmount`
+    2. ``amount <= m`` and ``m - amount >= min_margin``    else :class:`MarginBelowMinimum`
+       ``(margin_after, min_margin)`` (``margin_after`` is 0 when ``amount > m``)
+    3. :func:`initial_margin_test` of the updated position at ``price_wad`` with the fees at
+       ``fee_index_wad``: ``available >= required``    else :class:`InsufficientMargin`
+
+    Both sides of the last test are rounded against the trader, so it never passes where the
+    exact DESIGN test (:func:`exact_margin_sufficient`) fails. ``max_profit`` is unchanged.
+    """
+    _uint("amount", amount)
+    if amount == 0:
+        raise ZeroAmount()
+    margin_after = 0 if amount > position.margin else position.margin - amount
+    if margin_after < params.min_margin or amount > position.margin:
+        raise MarginBelowMinimum(margin_after, params.min_margin)
+    updated = replace(position, margin=margin_after)
+    fees = position_fees_up(updated, fee_index_wad, params.scale)
+    available, required = initial_margin_test(
+        updated, price_wad, fees, params.scale, params.initial_margin_wad
+    )
+    if available < _to_int256(required):
+        raise InsufficientMargin(available, required)
+    return updated
+
+
+def remove_margin_allowed(
+    params: MarketParams,
+    position: Position,
+    amount: int,
+    price_wad: int,
+    fee_index_wad: int,
+) -> bool:
+    """``True`` when :func:`remove_margin` would succeed; otherwise raises its error
+    (:class:`InsufficientMargin` ``(available, required)`` when the initial margin fails)."""
+    remove_margin(params, position, amount, price_wad, fee_index_wad)
+    return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseSettlement:
+    """The token flows of a close, in assets (``MarginPool._settle`` and ``_coverBadDebt``).
+
+    ``result`` is ``X = m + pnl - fees - close_fee``; ``payout = max(X, 0)`` is what the
+    position's receiver gets (the contract's return value). The vault releases exactly the
+    margin, the pool pays any payout above it, and a negative ``X`` is bad debt, covered first by
+    the insurance fund, the rest borne by the LPs. Conservation (tokens move, none appear)::
+
+        vault_to_owner + vault_to_pool             == margin
+        vault_to_owner + pool_to_owner             == payout == max(X, 0)
+        payout + pool_net                          == margin + insurance_to_pool
+        pool_net                                   == fees + close_fee - pnl - lp_loss
+        insurance_to_pool + lp_loss                == bad_debt == max(-X, 0)
+
+    where ``pool_net = vault_to_pool + insurance_to_pool - pool_to_owner`` is the change of the
+    pool's accounted liquidity (``totalAssets``).
+    """
+
+    result: int
+    payout: int
+    vault_to_owner: int
+    vault_to_pool: int
+    pool_to_owner: int
+    bad_debt: int
+    insurance_to_pool: int
+    lp_loss: int
+
+    @property
+    def pool_net(self) -> int:
+        """The pool's net change: ``vault_to_pool + insurance_to_pool - pool_to_owner``."""
+        return self.vault_to_pool + self.insurance_to_pool - self.pool_to_owner
+
+
+def settle_close(
+    margin: int, pnl: int, fees: int, close_fee: int, insurance_fund: int
+) -> CloseSettlement:
+    """Split a close into token flows (the identities are on :class:`CloseSettlement`).
+
+    ``X = m + pnl - (fees + close_fee)`` (checked, as the contract sums the two fees first).
+    If ``X >= 0``: vault -> owner ``min(X, m)``, vault -> pool ``m - min(X, m)``, pool -> owner
+    ``X - min(X, m)``. If ``X < 0``: vault -> pool ``m``, the owner gets 0, and the shortfall
+    ``-X`` is bad debt: the insurance fund (balance ``insurance_fund``) pays
+    ``min(insurance_fund, shortfall)`` to the pool and the LPs bear the rest. Pass
+    :func:`pnl_down` and :func:`fees_up` amounts so every rounding already favours the protocol.
+    """
+    _uint("margin", margin)
+    _int256("pnl", pnl)
+    _uint("fees", fees)
+    _uint("close_fee", close_fee)
+    _uint("insurance_fund", insurance_fund)
+    total_fees = _checked(fees + close_fee)
+    result = _checked_i(_checked_i(_to_int256(margin) + pnl) - _to_int256(total_fees))
+    if result >= 0:
+        vault_to_owner = min(result, margin)
+        return CloseSettlement(
+            result=result,
+            payout=result,
+            vault_to_owner=vault_to_owner,
+            vault_to_pool=margin - vault_to_owner,
+            pool_to_owner=result - vault_to_owner,
+            bad_debt=0,
+            insurance_to_pool=0,
+            lp_loss=0,
+        )
+    shortfall = -result
+    covered = min(insurance_fund, shortfall)
+    return CloseSettlement(
+        result=result,
+        payout=0,
+        vault_to_owner=0,
+        vault_to_pool=margin,
+        pool_to_owner=0,
+        bad_debt=shortfall,
+        insurance_to_pool=covered,
+        lp_loss=shortfall - covered,
+    )
+
+
+def close_position(
+    params: MarketParams,
+    position: Position,
+    price_wad: int,
+    fee_index_wad: int,
+    insurance_fund: int,
+) -> CloseSettlement:
+    """Close at ``price_wad`` (``MarginPool.closePosition``): fees ``fees_up`` at
+    ``fee_index_wad``, a close fee ``requirement_up(notional_up(s, P), close_fee_wad)`` (both
+    rounded **up**), ``pnl_down`` capped at ``max_profit``, then :func:`settle_close`."""
+    scale = params.scale
+    fees = fees_up(entry_notional_up(position, scale), fee_index_wad, position.fee_base)
+    close_fee = requirement_up(notional_up(position.size, price_wad, scale), params.close_fee_wad)
+    pnl = _pnl_of(position, price_wad, scale)
+    return settle_close(position.margin, pnl, fees, close_fee, insurance_fund)
+
+
+# --------------------------------------------------------------------------------------------
+# Exact rationals (DESIGN formulas, no rounding)
+# --------------------------------------------------------------------------------------------
+
+
+def exact_notional(size: int, price_wad: int, scale: int) -> Fraction:
+    """``N = s * P`` in assets, exactly."""
+    return Fraction(size * price_wad, scale)
+
+
+def exact_pnl(
+    is_long: bool,
+    size: int,
+    entry_wad: int,
+    price_wad: int,
+    scale: int,
+    max_profit: int | None = None,
+) -> Fraction:
+    """PnL in assets, exactly: long ``s(P - E)``, short ``s(E - P)``; a profit is capped at
+    ``max_profit`` when one is given (``None``: uncapped)."""
+    move = price_wad - entry_wad if is_long else entry_wad - price_wad
+    pnl = Fraction(size * move, scale)
+    if max_profit is not None and pnl > max_profit:
+        return Fraction(max_profit)
+    return pnl
+
+
+def exact_fees(entry_notional: int | Fraction, fee_index_wad: int, fee_base_wad: int) -> Fraction:
+    """Fees in assets, exactly: ``entry_notional * (index - base) / WAD``."""
+    return Fraction(entry_notional) * (fee_index_wad - fee_base_wad) / WAD
+
+
+def exact_requirement(notional: int | Fraction, ratio_wad: int) -> Fraction:
+    """A requirement ``ratio * notional`` in assets, exactly."""
+    return Fraction(notional) * ratio_wad / WAD
+
+
+def exact_max_profit(margin: int, max_profit_wad: int) -> Fraction:
+    """The profit cap ``m * max_profit_wad / WAD``, exactly."""
+    return Fraction(margin * max_profit_wad, WAD)
+
+
+def exact_equity(margin: int | Fraction, pnl: int | Fraction, fees: int | Fraction) -> Fraction:
+    """Equity ``e = m + PnL - f``, exactly."""
+    return Fraction(margin) + Fraction(pnl) - Fraction(fees)
+
+
+def exact_available_margin(
+    margin: int | Fraction, pnl: int | Fraction, fees: int | Fraction
+) -> Fraction:
+    """``m + min(PnL, 0) - f``, exactly."""
+    return Fraction(margin) + min(Fraction(pnl), Fraction(0)) - Fraction(fees)
+
+
+def exact_margin_sufficient(
+    is_long: bool,
+    size: int,
+    entry_wad: int,
+    price_wad: int,
+    margin: int | Fraction,
+    fees: int | Fraction,
+    scale: int,
+    im_wad: int,
+) -> bool:
+    """The DESIGN open / remove-margin test: ``m + min(PnL, 0) - f >= IM * N``, exactly."""
+    pnl = exact_pnl(is_long, size, entry_wad, price_wad, scale)
+    available = exact_available_margin(margin, pnl, fees)
+    return available >= exact_requirement(exact_notional(size, price_wad, scale), im_wad)
+
+
+def exact_is_liquidatable(
+    is_long: bool,
+    size: int,
+    entry_wad: int,
+    price_wad: int,
+    margin: int | Fraction,
+    fees: int | Fraction,
+    scale: int,
+    mm_wad: int,
+) -> bool:
+    """The DESIGN liquidation test ``e < MM * N``, exactly, with the uncapped PnL."""
+    pnl = exact_pnl(is_long, size, entry_wad, price_wad, scale)
+    e = exact_equity(margin, pnl, fees)
+    return e < exact_requirement(exact_notional(size, price_wad, scale), mm_wad)
+
+
+def exact_liquidation_price(
+    is_long: bool,
+    size: int,
+    entry_wad: int,
+    margin: int | Fraction,
+    fees: int | Fraction,
+    scale: int,
+    mm_wad: int,
+) -> Fraction:
+    """The liquidation price in WAD, exactly: long ``(E - (m - f)/s) / (1 - MM)``, short
+    ``(E + (m - f)/s) / (1 + MM)`` (with ``(m - f)/s`` converted to WAD price units). May be
+    zero or negative, meaning no liquidation price exists on that side of zero."""
+    cushion = (Fraction(margin) - Fraction(fees)) * scale / size
+    if is_long:
+        return (entry_wad - cushion) * WAD / (WAD - mm_wad)
+    return (entry_wad + cushion) * WAD / (WAD + mm_wad)
+
+
+def exact_bankruptcy_price(
+    is_long: bool,
+    size: int,
+    entry_wad: int,
+    margin: int | Fraction,
+    fees: int | Fraction,
+    scale: int,
+) -> Fraction:
+    """The bankruptcy price (equity zero) in WAD, exactly: long ``E - (m - f)/s``, short
+    ``E + (m - f)/s``. May be zero or negative (none)."""
+    cushion = (Fraction(margin) - Fraction(fees)) * scale / size
+    return entry_wad - cushion if is_long else entry_wad + cushion
+
+
+def exact_health(
+    equity_assets: int | Fraction, size: int, price_wad: int, scale: int, mm_wad: int
+) -> Fraction:
+    """Health ``e / (MM * N)`` as a plain ratio (1 is the maintenance boundary), exactly.
+    Raises :class:`ZeroDivisionError` when the requirement is zero."""
+    return Fraction(equity_assets) / exact_requirement(
+        exact_notional(size, price_wad, scale), mm_wad
+    )

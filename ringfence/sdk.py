@@ -1,0 +1,351 @@
+"""A typed SDK over the Ringfence contracts, shared by the scripts, the tests, the keeper and the simulator.
+
+Nothing here touches a network at import time: contract containers come from ``ape.project`` when a
+function needs them. Every call that can revert goes through :func:`ringfence.errors.contract_errors`,
+so callers see :class:`ringfence.errors.RingfenceError` subclasses with the error's arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from ringfence.errors import contract_errors
+from ringfence.units import WAD, from_units, from_wad
+
+SECONDS_PER_YEAR = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """A market's risk parameters, field for field the Solidity ``MarketParams`` struct."""
+
+    initial_margin_wad: int
+    maintenance_margin_wad: int
+    liquidation_target_wad: int
+    keeper_bonus_wad: int
+    liquidation_penalty_wad: int
+    open_fee_wad: int
+    close_fee_wad: int
+    borrow_rate_wad: int
+    max_profit_wad: int
+    min_margin: int
+    min_notional: int
+    max_position_notional: int
+    max_open_interest: int
+    keeper_bonus_min: int
+    keeper_bonus_max: int
+
+    def as_tuple(self) -> tuple[int, ...]:
+        """The struct as a contract call takes it."""
+        return astuple(self)
+
+    @classmethod
+    def from_chain(cls, raw: Any) -> MarketParams:
+        """From what a contract returns (a struct object or a tuple)."""
+        values = tuple(raw) if not hasattr(raw, "initialMarginWad") else (
+            raw.initialMarginWad, raw.maintenanceMarginWad, raw.liquidationTargetWad,
+            raw.keeperBonusWad, raw.liquidationPenaltyWad, raw.openFeeWad, raw.closeFeeWad,
+            raw.borrowRateWad, raw.maxProfitWad, raw.minMargin, raw.minNotional,
+            raw.maxPositionNotional, raw.maxOpenInterest, raw.keeperBonusMin, raw.keeperBonusMax,
+        )
+        return cls(*(int(v) for v in values))
+
+    def with_(self, **changes: int) -> MarketParams:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    @classmethod
+    def default(cls, decimals: int = 6) -> MarketParams:
+        """Parameters for a liquid market such as ETH/USD: 10x max leverage, 5 % maintenance."""
+        unit = 10**decimals
+        return cls(
+            initial_margin_wad=WAD // 10,
+            maintenance_margin_wad=WAD // 20,
+            liquidation_target_wad=WAD * 75 // 1000,
+            keeper_bonus_wad=WAD // 100,
+            liquidation_penalty_wad=WAD // 100,
+            open_fee_wad=WAD // 1000,
+            close_fee_wad=WAD // 1000,
+            borrow_rate_wad=WAD // 10 // SECONDS_PER_YEAR,
+            max_profit_wad=5 * WAD,
+            min_margin=10 * unit,
+            min_notional=50 * unit,
+            max_position_notional=1_000_000 * unit,
+            max_open_interest=10_000_000 * unit,
+            keeper_bonus_min=1 * unit,
+            keeper_bonus_max=1_000 * unit,
+        )
+
+
+@dataclass(frozen=True)
+class Position:
+    """A position as the pool records it."""
+
+    size: int
+    entry_price_wad: int
+    margin: int
+    max_profit: int
+    fee_base_wad: int
+    is_long: bool
+    status: int  # 0 none, 1 open, 2 closed
+
+    OPEN = 1
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.OPEN
+
+    @classmethod
+    def from_chain(cls, raw: Any) -> Position:
+        if hasattr(raw, "size"):
+            return cls(int(raw.size), int(raw.entryPriceWad), int(raw.margin), int(raw.maxProfit),
+                       int(raw.feeBaseWad), bool(raw.isLong), int(raw.status))
+        size, entry, margin, max_profit, fee_base, is_long, status = tuple(raw)
+        return cls(int(size), int(entry), int(margin), int(max_profit), int(fee_base),
+                   bool(is_long), int(status))
+
+
+@dataclass(frozen=True)
+class VaultState:
+    """Everything a trader wants to see about one vault, read on chain at one price."""
+
+    address: str
+    owner: str
+    is_long: bool
+    size: int  # WAD
+    entry_price_wad: int
+    price_wad: int
+    margin: int  # assets
+    fees: int  # assets owed now
+    equity: int  # assets
+    health_wad: int
+    liquidation_price_wad: int
+    bankruptcy_price_wad: int
+    liquidatable: bool
+    decimals: int
+
+    @property
+    def notional(self) -> int:
+        """Current notional in assets (rounded down)."""
+        return self.size * self.price_wad * 10**self.decimals // WAD // WAD
+
+    @property
+    def pnl(self) -> int:
+        """Equity - margin + fees: the PnL the vault would book now (capped, rounded down)."""
+        return self.equity - self.margin + self.fees
+
+    @property
+    def leverage(self) -> Decimal:
+        """Notional / equity (infinite when equity <= 0)."""
+        if self.equity <= 0:
+            return Decimal("Infinity")
+        return Decimal(self.notional) / Decimal(self.equity)
+
+    def human(self) -> dict[str, str]:
+        """The state formatted for a table."""
+        d = self.decimals
+        return {
+            "vault": self.address,
+            "side": "long" if self.is_long else "short",
+            "size": f"{from_wad(self.size):.4f}",
+            "entry": f"{from_wad(self.entry_price_wad):.2f}",
+            "price": f"{from_wad(self.price_wad):.2f}",
+            "margin": f"{from_units(self.margin, d):.2f}",
+            "pnl": f"{from_units(self.pnl, d):.2f}",
+            "equity": f"{from_units(self.equity, d):.2f}",
+            "leverage": f"{self.leverage:.2f}x",
+            "health": f"{from_wad(self.health_wad):.3f}" if self.health_wad < 2**255 else "inf",
+            "liq. price": f"{from_wad(self.liquidation_price_wad):.2f}",
+            "bankruptcy": f"{from_wad(self.bankruptcy_price_wad):.2f}",
+        }
+
+
+class Market:
+    """One Ringfence market (a MarginPool) and the calls traders and LPs make on it."""
+
+    def __init__(self, pool: Any):
+        self.pool = pool
+        self.asset_address: str = str(pool.asset())
+        self.oracle_address: str = str(pool.oracle())
+        self.decimals: int = 36 - len(str(int(pool.priceScale()))) + 1
+
+    @property
+    def address(self) -> str:
+        return str(self.pool.address)
+
+    def params(self) -> MarketParams:
+        return MarketParams.from_chain(self.pool.params())
+
+    def vault_address(self, owner: Any, nonce: int) -> str:
+        return str(self.pool.vaultAddress(owner, nonce))
+
+    def vault(self, address: str) -> Any:
+        from ape import project
+
+        return project.PositionVault.at(address)
+
+    # ------------------------------------------------------------ trader
+    def open(
+        self,
+        trader: Any,
+        *,
+        is_long: bool,
+        size: int,
+        margin: int,
+        nonce: int = 0,
+        acceptable_price_wad: int = 0,
+        approve: bool = True,
+    ) -> str:
+        """Opens a position in ``trader``'s vault ``nonce`` and returns the vault's address."""
+        with contract_errors():
+            if approve:
+                self._approve(trader, margin)
+            self.pool.openPosition(nonce, is_long, size, margin, acceptable_price_wad, sender=trader)
+        return self.vault_address(trader, nonce)
+
+    def add_margin(self, payer: Any, vault: str, amount: int, approve: bool = True) -> None:
+        with contract_errors():
+            if approve:
+                self._approve(payer, amount)
+            self.pool.addMargin(vault, amount, sender=payer)
+
+    def remove_margin(self, owner: Any, vault: str, amount: int, receiver: Any = None) -> None:
+        with contract_errors():
+            self.pool.removeMargin(vault, amount, receiver or owner, sender=owner)
+
+    def close(self, owner: Any, vault: str, receiver: Any = None, acceptable_price_wad: int = 0) -> int:
+        """Closes the position; returns the payout read from the PositionClosed event."""
+        with contract_errors():
+            receipt = self.pool.closePosition(vault, receiver or owner, acceptable_price_wad, sender=owner)
+        events = receipt.decode_logs(self.pool.PositionClosed)
+        return int(events[0].payout) if events else 0
+
+    # ------------------------------------------------------------ LPs
+    def deposit(self, lp: Any, assets: int, approve: bool = True) -> int:
+        with contract_errors():
+            if approve:
+                self._approve(lp, assets)
+            receipt = self.pool.deposit(assets, lp, sender=lp)
+        return int(receipt.decode_logs(self.pool.Deposit)[0].shares)
+
+    def withdraw(self, lp: Any, assets: int) -> None:
+        with contract_errors():
+            self.pool.withdraw(assets, lp, lp, sender=lp)
+
+    # ------------------------------------------------------------ reads
+    def position(self, vault: str) -> Position:
+        return Position.from_chain(self.pool.position(vault))
+
+    def state(self, vault: str) -> VaultState:
+        """The vault's position, PnL, health and prices at the current oracle price."""
+        v = self.vault(vault)
+        with contract_errors():
+            p = self.position(vault)
+            price = self.price()
+            return VaultState(
+                address=str(vault),
+                owner=str(v.owner()),
+                is_long=p.is_long,
+                size=p.size,
+                entry_price_wad=p.entry_price_wad,
+                price_wad=price,
+                margin=p.margin,
+                fees=int(v.feesOwed()),
+                equity=int(v.equity()),
+                health_wad=int(v.health()),
+                liquidation_price_wad=int(v.liquidationPrice()),
+                bankruptcy_price_wad=int(v.bankruptcyPrice()),
+                liquidatable=bool(v.isLiquidatable()),
+                decimals=self.decimals,
+            )
+
+    def price(self) -> int:
+        """The market's oracle price (WAD), or the oracle's named error."""
+        with contract_errors():
+            return int(_oracle(self.oracle_address).price())
+
+    def token(self) -> Any:
+        """The settlement token (an ERC-20 contract instance)."""
+        return erc20(self.asset_address)
+
+    def _approve(self, owner: Any, amount: int) -> None:
+        token = self.token()
+        if int(token.allowance(owner, self.pool.address)) < amount:
+            token.approve(self.pool.address, 2**256 - 1, sender=owner)
+
+
+class Protocol:
+    """The factory and its pools: deploy the protocol, create and find markets."""
+
+    def __init__(self, factory: Any):
+        self.factory = factory
+
+    @classmethod
+    def deploy(cls, owner: Any, guardian: Any = None) -> Protocol:
+        """Deploys the pool deployer and the factory (owner = ``owner``)."""
+        from ape import project
+
+        with contract_errors():
+            deployer = owner.deploy(project.MarginPoolDeployer)
+            factory = owner.deploy(project.PoolFactory, owner, guardian or owner, deployer)
+        return cls(factory)
+
+    def create_market(
+        self,
+        owner: Any,
+        *,
+        asset: Any,
+        oracle: Any,
+        params: MarketParams,
+        name: str = "Ringfence LP",
+        symbol: str = "rfLP",
+    ) -> Market:
+        from ape import project
+
+        with contract_errors():
+            receipt = self.factory.createPool(asset, oracle, params.as_tuple(), name, symbol, sender=owner)
+        pool_address = receipt.decode_logs(self.factory.PoolCreated)[0].pool
+        return Market(project.MarginPool.at(pool_address))
+
+    def markets(self) -> list[Market]:
+        from ape import project
+
+        return [Market(project.MarginPool.at(a)) for a in self.factory.pools()]
+
+
+def deploy_oracle(
+    deployer: Any,
+    feed: Any,
+    *,
+    max_age: int = 3600,
+    min_answer: int = 0,
+    max_answer: int = 0,
+    sequencer_feed: Any = None,
+    grace_period: int = 0,
+) -> Any:
+    """Deploys a ChainlinkOracle adapter over ``feed``."""
+    from ape import project
+
+    zero = "0x" + "00" * 20
+    with contract_errors():
+        return deployer.deploy(
+            project.ChainlinkOracle, feed, max_age, min_answer, max_answer, sequencer_feed or zero,
+            grace_period,
+        )
+
+
+def _oracle(address: str) -> Any:
+    from ape import project
+
+    return project.ChainlinkOracle.at(address)
+
+
+def erc20(address: str) -> Any:
+    """An ERC-20 contract instance at ``address`` (any token: the standard ABI)."""
+    from ape import Contract
+
+    from ringfence.abi import ERC20_ABI
+
+    return Contract(address, abi=ERC20_ABI)

@@ -1,0 +1,127 @@
+"""Shared fixtures: session roles, a settable Chainlink-style feed, a 6-decimal stablecoin, the protocol
+and one funded ETH/USD market. Ape snapshots the chain around every test, so each test starts from
+the state these session fixtures built."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from ringfence.sdk import Market, MarketParams, Protocol, deploy_oracle
+
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.register_profile(
+    "deep", max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile("ci")
+
+USDC = 10**6
+ETH = 10**18
+FEED_DECIMALS = 8
+START_PRICE = 3000  # USD per ETH
+LP_LIQUIDITY = 1_000_000 * USDC
+TRADER_FUNDS = 1_000_000 * USDC
+
+
+def feed_answer(price_usd: int | float) -> int:
+    """A USD price in the 8-decimal feed's units."""
+    return int(round(price_usd * 10**FEED_DECIMALS))
+
+
+@pytest.fixture(scope="session")
+def owner(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="session")
+def guardian(accounts):
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def alice(accounts):
+    return accounts[2]
+
+
+@pytest.fixture(scope="session")
+def bob(accounts):
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def lp(accounts):
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def keeper(accounts):
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def mallory(accounts):
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def usdc(owner, project):
+    return owner.deploy(project.MockERC20, "USD Coin", "USDC", 6)
+
+
+@pytest.fixture(scope="session")
+def feed(owner, project):
+    return owner.deploy(project.MockAggregator, FEED_DECIMALS, feed_answer(START_PRICE))
+
+
+@pytest.fixture(scope="session")
+def oracle(owner, feed):
+    return deploy_oracle(owner, feed, max_age=3600)
+
+
+@pytest.fixture(scope="session")
+def params() -> MarketParams:
+    return MarketParams.default(decimals=6)
+
+
+@pytest.fixture(scope="session")
+def protocol(owner, guardian) -> Protocol:
+    return Protocol.deploy(owner, guardian)
+
+
+@pytest.fixture(scope="session")
+def market(protocol, owner, usdc, oracle, params, lp, alice, bob, mallory) -> Market:
+    m = protocol.create_market(owner, asset=usdc, oracle=oracle, params=params,
+                               name="Ringfence ETH/USD LP", symbol="rfETH")
+    usdc.mint(lp, LP_LIQUIDITY, sender=owner)
+    m.deposit(lp, LP_LIQUIDITY)
+    for trader in (alice, bob, mallory):
+        usdc.mint(trader, TRADER_FUNDS, sender=owner)
+        usdc.approve(m.pool, 2**256 - 1, sender=trader)
+    return m
+
+
+@pytest.fixture(scope="session")
+def pool(market):
+    return market.pool
+
+
+@pytest.fixture
+def set_price(feed, owner):
+    """Sets the feed's answer (USD per ETH) in a new round."""
+
+    def _set(price_usd: int | float) -> None:
+        feed.setAnswer(feed_answer(price_usd), sender=owner)
+
+    return _set
+
+
+@pytest.fixture
+def open_vault(market, alice):
+    """Opens a position with the SDK and returns its vault address."""
+
+    def _open(trader=None, *, is_long=True, size=ETH, margin=400 * USDC, nonce=0, **kw) -> str:
+        return market.open(trader or alice, is_long=is_long, size=size, margin=margin, nonce=nonce, **kw)
+
+    return _open
