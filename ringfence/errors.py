@@ -183,6 +183,8 @@ def _revert_data(exc: Exception) -> bytes | None:
                 return bytes.fromhex(candidate[2:])
             except ValueError:
                 continue
+        if (anvil := _anvil_rendering(candidate)) is not None:
+            return anvil
         if candidate[:2] in ("b'", 'b"'):
             try:
                 value = ast.literal_eval(candidate)
@@ -191,6 +193,29 @@ def _revert_data(exc: Exception) -> bytes | None:
             if isinstance(value, bytes) and value:
                 return value
     return None
+
+
+def _anvil_rendering(message: str) -> bytes | None:
+    """Revert data back from Anvil's text rendering ``custom error 0x<selector>: <hex args>``
+    (what reaches Ape when Anvil has no ABI for the error). Arguments Anvil rendered as text
+    (valid UTF-8) are returned as their bytes."""
+    marker = "custom error 0x"
+    at = message.find(marker)
+    if at < 0:
+        return None
+    rest = message[at + len(marker):]
+    selector, _, args = rest.partition(":")
+    try:
+        data = bytes.fromhex(selector.strip())
+    except ValueError:
+        return None
+    args = args.strip()
+    if not args:
+        return data
+    try:
+        return data + bytes.fromhex(args)
+    except ValueError:
+        return data + args.encode()
 
 
 @contextmanager

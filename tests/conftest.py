@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, settings
 
+from contextlib import contextmanager
+
+from ringfence.errors import RingfenceError, translate
 from ringfence.sdk import Market, MarketParams, Protocol, deploy_oracle
 
 settings.register_profile(
@@ -28,6 +31,46 @@ TRADER_FUNDS = 1_000_000 * USDC
 def feed_answer(price_usd: int | float) -> int:
     """A USD price in the 8-decimal feed's units."""
     return int(round(price_usd * 10**FEED_DECIMALS))
+
+
+def _same(a, b) -> bool:
+    if hasattr(b, "address"):
+        b = b.address
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    return a == b
+
+
+@contextmanager
+def reverts(error_name: str, **expected_inputs):
+    """Strict on both chains (unlike ``ape.reverts`` on Anvil, which passes on any revert): the call
+    inside must revert with custom error ``error_name`` and these argument values."""
+    from ape.exceptions import ContractLogicError
+
+    try:
+        yield
+    except (ContractLogicError, RingfenceError) as exc:
+        error = exc if isinstance(exc, RingfenceError) else translate(exc)
+        assert error.name == error_name, f"expected {error_name}, got {error.name}: {error}"
+        for key, value in expected_inputs.items():
+            assert key in error.inputs, f"{error_name} has no argument {key}"
+            assert _same(error.inputs[key], value), f"{key}: {error.inputs[key]} != {value}"
+    else:
+        raise AssertionError(f"did not revert (expected {error_name})")
+
+
+def sync_clock(chain) -> None:
+    """Keeps the next block after the head. py-evm keeps its time-travel offset across snapshot
+    reverts, so after a test that mined into the future the next block could otherwise be dated
+    before its parent."""
+    head = chain.blocks.head.timestamp
+    if chain.pending_timestamp <= head:
+        chain.pending_timestamp = head + 1
+
+
+@pytest.fixture(autouse=True)
+def _clock(chain):
+    sync_clock(chain)
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,15 @@ from hypothesis import strategies as st
 
 from ringfence import model
 from ringfence.sdk import MarketParams, deploy_oracle
+from tests.conftest import sync_clock
 
 WAD = 10**18
 
 
 @pytest.fixture(scope="session", params=[6, 18], ids=["usd6", "usd18"])
-def diff_market(request, project, owner, protocol, lp, alice):
+def diff_market(request, project, chain, owner, protocol, lp, alice):
     """A market over a token of `decimals`, priced by an 18-decimal feed (every WAD price exact)."""
+    sync_clock(chain)
     decimals = request.param
     token = owner.deploy(project.MockERC20, f"USD{decimals}", f"U{decimals}", decimals)
     feed = owner.deploy(project.MockAggregator, 18, 3000 * WAD)
@@ -96,8 +98,8 @@ def test_vault_views_equal_reference_model(
 def test_fee_index_grows_linearly_with_time(diff_market, chain):
     market, _, _ = diff_market
     rate = market.params().borrow_rate_wad
-    with chain.isolate():
-        start = int(market.pool.currentFeeIndex())
-        chain.mine(timestamp=chain.pending_timestamp + 86_400)
-        grown = int(market.pool.currentFeeIndex()) - start
-        assert 86_400 * rate <= grown <= 86_402 * rate
+    start_time = chain.blocks.head.timestamp
+    start = int(market.pool.currentFeeIndex())
+    chain.mine(timestamp=start_time + 86_400)
+    elapsed = chain.blocks.head.timestamp - start_time
+    assert int(market.pool.currentFeeIndex()) - start == elapsed * rate

@@ -6,13 +6,9 @@ import ape
 import pytest
 
 from ringfence.sdk import MarketParams, deploy_oracle
-from tests.conftest import USDC
+from tests.conftest import USDC, reverts
 
 WAD = 10**18
-
-
-def _bounds_error(factory, name: str):
-    return ape.reverts(factory.ParameterOutOfBounds)
 
 
 @pytest.mark.parametrize(
@@ -43,33 +39,34 @@ def test_create_pool_params_out_of_bounds_reverts_with_ParameterOutOfBounds(
 ):
     """C4: every parameter is held to the factory's hard bounds, by name."""
     bad = params.with_(**{field: value})
-    with ape.reverts(protocol.factory.ParameterOutOfBounds):
+    with reverts("ParameterOutOfBounds"):
         protocol.factory.createPool(usdc, oracle, bad.as_tuple(), "x", "x", sender=owner)
-    with ape.reverts(protocol.factory.ParameterOutOfBounds):
+    with reverts("ParameterOutOfBounds"):
         protocol.factory.checkParams(bad.as_tuple())
 
 
 def test_check_params_names_the_parameter(protocol, params):
     bad = params.with_(maintenance_margin_wad=0)
-    with ape.reverts(protocol.factory.ParameterOutOfBounds, name=b"maintenanceMarginWad".ljust(32, b"\0"),
+    with reverts("ParameterOutOfBounds", name=b"maintenanceMarginWad".ljust(32, b"\0"),
                      value=0, min=1, max=params.initial_margin_wad - 1):
         protocol.factory.checkParams(bad.as_tuple())
 
 
 def test_create_pool_oracle_max_age_above_bound_reverts(protocol, owner, usdc, feed, params):
     slow = deploy_oracle(owner, feed, max_age=3 * 24 * 3600)
-    with ape.reverts(protocol.factory.ParameterOutOfBounds):
+    with reverts("ParameterOutOfBounds"):
         protocol.factory.createPool(usdc, slow, params.as_tuple(), "x", "x", sender=owner)
 
 
 def test_create_pool_by_non_owner_reverts(protocol, mallory, usdc, oracle, params):
-    with ape.reverts(protocol.factory.OwnableUnauthorizedAccount, account=mallory):
+    with reverts("OwnableUnauthorizedAccount", account=mallory):
         protocol.factory.createPool(usdc, oracle, params.as_tuple(), "x", "x", sender=mallory)
 
 
 def test_create_pool_registers_it_with_its_fund(protocol, market, project):
     assert protocol.factory.isPool(market.pool)
-    assert protocol.factory.pools() == [market.pool.address]
+    pools = protocol.factory.pools()
+    assert market.pool.address in pools and len(pools) == protocol.factory.poolCount()
     fund = project.InsuranceFund.at(market.pool.insuranceFund())
     assert fund.pool() == market.pool.address and fund.asset() == market.asset_address
     assert market.pool.factory() == protocol.factory.address
@@ -77,7 +74,7 @@ def test_create_pool_registers_it_with_its_fund(protocol, market, project):
 
 def test_set_params_within_bounds_applies_and_noop_reverts(protocol, owner, market, params):
     """C4: a no-op setter reverts; a valid change is applied."""
-    with ape.reverts(protocol.factory.ParamsUnchanged):
+    with reverts("ParamsUnchanged"):
         protocol.factory.setParams(market.pool, params.as_tuple(), sender=owner)
     new = params.with_(open_fee_wad=WAD // 500)
     protocol.factory.setParams(market.pool, new.as_tuple(), sender=owner)
@@ -85,31 +82,31 @@ def test_set_params_within_bounds_applies_and_noop_reverts(protocol, owner, mark
 
 
 def test_set_params_by_non_owner_or_unknown_pool_reverts(protocol, owner, mallory, market, params):
-    with ape.reverts(protocol.factory.OwnableUnauthorizedAccount):
+    with reverts("OwnableUnauthorizedAccount"):
         protocol.factory.setParams(market.pool, params.as_tuple(), sender=mallory)
-    with ape.reverts(protocol.factory.UnknownPool, pool=mallory):
+    with reverts("UnknownPool", pool=mallory):
         protocol.factory.setParams(mallory, params.as_tuple(), sender=owner)
-    with ape.reverts(market.pool.NotFactory, caller=mallory):
+    with reverts("NotFactory", caller=mallory):
         market.pool.setParams(params.as_tuple(), sender=mallory)
 
 
 def test_pause_by_guardian_or_owner_only(protocol, owner, guardian, mallory, market):
     """C5: the guardian (or owner) pauses opening; nobody else; no-op reverts."""
-    with ape.reverts(protocol.factory.NotGuardian, caller=mallory):
+    with reverts("NotGuardian", caller=mallory):
         protocol.factory.setPaused(market.pool, True, sender=mallory)
     protocol.factory.setPaused(market.pool, True, sender=guardian)
     assert market.pool.paused()
-    with ape.reverts(protocol.factory.PausedUnchanged):
+    with reverts("PausedUnchanged"):
         protocol.factory.setPaused(market.pool, True, sender=owner)
     protocol.factory.setPaused(market.pool, False, sender=owner)
     assert not market.pool.paused()
-    with ape.reverts(market.pool.NotFactory):
+    with reverts("NotFactory"):
         market.pool.setPaused(True, sender=mallory)
 
 
 def test_liquidator_set_once(protocol, owner, keeper):
     protocol.factory.setLiquidator(keeper, sender=owner)
-    with ape.reverts(protocol.factory.LiquidatorAlreadySet, liquidator=keeper):
+    with reverts("LiquidatorAlreadySet", liquidator=keeper):
         protocol.factory.setLiquidator(owner, sender=owner)
 
 
@@ -119,7 +116,7 @@ def test_lp_withdraw_cannot_touch_reserve(market, pool, lp, alice):
     reserved = int(pool.reserved())
     assert reserved == 2_000 * USDC
     assert int(pool.maxWithdraw(lp)) == int(pool.totalAssets()) - reserved
-    with ape.reverts(pool.ERC4626ExceededMaxWithdraw):
+    with reverts("ERC4626ExceededMaxWithdraw"):
         pool.withdraw(int(pool.totalAssets()) - reserved + 1, lp, lp, sender=lp)
     pool.withdraw(int(pool.maxWithdraw(lp)), lp, lp, sender=lp)
     assert int(pool.totalAssets()) == reserved

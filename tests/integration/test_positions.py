@@ -7,7 +7,7 @@ import ape
 import pytest
 
 from ringfence.errors import RingfenceError, error_class
-from tests.conftest import ETH, START_PRICE, USDC
+from tests.conftest import ETH, START_PRICE, USDC, reverts
 
 WAD = 10**18
 
@@ -43,7 +43,7 @@ def test_open_other_owner_same_nonce_gets_other_vault(market, alice, bob):
 
 def test_open_twice_same_nonce_reverts_with_PositionAlreadyOpen(market, pool, alice, open_vault):
     vault = open_vault()
-    with ape.reverts(pool.PositionAlreadyOpen, vault=vault):
+    with reverts("PositionAlreadyOpen", vault=vault):
         pool.openPosition(0, True, ETH, 400 * USDC, 0, sender=alice)
 
 
@@ -156,27 +156,27 @@ def test_remove_margin_unrealized_profit_never_withdrawable(market, open_vault, 
 def test_remove_margin_by_non_owner_reverts_with_NotVaultOwner(market, pool, open_vault, mallory, alice):
     """C2: only the owner moves a vault's margin out."""
     vault = open_vault(margin=500 * USDC)
-    with ape.reverts(pool.NotVaultOwner, caller=mallory, owner=alice):
+    with reverts("NotVaultOwner", caller=mallory, owner=alice):
         pool.removeMargin(vault, 1 * USDC, mallory, sender=mallory)
-    with ape.reverts(pool.NotVaultOwner, caller=mallory, owner=alice):
+    with reverts("NotVaultOwner", caller=mallory, owner=alice):
         pool.closePosition(vault, mallory, 0, sender=mallory)
 
 
 def test_vault_pay_by_anyone_but_pool_reverts_with_NotPool(market, open_vault, mallory, usdc):
     """C2: the vault's tokens move only on its pool's order."""
     vault = market.vault(open_vault())
-    with ape.reverts(vault.NotPool, caller=mallory):
+    with reverts("NotPool", caller=mallory):
         vault.pay(usdc, mallory, 1, sender=mallory)
 
 
 def test_initialize_clone_or_implementation_reverts(market, pool, open_vault, mallory, project):
     """C1: neither a clone nor the implementation can be (re)initialised by anyone."""
     vault = market.vault(open_vault())
-    with ape.reverts(vault.NotPool, caller=mallory):
+    with reverts("NotPool", caller=mallory):
         vault.initialize(mallory, sender=mallory)
     implementation = project.PositionVault.at(pool.vaultImplementation())
     assert implementation.owner() == implementation.address  # locked at construction
-    with ape.reverts(implementation.NotPool, caller=mallory):
+    with reverts("NotPool", caller=mallory):
         implementation.initialize(mallory, sender=mallory)
 
 
@@ -188,10 +188,10 @@ def test_initialize_twice_by_pool_reverts_with_AlreadyInitialized(market, pool, 
     as_pool = accounts[pool.address]
     ape.chain.provider.set_balance(pool.address, 10**18)
     vault = market.vault(open_vault())
-    with ape.reverts(vault.AlreadyInitialized):
+    with reverts("AlreadyInitialized"):
         vault.initialize(as_pool, sender=as_pool)
     implementation = project.PositionVault.at(pool.vaultImplementation())
-    with ape.reverts(implementation.AlreadyInitialized):
+    with reverts("AlreadyInitialized"):
         implementation.initialize(as_pool, sender=as_pool)
 
 
@@ -289,7 +289,7 @@ def test_donation_to_vault_changes_nothing_and_owner_recovers_it(market, pool, o
     # Only the borrow fee of the seconds that passed moved; margin, PnL and prices did not.
     assert (after.margin, after.pnl, after.price_wad) == (before.margin, before.pnl, before.price_wad)
     assert after.equity + after.fees == before.equity + before.fees
-    with ape.reverts(pool.NotVaultOwner):
+    with reverts("NotVaultOwner"):
         pool.recoverDonation(vault, usdc, mallory, sender=mallory)
     alice_before = int(usdc.balanceOf(alice))
     pool.recoverDonation(vault, usdc, alice, sender=alice)
@@ -311,7 +311,7 @@ def test_actions_on_one_vault_leave_other_vaults_untouched(market, alice, bob, o
 
 
 def test_unknown_vault_reverts_with_UnknownVault(pool, alice, mallory):
-    with ape.reverts(pool.UnknownVault, vault=mallory):
+    with reverts("UnknownVault", vault=mallory):
         pool.addMargin(mallory, 1, sender=alice)
 
 

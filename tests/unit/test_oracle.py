@@ -184,15 +184,13 @@ def _wad(answer: int, decimals: int) -> int:
     return answer * WAD // 10**decimals
 
 
-def _lowest_answer(decimals: int, min_answer: int = 0) -> int:
-    """The lowest raw answer the oracle accepts: positive and scaling to at least 1 wei."""
-    return max(min_answer, 10 ** max(decimals - 18, 0), 1)
+def _lowest_answer(decimals: int) -> int:
+    """The lowest raw answer an oracle without bounds accepts: the least scaling to 1 wei."""
+    return 10 ** max(decimals - 18, 0)
 
 
-def _highest_answer(decimals: int, max_answer: int = 0) -> int:
-    """The highest raw answer the oracle accepts: max_answer, or the largest that fits."""
-    if max_answer:
-        return max_answer
+def _highest_answer(decimals: int) -> int:
+    """The highest raw answer an oracle without bounds accepts: the largest whose WAD fits."""
     return min(INT256_MAX, UINT256_MAX // 10 ** max(18 - decimals, 0))
 
 
@@ -212,7 +210,7 @@ def oracle_feed(project, oracle_owner):
 
 
 @pytest.fixture(scope="module")
-def oracle(project, oracle_owner, oracle_feed):
+def oracle_l1(project, oracle_owner, oracle_feed):
     """An L1 oracle on an 8-decimal feed, without bounds."""
     return oracle_owner.deploy(project.ChainlinkOracle, oracle_feed, MAX_AGE, 0, 0, ZERO_ADDRESS, 0)
 
@@ -276,15 +274,15 @@ def _l2_at(chain, owner, feed, sequencer, started_at: int, when: int) -> None:
         (24, 10**24, WAD),
         (24, 1_999_999, 1),  # rounds down
         (24, 10**6, 1),
-        (36, 10**36 + 10**18 - 1, WAD + 0),  # rounds down
+        (36, 10**36 + 10**18 - 1, WAD),  # rounds down
     ],
 )
 def test_price_known_answer_scales_to_exact_wad(
-    chain, oracle_owner, oracle_scaled, decimals, answer, expected
+    oracle_owner, oracle_scaled, decimals, answer, expected
 ):
-    feed, oracle = oracle_scaled[decimals]
+    feed, scaled = oracle_scaled[decimals]
     feed.setAnswer(answer, sender=oracle_owner)
-    assert oracle.price() == expected == _wad(answer, decimals)
+    assert scaled.price() == expected == _wad(answer, decimals)
 
 
 @settings(
@@ -304,43 +302,43 @@ def test_price_any_answer_in_range_scales_like_integer_maths(
         | st.sampled_from((lowest, highest)),
         label="answer",
     )
-    feed, oracle = oracle_scaled[decimals]
+    feed, scaled = oracle_scaled[decimals]
     feed.setAnswer(answer, sender=oracle_owner)
-    assert oracle.price() == _wad(answer, decimals)
+    assert scaled.price() == _wad(answer, decimals)
 
 
 @pytest.mark.parametrize("decimals", SCALED_DECIMALS)
 def test_price_extreme_answers_in_range_never_zero_or_overflow(
     oracle_owner, oracle_scaled, decimals
 ):
-    feed, oracle = oracle_scaled[decimals]
+    feed, scaled = oracle_scaled[decimals]
     lowest, highest = _lowest_answer(decimals), _highest_answer(decimals)
     feed.setAnswer(lowest, sender=oracle_owner)
-    assert oracle.price() == _wad(lowest, decimals) >= 1
+    assert scaled.price() == _wad(lowest, decimals) >= 1
     feed.setAnswer(highest, sender=oracle_owner)
-    assert oracle.price() == _wad(highest, decimals) <= UINT256_MAX
+    assert scaled.price() == _wad(highest, decimals) <= UINT256_MAX
 
 
 @pytest.mark.parametrize("decimals", (24, 36))
 def test_price_answer_scaling_to_zero_reverts_out_of_bounds(
     oracle_owner, oracle_scaled, decimals
 ):
-    feed, oracle = oracle_scaled[decimals]
+    feed, scaled = oracle_scaled[decimals]
     answer = _lowest_answer(decimals) - 1
     feed.setAnswer(answer, sender=oracle_owner)
     with oracle_reverts("PriceOutOfBounds", answer=answer, minAnswer=0, maxAnswer=0):
-        oracle.price()
+        scaled.price()
 
 
 @pytest.mark.parametrize("decimals", (0, 6, 8))
 def test_price_answer_overflowing_wad_reverts_out_of_bounds(
     oracle_owner, oracle_scaled, decimals
 ):
-    feed, oracle = oracle_scaled[decimals]
+    feed, scaled = oracle_scaled[decimals]
     answer = _highest_answer(decimals) + 1
     feed.setAnswer(answer, sender=oracle_owner)
     with oracle_reverts("PriceOutOfBounds", answer=answer, minAnswer=0, maxAnswer=0):
-        oracle.price()
+        scaled.price()
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,68 +347,68 @@ def test_price_answer_overflowing_wad_reverts_out_of_bounds(
 
 
 def test_price_answered_in_earlier_round_reverts_incomplete_round(
-    chain, oracle_owner, oracle_feed, oracle
+    chain, oracle_owner, oracle_feed, oracle_l1
 ):
     now = chain.blocks.head.timestamp
     oracle_feed.setRoundData(7, ANSWER, now, now, 6, sender=oracle_owner)
     with oracle_reverts("IncompleteRound", roundId=7, answeredInRound=6):
-        oracle.price()
+        oracle_l1.price()
 
 
-def test_price_zero_updated_at_reverts_incomplete_round(oracle_owner, oracle_feed, oracle):
+def test_price_zero_updated_at_reverts_incomplete_round(oracle_owner, oracle_feed, oracle_l1):
     oracle_feed.setRoundData(7, ANSWER, 0, 0, 7, sender=oracle_owner)
     with oracle_reverts("IncompleteRound", roundId=7, answeredInRound=7):
-        oracle.price()
+        oracle_l1.price()
 
 
 def test_price_incomplete_round_with_bad_answer_reverts_incomplete_round_first(
-    oracle_owner, oracle_feed, oracle
+    oracle_owner, oracle_feed, oracle_l1
 ):
     oracle_feed.setRoundData(9, -5, 0, 0, 8, sender=oracle_owner)
     with oracle_reverts("IncompleteRound", roundId=9, answeredInRound=8):
-        oracle.price()
+        oracle_l1.price()
 
 
-def test_price_answered_in_later_round_returns_price(chain, oracle_owner, oracle_feed, oracle):
+def test_price_answered_in_later_round_returns_price(chain, oracle_owner, oracle_feed, oracle_l1):
     now = chain.blocks.head.timestamp
     oracle_feed.setRoundData(7, ANSWER, now, now, 8, sender=oracle_owner)
-    assert oracle.price() == _wad(ANSWER, 8)
+    assert oracle_l1.price() == _wad(ANSWER, 8)
 
 
 @pytest.mark.parametrize("answer", (0, -1, -(2**255)))
 def test_price_non_positive_answer_reverts_non_positive_price(
-    oracle_owner, oracle_feed, oracle, answer
+    oracle_owner, oracle_feed, oracle_l1, answer
 ):
     oracle_feed.setAnswer(answer, sender=oracle_owner)
     with oracle_reverts("NonPositivePrice", answer=answer):
-        oracle.price()
+        oracle_l1.price()
 
 
 def test_price_non_positive_answer_from_future_reverts_non_positive_price_first(
-    chain, oracle_owner, oracle_feed, oracle
+    chain, oracle_owner, oracle_feed, oracle_l1
 ):
     future = _later(chain, 10_000)
     oracle_feed.setRoundData(3, 0, future, future, 3, sender=oracle_owner)
     with oracle_reverts("NonPositivePrice", answer=0):
-        oracle.price()
+        oracle_l1.price()
 
 
 @pytest.mark.parametrize("ahead", (1, 2, 10**9))
 def test_price_updated_after_block_time_reverts_price_from_future(
-    chain, oracle_owner, oracle_feed, oracle, ahead
+    chain, oracle_owner, oracle_feed, oracle_l1, ahead
 ):
     when = _later(chain)
     oracle_feed.setRoundData(3, ANSWER, when, when + ahead, 3, sender=oracle_owner)
     oracle_warp(chain, oracle_feed, when)
     with oracle_reverts("PriceFromFuture", updatedAt=when + ahead):
-        oracle.price()
+        oracle_l1.price()
 
 
-def test_price_updated_at_block_time_returns_price(chain, oracle_owner, oracle_feed, oracle):
+def test_price_updated_at_block_time_returns_price(chain, oracle_owner, oracle_feed, oracle_l1):
     when = _later(chain)
     oracle_feed.setRoundData(3, ANSWER, when, when, 3, sender=oracle_owner)
     oracle_warp(chain, oracle_feed, when)
-    assert oracle.price() == _wad(ANSWER, 8)
+    assert oracle_l1.price() == _wad(ANSWER, 8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,33 +417,35 @@ def test_price_updated_at_block_time_returns_price(chain, oracle_owner, oracle_f
 
 
 @pytest.mark.parametrize("age", (0, 1, MAX_AGE - 1, MAX_AGE))
-def test_price_age_up_to_max_age_returns_price(chain, oracle_owner, oracle_feed, oracle, age):
+def test_price_age_up_to_max_age_returns_price(chain, oracle_owner, oracle_feed, oracle_l1, age):
     updated_at = _later(chain)
     oracle_feed.setRoundData(4, ANSWER, updated_at, updated_at, 4, sender=oracle_owner)
     oracle_warp(chain, oracle_feed, updated_at + age)
-    assert oracle.price() == _wad(ANSWER, 8)
+    assert oracle_l1.price() == _wad(ANSWER, 8)
 
 
 @pytest.mark.parametrize("age", (MAX_AGE + 1, MAX_AGE + 2, 10 * MAX_AGE))
-def test_price_age_over_max_age_reverts_stale_price(chain, oracle_owner, oracle_feed, oracle, age):
+def test_price_age_over_max_age_reverts_stale_price(
+    chain, oracle_owner, oracle_feed, oracle_l1, age
+):
     updated_at = _later(chain)
     oracle_feed.setRoundData(4, ANSWER, updated_at, updated_at, 4, sender=oracle_owner)
     oracle_warp(chain, oracle_feed, updated_at + age)
     with oracle_reverts("StalePrice", updatedAt=updated_at, maxAge=MAX_AGE):
-        oracle.price()
+        oracle_l1.price()
 
 
 def test_price_answer_aging_past_max_age_reverts_stale_price(
-    chain, oracle_owner, oracle_feed, oracle
+    chain, oracle_owner, oracle_feed, oracle_l1
 ):
     oracle_feed.setAnswer(ANSWER, sender=oracle_owner)
     updated_at = oracle_feed.latestTimestamp()
-    assert oracle.price() == _wad(ANSWER, 8)
+    assert oracle_l1.price() == _wad(ANSWER, 8)
     oracle_warp(chain, oracle_feed, updated_at + MAX_AGE + 1)
     with oracle_reverts("StalePrice", updatedAt=updated_at, maxAge=MAX_AGE):
-        oracle.price()
+        oracle_l1.price()
     oracle_feed.setAnswer(ANSWER + 1, sender=oracle_owner)  # a new round: fresh again
-    assert oracle.price() == _wad(ANSWER + 1, 8)
+    assert oracle_l1.price() == _wad(ANSWER + 1, 8)
 
 
 def test_price_stale_answer_out_of_bounds_reverts_stale_price_first(
@@ -464,7 +464,9 @@ def test_price_stale_answer_out_of_bounds_reverts_stale_price_first(
 
 
 @pytest.mark.parametrize("answer", (MIN_ANSWER, MIN_ANSWER + 1, ANSWER, MAX_ANSWER - 1, MAX_ANSWER))
-def test_price_answer_within_bounds_returns_price(oracle_owner, oracle_feed, oracle_bounded, answer):
+def test_price_answer_within_bounds_returns_price(
+    oracle_owner, oracle_feed, oracle_bounded, answer
+):
     oracle_feed.setAnswer(answer, sender=oracle_owner)
     assert oracle_bounded.price() == _wad(answer, 8)
 
@@ -485,34 +487,36 @@ def test_price_answer_outside_bounds_reverts_price_out_of_bounds(
 # --------------------------------------------------------------------------------------------
 
 
-def test_price_feed_reverting_reverts_oracle_call_failed(oracle_owner, oracle_feed, oracle):
+def test_price_feed_reverting_reverts_oracle_call_failed(oracle_owner, oracle_feed, oracle_l1):
     oracle_feed.setReverts(True, sender=oracle_owner)
     with oracle_reverts("OracleCallFailed", feed=oracle_feed.address):
-        oracle.price()
+        oracle_l1.price()
 
 
-def test_price_feed_burning_all_gas_reverts_oracle_call_failed(oracle_owner, oracle_feed, oracle):
+def test_price_feed_burning_all_gas_reverts_oracle_call_failed(
+    oracle_owner, oracle_feed, oracle_l1
+):
     oracle_feed.setBurnsGas(True, sender=oracle_owner)
     with oracle_reverts("OracleCallFailed", feed=oracle_feed.address):
-        oracle.price()
+        oracle_l1.price()
 
 
 @pytest.mark.parametrize("mode", (MALFORMED_SHORT, MALFORMED_DIRTY_ROUND_ID))
 def test_price_feed_returning_malformed_data_reverts_oracle_call_failed(
-    oracle_owner, oracle_feed, oracle, mode
+    oracle_owner, oracle_feed, oracle_l1, mode
 ):
     oracle_feed.setMalformed(mode, sender=oracle_owner)
     with oracle_reverts("OracleCallFailed", feed=oracle_feed.address):
-        oracle.price()
+        oracle_l1.price()
 
 
-def test_price_feed_recovering_returns_price(oracle_owner, oracle_feed, oracle):
+def test_price_feed_recovering_returns_price(oracle_owner, oracle_feed, oracle_l1):
     oracle_feed.setReverts(True, sender=oracle_owner)
     with oracle_reverts("OracleCallFailed", feed=oracle_feed.address):
-        oracle.price()
+        oracle_l1.price()
     oracle_feed.setReverts(False, sender=oracle_owner)
     oracle_feed.setAnswer(ANSWER, sender=oracle_owner)
-    assert oracle.price() == _wad(ANSWER, 8)
+    assert oracle_l1.price() == _wad(ANSWER, 8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,7 +528,8 @@ def test_price_sequencer_down_reverts_sequencer_down(
     chain, oracle_owner, oracle_feed, oracle_sequencer, oracle_l2
 ):
     started_at = _later(chain)
-    _l2_at(chain, oracle_owner, oracle_feed, oracle_sequencer, started_at, started_at + 2 * GRACE_PERIOD)
+    after_grace = started_at + 2 * GRACE_PERIOD
+    _l2_at(chain, oracle_owner, oracle_feed, oracle_sequencer, started_at, after_grace)
     assert oracle_l2.price() == _wad(ANSWER, 8)
     oracle_sequencer.setStatus(True, sender=oracle_owner)
     with oracle_reverts("SequencerDown"):
@@ -582,7 +587,8 @@ def test_price_sequencer_just_restarted_reverts_sequencer_grace_period(
     chain, oracle_owner, oracle_feed, oracle_sequencer, oracle_l2
 ):
     started_at = _later(chain)
-    _l2_at(chain, oracle_owner, oracle_feed, oracle_sequencer, started_at, started_at + 2 * GRACE_PERIOD)
+    after_grace = started_at + 2 * GRACE_PERIOD
+    _l2_at(chain, oracle_owner, oracle_feed, oracle_sequencer, started_at, after_grace)
     assert oracle_l2.price() == _wad(ANSWER, 8)
     oracle_sequencer.setStatus(True, sender=oracle_owner)
     oracle_sequencer.setStatus(False, sender=oracle_owner)  # back up: startedAt = this block
@@ -724,14 +730,15 @@ def test_deploy_bounds_at_limits_deploys(project, oracle_owner, oracle_feed):
 
 
 def test_price_read_costs_little_more_than_reading_the_feed(
-    chain, oracle_owner, oracle_feed, oracle, oracle_sequencer, oracle_l2
+    chain, oracle_owner, oracle_feed, oracle_l1, oracle_sequencer, oracle_l2
 ):
     # As transactions, so both backends report the same, exact gas (py-evm's eth_estimateGas pads).
     # The overhead over a direct latestRoundData() is the cold CALL to the feed (2,600) plus the
     # checks and scaling on immutables; the sequencer check adds one more feed read.
-    oracle_sequencer.setStartedAt(chain.blocks.head.timestamp - 2 * GRACE_PERIOD, sender=oracle_owner)
+    long_up = chain.blocks.head.timestamp - 2 * GRACE_PERIOD
+    oracle_sequencer.setStartedAt(long_up, sender=oracle_owner)
     feed_read = oracle_feed.latestRoundData.transact(sender=oracle_owner).gas_used
-    l1 = oracle.price.transact(sender=oracle_owner).gas_used
+    l1 = oracle_l1.price.transact(sender=oracle_owner).gas_used
     l2 = oracle_l2.price.transact(sender=oracle_owner).gas_used
     assert l1 - feed_read < 3_600
     assert l2 - l1 < 12_500
@@ -742,16 +749,16 @@ def test_price_read_costs_little_more_than_reading_the_feed(
 # --------------------------------------------------------------------------------------------
 
 
-def test_oracle_reverts_wrong_error_or_arguments_fails(oracle_owner, oracle_feed, oracle):
+def test_oracle_reverts_wrong_error_or_arguments_fails(oracle_owner, oracle_feed, oracle_l1):
     oracle_feed.setAnswer(0, sender=oracle_owner)
     with pytest.raises(AssertionError):
         with oracle_reverts("StalePrice", updatedAt=0, maxAge=MAX_AGE):
-            oracle.price()
+            oracle_l1.price()
     with pytest.raises(AssertionError):
         with oracle_reverts("NonPositivePrice", answer=1):
-            oracle.price()
+            oracle_l1.price()
     with pytest.raises(AssertionError):
         with oracle_reverts("NonPositivePrice"):  # arguments are compared in full
-            oracle.price()
+            oracle_l1.price()
     with oracle_reverts("NonPositivePrice", answer=0):
-        oracle.price()
+        oracle_l1.price()

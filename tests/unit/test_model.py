@@ -1,0 +1,588 @@
+"""Unit tests of the Python reference model (``ringfence.model``): the integer mirrors of
+``MarginMath.sol`` against the exact-rational DESIGN formulas, the flows of the pool, and worked
+examples by hand. No chain is used."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import ceil, floor
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from ringfence import model as m
+from ringfence.model import WAD
+
+USDC = 10**6
+ETH = 10**18
+USDC_SCALE = m.scale_for(6)
+
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+
+decimals_st = st.sampled_from([6, 8, 18, 24])
+size_st = st.integers(min_value=10**12, max_value=10**30)
+price_st = st.integers(min_value=10**6, max_value=10**30)
+mm_st = st.one_of(
+    st.sampled_from([0, 10**16, 5 * 10**16, 10**17, WAD // 3]),
+    st.integers(min_value=0, max_value=WAD - 1),
+)
+
+
+@st.composite
+def position_states(draw: st.DrawFn) -> tuple[bool, int, int, int, int, int, int]:
+    """``(is_long, size, entry, margin, fees, scale, mm)`` with the margin and fees spread around
+    the position's notional, so liquidation prices land on both sides of the entry and at 0."""
+    scale = m.scale_for(draw(decimals_st))
+    size = draw(size_st)
+    entry = draw(price_st)
+    notional = m.notional_up(size, entry, scale)
+    margin = draw(
+        st.one_of(
+            st.integers(min_value=0, max_value=2 * notional + 10),
+            st.integers(min_value=0, max_value=notional // 10 + 10),
+        )
+    )
+    fees = draw(st.one_of(st.just(0), st.integers(min_value=0, max_value=2 * margin + 10)))
+    return draw(st.booleans()), size, entry, margin, fees, scale, draw(mm_st)
+
+
+def _params(**changes: int) -> m.MarketParams:
+    base = {
+        "asset_decimals": 6,
+        "initial_margin_wad": 10**17,
+        "maintenance_margin_wad": 5 * 10**16,
+    }
+    base.update(changes)
+    return m.MarketParams(**base)
+
+
+# ------------------------------------------------------------------ liquidation boundary
+
+
+@PROPERTY
+@given(state=position_states())
+def test_liquidation_price_at_integer_boundary_is_exact_threshold(
+    state: tuple[bool, int, int, int, int, int, int],
+) -> None:
+    is_long, size, entry, margin, fees, scale, mm = state
+    liq = m.liquidation_price(is_long, size, entry, margin, fees, scale, mm)
+
+    def exact(price: int) -> bool:
+        return m.exact_is_liquidatable(is_long, size, entry, price, margin, fees, scale, mm)
+
+    if is_long:
+        if liq == 0:  # never liquidatable: the margin covers the price falling to zero
+            assert not exact(0) and not exact(1) and not exact(entry)
+        else:
+            assert exact(liq - 1)
+            assert not exact(liq)
+    elif liq == 0:  # liquidatable at every positive price
+        assert exact(1) and exact(entry)
+    else:
+        assert not exact(liq)
+        assert exact(liq + 1)
+
+
+@PROPERTY
+@given(state=position_states(), price=price_st)
+def test_is_liquidatable_any_positive_price_matches_exact_rule(
+    state: tuple[bool, int, int, int, int, int, int], price: int
+) -> None:
+    is_long, size, entry, margin, fees, scale, mm = state
+    liq = m.liquidation_price(is_long, size, entry, margin, fees, scale, mm)
+    expected = m.exact_is_liquidatable(is_long, size, entry, price, margin, fees, scale, mm)
+    assert m.is_liquidatable(is_long, price, liq) == expected
+
+
+@PROPERTY
+@given(state=position_states())
+def test_liquidation_price_any_state_rounds_exact_price_towards_danger(
+    state: tuple[bool, int, int, int, int, int, int],
+) -> None:
+    is_long, size, entry, margin, fees, scale, mm = state
+    liq = m.liquidation_price(is_long, size, entry, margin, fees, scale, mm)
+    exact = m.exact_liquidation_price(is_long, size, entry, margin, fees, scale, mm)
+    if exact <= 0:
+        assert liq == 0
+    elif is_long:
+        assert liq == ceil(exact)
+    else:
+        assert liq == floor(exact)
+
+
+# ------------------------------------------------------------------ bankruptcy price
+
+
+@PROPERTY
+@given(state=position_states())
+def test_bankruptcy_price_any_state_within_one_wei_towards_danger(
+    state: tuple[bool, int, int, int, int, int, int],
+) -> None:
+    is_long, size, entry, margin, fees, scale, _ = state
+    price = m.bankruptcy_price(is_long, size, entry, margin, fees, scale)
+    exact = m.exact_bankruptcy_price(is_long, size, entry, margin, fees, scale)
+    if exact <= 0:
+        assert price == 0
+    elif is_long:  # a long is bankrupt below: round up
+        assert exact <= price < exact + 1
+    else:  # a short is bankrupt above: round down
+        assert exact - 1 < price <= exact
+
+
+@PROPERTY
+@given(state=position_states())
+def test_bankruptcy_price_any_state_separates_solvent_from_insolvent(
+    state: tuple[bool, int, int, int, int, int, int],
+) -> None:
+    is_long, size, entry, margin, fees, scale, _ = state
+    price = m.bankruptcy_price(is_long, size, entry, margin, fees, scale)
+    assume(price > 0)
+    pnl = m.exact_pnl(is_long, size, entry, price, scale)
+    next_pnl = m.exact_pnl(is_long, size, entry, price + (-1 if is_long else 1), scale)
+    # Solvent at the integer bankruptcy price, insolvent one wei further towards danger, and
+    # its equity is less than one wei's worth of price move.
+    assert m.exact_equity(margin, next_pnl, fees) < 0 <= m.exact_equity(margin, pnl, fees)
+    assert m.exact_equity(margin, pnl, fees) < Fraction(size, scale)
+
+
+# ------------------------------------------------------------------ PnL, notional, fees
+
+
+@PROPERTY
+@given(
+    is_long=st.booleans(),
+    decimals=decimals_st,
+    size=size_st,
+    entry=price_st,
+    price=price_st,
+    cap=st.one_of(st.just(m.MAX_UINT128), st.integers(min_value=0, max_value=10**40)),
+)
+def test_pnl_down_any_move_never_exceeds_exact_and_within_one_unit(
+    is_long: bool, decimals: int, size: int, entry: int, price: int, cap: int
+) -> None:
+    scale = m.scale_for(decimals)
+    pnl = m.pnl_down(is_long, size, entry, price, scale, cap)
+    exact = m.exact_pnl(is_long, size, entry, price, scale, max_profit=cap)
+    assert exact - 1 < pnl <= exact
+    assert pnl <= m.exact_pnl(is_long, size, entry, price, scale)  # the cap only lowers it
+
+
+@PROPERTY
+@given(decimals=decimals_st, size=size_st, price=price_st)
+def test_notional_any_inputs_brackets_exact_within_one_unit(
+    decimals: int, size: int, price: int
+) -> None:
+    scale = m.scale_for(decimals)
+    exact = m.exact_notional(size, price, scale)
+    down, up = m.notional_down(size, price, scale), m.notional_up(size, price, scale)
+    assert exact - 1 < down <= exact <= up < exact + 1
+    assert up - down == (0 if exact.denominator == 1 else 1)
+
+
+@PROPERTY
+@given(
+    entry_notional=st.integers(min_value=0, max_value=10**40),
+    fee_base=st.integers(min_value=0, max_value=2 * WAD),
+    growth=st.integers(min_value=0, max_value=10 * WAD),
+    ratio=st.integers(min_value=0, max_value=WAD),
+)
+def test_fees_up_and_requirement_up_any_inputs_at_least_exact(
+    entry_notional: int, fee_base: int, growth: int, ratio: int
+) -> None:
+    fees = m.fees_up(entry_notional, fee_base + growth, fee_base)
+    exact = m.exact_fees(entry_notional, fee_base + growth, fee_base)
+    assert exact <= fees < exact + 1
+    requirement = m.requirement_up(entry_notional, ratio)
+    exact_requirement = m.exact_requirement(entry_notional, ratio)
+    assert exact_requirement <= requirement < exact_requirement + 1
+
+
+@PROPERTY
+@given(rate=st.integers(min_value=0, max_value=10**12), seconds=st.integers(0, 10**9))
+def test_fee_index_at_any_time_grows_linearly_from_wad(rate: int, seconds: int) -> None:
+    index = m.fee_index_at(rate, seconds)
+    assert index == WAD + rate * seconds
+    assert m.fee_index_at(rate, 1, index) - index == rate
+
+
+# ------------------------------------------------------------------ equity, health, margin tests
+
+
+@PROPERTY
+@given(
+    state=position_states(),
+    price=price_st,
+    cap_fraction=st.integers(min_value=0, max_value=20),
+)
+def test_equity_down_any_state_never_exceeds_exact_and_within_one_unit(
+    state: tuple[bool, int, int, int, int, int, int], price: int, cap_fraction: int
+) -> None:
+    is_long, size, entry, margin, fees, scale, mm = state
+    assume(margin <= m.MAX_UINT128)
+    cap = min(m.MAX_UINT128, margin * cap_fraction)
+    position = m.Position(
+        size=size, entry_price=entry, margin=margin, max_profit=cap, fee_base=0, is_long=is_long
+    )
+    equity = m.equity_down(position, price, fees, scale)
+    pnl = m.exact_pnl(is_long, size, entry, price, scale, max_profit=cap)
+    exact = m.exact_equity(margin, pnl, fees)
+    assert exact - 1 < equity <= exact
+    assert equity == m.equity(margin, m.pnl_down(is_long, size, entry, price, scale, cap), fees)
+
+    health = m.health_down(position, price, fees, scale, mm)
+    requirement = m.requirement_up(m.notional_up(size, price, scale), mm)
+    if requirement == 0:
+        assert health == m.MAX_UINT256
+    elif equity <= 0:
+        assert health == 0
+    else:
+        exact_health = m.exact_health(exact, size, price, scale, mm)
+        assert health <= exact_health * WAD  # never shows the position healthier than it is
+        assert health == equity * WAD // requirement
+
+
+@PROPERTY
+@given(
+    state=position_states(),
+    price=price_st,
+    im=st.integers(min_value=10**15, max_value=WAD),
+)
+def test_initial_margin_test_passing_any_state_implies_exact_design_rule(
+    state: tuple[bool, int, int, int, int, int, int], price: int, im: int
+) -> None:
+    is_long, size, entry, margin, fees, scale, _ = state
+    assume(margin <= m.MAX_UINT128)
+    position = m.Position(
+        size=size,
+        entry_price=entry,
+        margin=margin,
+        max_profit=m.MAX_UINT128,
+        fee_base=0,
+        is_long=is_long,
+    )
+    available, required = m.initial_margin_test(position, price, fees, scale, im)
+    pnl = m.exact_pnl(is_long, size, entry, price, scale)
+    assert available <= m.exact_available_margin(margin, pnl, fees)
+    assert required >= m.exact_requirement(m.exact_notional(size, price, scale), im)
+    if available >= required:
+        assert m.exact_margin_sufficient(is_long, size, entry, price, margin, fees, scale, im)
+
+
+# ------------------------------------------------------------------ open, margin, close flows
+
+
+@PROPERTY
+@given(
+    is_long=st.booleans(),
+    decimals=decimals_st,
+    size=st.integers(min_value=10**15, max_value=10**24),
+    price=st.integers(min_value=10**16, max_value=10**24),
+    open_fee=st.integers(min_value=0, max_value=10**16),
+    close_fee=st.integers(min_value=0, max_value=10**16),
+    rate=st.integers(min_value=0, max_value=10**10),
+    seconds=st.integers(min_value=0, max_value=365 * 24 * 3600),
+    extra=st.integers(min_value=0, max_value=10**12),
+)
+def test_open_then_close_at_same_price_any_fees_returns_at_most_margin(
+    is_long: bool,
+    decimals: int,
+    size: int,
+    price: int,
+    open_fee: int,
+    close_fee: int,
+    rate: int,
+    seconds: int,
+    extra: int,
+) -> None:
+    params = _params(
+        asset_decimals=decimals,
+        open_fee_wad=open_fee,
+        close_fee_wad=close_fee,
+        borrow_rate_wad=rate,
+    )
+    notional = m.notional_up(size, price, params.scale)
+    margin = (
+        m.requirement_up(notional, params.initial_margin_wad)
+        + m.requirement_up(notional, open_fee)
+        + extra
+    )
+    assume(0 < margin <= m.MAX_UINT128)
+    opened = m.open_position(
+        params,
+        is_long=is_long,
+        size=size,
+        price_wad=price,
+        margin=margin,
+        fee_index_wad=WAD,
+        open_interest=0,
+        free_liquidity=m.MAX_UINT256,
+    )
+    assert m.position_fees_up(opened.position, WAD, params.scale) == opened.open_fee
+    later = m.fee_index_at(rate, seconds)
+    closed = m.close_position(params, opened.position, price, later, insurance_fund=0)
+    assert closed.payout <= margin  # the A1 round trip never pays the trader
+    expected = max(
+        0,
+        margin
+        - m.fees_up(notional, later, opened.position.fee_base)
+        - m.requirement_up(notional, close_fee),
+    )
+    assert closed.payout == expected
+    if open_fee == close_fee == 0 and (rate == 0 or seconds == 0):
+        assert closed.payout == closed.vault_to_owner == margin
+        assert closed.vault_to_pool == closed.pool_to_owner == closed.pool_net == 0
+
+
+@PROPERTY
+@given(
+    margin=st.integers(min_value=0, max_value=10**30),
+    pnl=st.integers(min_value=-(10**31), max_value=10**31),
+    fees=st.integers(min_value=0, max_value=10**30),
+    close_fee=st.integers(min_value=0, max_value=10**30),
+    insurance=st.integers(min_value=0, max_value=10**31),
+)
+def test_settle_close_any_outcome_conserves_tokens(
+    margin: int, pnl: int, fees: int, close_fee: int, insurance: int
+) -> None:
+    s = m.settle_close(margin, pnl, fees, close_fee, insurance)
+    result = margin + pnl - fees - close_fee
+    flows = (s.vault_to_owner, s.vault_to_pool, s.pool_to_owner, s.insurance_to_pool, s.lp_loss)
+    assert all(flow >= 0 for flow in flows)
+    assert s.result == result
+    assert s.vault_to_owner + s.vault_to_pool == margin
+    assert s.vault_to_owner + s.pool_to_owner == s.payout == max(result, 0)
+    assert s.payout + s.pool_net == margin + s.insurance_to_pool
+    assert s.pool_net == fees + close_fee - pnl - s.lp_loss
+    assert s.insurance_to_pool + s.lp_loss == s.bad_debt == max(-result, 0)
+    assert s.insurance_to_pool == min(insurance, s.bad_debt)
+    assert s.pool_to_owner == 0 or s.vault_to_owner == margin  # the vault pays first
+
+
+def _open(
+    params: m.MarketParams,
+    *,
+    size: int = ETH,
+    margin: int = 400 * USDC,
+    open_interest: int = 0,
+    free_liquidity: int = 10**6 * USDC,
+) -> m.OpenResult:
+    """1 ETH long at 3,000 (USDC market) with 400 USDC unless told otherwise."""
+    return m.open_position(
+        params,
+        is_long=True,
+        size=size,
+        price_wad=3000 * WAD,
+        margin=margin,
+        fee_index_wad=WAD,
+        open_interest=open_interest,
+        free_liquidity=free_liquidity,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "param_changes", "error", "attrs"),
+    [
+        ({"size": 0}, {}, m.ZeroSize, {}),
+        ({}, {"min_margin": 401 * USDC}, m.MarginBelowMinimum, {"margin": 400 * USDC}),
+        ({}, {"min_notional": 3001 * USDC}, m.NotionalBelowMinimum, {"notional": 3000 * USDC}),
+        ({}, {"max_position_notional": 2999 * USDC}, m.PositionTooLarge, {"maximum": 2999 * USDC}),
+        (
+            {"open_interest": 7001 * USDC},
+            {"max_open_interest": 10_000 * USDC},
+            m.OpenInterestCapExceeded,
+            {"open_interest": 10_001 * USDC, "cap": 10_000 * USDC},
+        ),
+        (
+            {"margin": 302 * USDC},
+            {"open_fee_wad": 10**15},
+            m.LeverageTooHigh,
+            {"available": 299 * USDC, "required": 300 * USDC},
+        ),
+        (
+            {"free_liquidity": 3599 * USDC},
+            {},
+            m.InsufficientLiquidity,
+            {"free": 3599 * USDC, "needed": 3600 * USDC},
+        ),
+    ],
+)
+def test_open_position_each_failed_check_raises_typed_error(
+    changes: dict[str, int],
+    param_changes: dict[str, int],
+    error: type[m.ModelError],
+    attrs: dict[str, int],
+) -> None:
+    with pytest.raises(error) as raised:
+        _open(_params(**param_changes), **changes)
+    assert isinstance(raised.value, m.ModelError)
+    for name, value in attrs.items():
+        assert getattr(raised.value, name) == value
+
+
+def test_open_position_eth_long_books_fee_base_and_profit_cap() -> None:
+    params = _params(open_fee_wad=10**15, max_profit_wad=9 * WAD)
+    opened = _open(params, open_interest=5000 * USDC)
+    assert opened.entry_notional == 3000 * USDC
+    assert opened.open_fee == 3 * USDC  # 0.1 % of 3,000 USDC
+    assert opened.max_profit == 3600 * USDC  # 9 x 400 USDC
+    assert opened.open_interest_after == 8000 * USDC
+    assert opened.position == m.Position(
+        size=ETH,
+        entry_price=3000 * WAD,
+        margin=400 * USDC,
+        max_profit=3600 * USDC,
+        fee_base=WAD - 10**15,
+        is_long=True,
+    )
+
+
+def test_open_position_exactly_at_initial_margin_succeeds() -> None:
+    params = _params(open_fee_wad=10**15)  # IM 10 % of 3,000 = 300, open fee 3
+    opened = _open(params, margin=303 * USDC)
+    assert opened.position.margin == 303 * USDC
+
+
+def test_remove_margin_beyond_initial_margin_raises_insufficient_margin() -> None:
+    params = _params()
+    position = _open(params).position
+    # At 2,900 the loss is 100: available = 400 - amount - 100, required = ceil(290) = 290.
+    assert m.remove_margin_allowed(params, position, 10 * USDC, 2900 * WAD, WAD)
+    with pytest.raises(m.InsufficientMargin) as raised:
+        m.remove_margin_allowed(params, position, 10 * USDC + 1, 2900 * WAD, WAD)
+    assert (raised.value.available, raised.value.required) == (290 * USDC - 1, 290 * USDC)
+    # A profit never counts: at 3,500 the requirement grows to 350 and only 50 may leave.
+    assert m.remove_margin(params, position, 50 * USDC, 3500 * WAD, WAD).margin == 350 * USDC
+    with pytest.raises(m.InsufficientMargin):
+        m.remove_margin(params, position, 50 * USDC + 1, 3500 * WAD, WAD)
+
+
+def test_remove_margin_zero_or_below_minimum_raises_like_the_pool() -> None:
+    params = _params(min_margin=100 * USDC)
+    position = _open(params).position
+    with pytest.raises(m.ZeroAmount):
+        m.remove_margin(params, position, 0, 3000 * WAD, WAD)
+    with pytest.raises(m.MarginBelowMinimum) as below:
+        m.remove_margin(params, position, 300 * USDC + 1, 3000 * WAD, WAD)
+    assert (below.value.margin, below.value.minimum) == (100 * USDC - 1, 100 * USDC)
+    with pytest.raises(m.MarginBelowMinimum) as beyond:
+        m.remove_margin(params, position, 401 * USDC, 3000 * WAD, WAD)
+    assert beyond.value.margin == 0
+    assert m.add_margin(position, 5 * USDC).margin == 405 * USDC
+
+
+# ------------------------------------------------------------------ worked examples (USDC, 6 dp)
+
+
+def test_liquidation_price_eth_long_300_usdc_is_2842_ceil() -> None:
+    # 1 ETH long at 3,000 with 300 USDC, MM 5 %: (3000 - 300) / 0.95 = 2842.1052631578947368421...
+    exact = m.exact_liquidation_price(True, ETH, 3000 * WAD, 300 * USDC, 0, USDC_SCALE, 5 * 10**16)
+    assert exact == Fraction(2700 * WAD * 100, 95)
+    liq = m.liquidation_price(True, ETH, 3000 * WAD, 300 * USDC, 0, USDC_SCALE, 5 * 10**16)
+    assert liq == 2842_105263157894736843
+    assert m.bankruptcy_price(True, ETH, 3000 * WAD, 300 * USDC, 0, USDC_SCALE) == 2700 * WAD
+
+
+def test_liquidation_price_eth_short_300_usdc_is_3142_floor() -> None:
+    # 1 ETH short at 3,000 with 300 USDC, MM 5 %: (3000 + 300) / 1.05 = 3142.857142857142857142...
+    liq = m.liquidation_price(False, ETH, 3000 * WAD, 300 * USDC, 0, USDC_SCALE, 5 * 10**16)
+    assert liq == 3142_857142857142857142
+    assert m.bankruptcy_price(False, ETH, 3000 * WAD, 300 * USDC, 0, USDC_SCALE) == 3300 * WAD
+
+
+def test_liquidation_price_eth_long_after_a_day_of_fees_moves_up() -> None:
+    # Open fee 0.1 % (3 USDC) plus 1e-9 per second for a day (0.00864 % = 0.2592 USDC).
+    params = _params(initial_margin_wad=8 * 10**16, open_fee_wad=10**15, borrow_rate_wad=10**9)
+    position = _open(params, margin=300 * USDC).position
+    index = m.fee_index_at(10**9, 86_400)
+    fees = m.position_fees_up(position, index, params.scale)
+    assert fees == 3_259_200  # 3,000 * 0.0010864
+    # (3000 - (300 - 3.2592)) / 0.95 = 2703.2592 / 0.95 = 2845.536 exactly.
+    liq = m.position_liquidation_price(position, fees, params.scale, params.maintenance_margin_wad)
+    assert liq == 2845_536 * 10**15
+    assert (
+        m.health_down(position, 3000 * WAD, fees, params.scale, 5 * 10**16) == 1_978_272 * 10**12
+    )  # 296.7408 / 150
+    assert m.health_down(position, 3000 * WAD, 0, params.scale, 5 * 10**16) == 2 * WAD
+
+
+def test_close_position_eth_long_profit_is_paid_by_vault_then_pool() -> None:
+    params = _params(initial_margin_wad=8 * 10**16, open_fee_wad=10**15, close_fee_wad=10**15)
+    position = _open(params, margin=300 * USDC).position
+    closed = m.close_position(params, position, 3300 * WAD, WAD, insurance_fund=0)
+    # 300 + 300 profit - 3 open fee - 3.3 close fee = 593.7 USDC.
+    assert closed.payout == 593_700_000
+    assert (closed.vault_to_owner, closed.vault_to_pool, closed.pool_to_owner) == (
+        300 * USDC,
+        0,
+        293_700_000,
+    )
+    assert closed.pool_net == -293_700_000
+
+
+def test_close_position_eth_long_crash_is_bad_debt_covered_by_insurance_first() -> None:
+    params = _params(initial_margin_wad=8 * 10**16, open_fee_wad=10**15, close_fee_wad=10**15)
+    position = _open(params, margin=300 * USDC).position
+    closed = m.close_position(params, position, 2500 * WAD, WAD, insurance_fund=100 * USDC)
+    # 300 - 500 loss - 3 open fee - 2.5 close fee = -205.5 USDC.
+    assert closed.result == -205_500_000 and closed.payout == 0
+    assert closed.vault_to_pool == 300 * USDC
+    assert (closed.bad_debt, closed.insurance_to_pool, closed.lp_loss) == (
+        205_500_000,
+        100 * USDC,
+        105_500_000,
+    )
+
+
+def test_rounding_one_wei_of_eth_favours_protocol_both_ways() -> None:
+    # 1e-18 ETH at 3,000 USDC is 3e-12 USDC: credited 0, charged 1 unit.
+    assert m.notional_down(1, 3000 * WAD, USDC_SCALE) == 0
+    assert m.notional_up(1, 3000 * WAD, USDC_SCALE) == 1
+    assert m.pnl_down(True, 1, 3000 * WAD, 3001 * WAD, USDC_SCALE, 10**9) == 0
+    assert m.pnl_down(True, 1, 3000 * WAD, 2999 * WAD, USDC_SCALE, 10**9) == -1
+    assert m.pnl_down(False, ETH, 3000 * WAD, 2000 * WAD, USDC_SCALE, 500 * USDC) == 500 * USDC
+
+
+# ------------------------------------------------------------------ EVM semantics
+
+
+def test_mul_div_overflow_or_zero_divisor_panics_like_openzeppelin() -> None:
+    with pytest.raises(m.EvmPanic) as zero:
+        m.mul_div_down(1, 1, 0)
+    assert zero.value.code == m.PANIC_DIVISION_BY_ZERO
+    with pytest.raises(m.EvmPanic) as overflow:
+        m.mul_div_down(2**255, 4, 1)
+    assert overflow.value.code == m.PANIC_UNDER_OVERFLOW
+    # floor(x * y / d) is exactly 2**256 - 1 with a remainder: the rounding-up `+ 1` overflows.
+    d = 2**128 + 1
+    x = -(-(m.MAX_UINT256 * d + 1) // (d + 1))
+    assert m.mul_div_down(x, d + 1, d) == m.MAX_UINT256
+    with pytest.raises(m.EvmPanic) as ceil_overflow:
+        m.mul_div_up(x, d + 1, d)
+    assert ceil_overflow.value.code == m.PANIC_UNDER_OVERFLOW
+    assert m.mul_div_up(m.MAX_UINT256, m.MAX_UINT256, m.MAX_UINT256) == m.MAX_UINT256
+
+
+def test_fees_up_base_above_index_panics_underflow() -> None:
+    with pytest.raises(m.EvmPanic) as raised:
+        m.fees_up(1, WAD, WAD + 1)
+    assert raised.value.code == m.PANIC_UNDER_OVERFLOW
+
+
+def test_health_wad_zero_requirement_or_equity_takes_contract_order() -> None:
+    assert m.health_wad(-5, 0) == m.MAX_UINT256  # the requirement is checked first, as on chain
+    assert m.health_wad(0, 10) == 0
+    assert m.health_wad(15, 10) == 15 * WAD // 10
+
+
+def test_position_from_struct_tuple_reads_solidity_field_order() -> None:
+    raw = (ETH, 3000 * WAD, 400 * USDC, 3600 * USDC, WAD - 10**15, True, 1)
+    position = m.Position.from_struct(raw)
+    assert position.fee_base == WAD - 10**15 and position.is_long and position.margin == 400 * USDC
+
+
+def test_market_params_inconsistent_margins_rejected() -> None:
+    with pytest.raises(ValueError):
+        _params(maintenance_margin_wad=10**17)
+    with pytest.raises(ValueError):
+        _params(open_fee_wad=2**64)
