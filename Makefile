@@ -33,3 +33,6 @@ demo: install
 
 clean:
 	rm -rf .build contracts/.cache .venv node_modules .solcx
+
+# Further targets (bench, deploy, abi, fuzz…) live in mk/*.mk, one file per concern.
+-include mk/*.mk

@@ -41,6 +41,19 @@ struct Position {
     PositionStatus status;
 }
 
+/// @notice What one liquidation did, every amount in assets.
+struct LiquidationResult {
+    address vault;
+    bool full; // the whole position was closed
+    uint256 closedSize; // index units, WAD
+    uint256 priceWad;
+    int256 equityBefore; // margin + PnL - fees before the liquidation
+    uint256 keeperBonus; // paid to the keeper (from equity, then the fund, then the pool)
+    uint256 penalty; // paid to the insurance fund (from equity only)
+    uint256 ownerCredit; // credited to the owner, claimable from the pool (full liquidation)
+    uint256 badDebt; // shortfall of a bankrupt position
+}
+
 /// @title IMarginPool
 /// @notice One Ringfence market: the LPs' ERC-4626 pool of the settlement token, counterparty of every
 /// position of the market, and the registry and settlement engine of its position vaults.
@@ -74,6 +87,24 @@ interface IMarginPool is IERC4626 {
         uint256 badDebt
     );
     event BadDebtCovered(address indexed vault, uint256 shortfall, uint256 coveredByFund, uint256 borneByLps);
+    /// @notice A position was liquidated (partly if `full` is false). `closedSize` of `sizeBefore` was closed.
+    event Liquidated(
+        address indexed vault,
+        address indexed owner,
+        address indexed keeper,
+        bool full,
+        uint256 closedSize,
+        uint256 priceWad,
+        int256 equityBefore,
+        uint256 keeperBonus,
+        uint256 penalty,
+        uint256 ownerCredit,
+        uint256 badDebt
+    );
+    /// @notice The keeper's bonus: `fromEquity` out of the vault, then `fromFund`, then `fromPool` (LPs).
+    event KeeperPaid(address indexed keeper, uint256 fromEquity, uint256 fromFund, uint256 fromPool);
+    event PenaltyPaid(address indexed vault, uint256 amount);
+    event Claimed(address indexed owner, address indexed receiver, uint256 amount);
     event DonationRecovered(address indexed vault, address indexed token, address indexed receiver, uint256 amount);
     event ParamsUpdated(MarketParams params);
     event PausedSet(bool paused);
@@ -98,6 +129,9 @@ interface IMarginPool is IERC4626 {
     error TransferAmountMismatch(uint256 expected, uint256 received);
     error ValueTooLarge(uint256 value);
     error UnsupportedAssetDecimals(uint8 decimals);
+    error HealthyPosition(address vault, uint256 priceWad, uint256 liquidationPriceWad);
+    error NotLiquidator(address caller);
+    error NothingToClaim(address owner);
 
     // ---------------------------------------------------------------- trader
     /// @notice Opens a position in the caller's vault number `nonce`, creating the vault (a deterministic
@@ -129,6 +163,21 @@ interface IMarginPool is IERC4626 {
     /// @notice Sends tokens held by the caller's vault beyond its accounted margin (donations) to `receiver`.
     function recoverDonation(address vault, address token, address receiver) external returns (uint256 amount);
 
+    /// @notice Withdraws what liquidations credited to the caller (the remains of their liquidated
+    /// positions). Pull, not push: an owner who cannot receive tokens cannot block their liquidation.
+    function claim(address receiver) external returns (uint256 amount);
+
+    // ---------------------------------------------------------------- liquidation (liquidator only)
+    /// @notice Liquidates `vaults` at one oracle price and pays `keeper` once for all of them. Partial
+    /// where it suffices (the smallest fraction that restores equity >= T * notional), full when that
+    /// fraction rounds to the whole position, leaves less than the minimum position, or the vault is
+    /// bankrupt. `strict`: revert on a vault that is healthy or not open (HealthyPosition,
+    /// PositionNotOpen, UnknownVault) instead of skipping it. Oracle errors always revert.
+    /// @return results One entry per vault liquidated, in order (skipped vaults are left out).
+    function liquidate(address[] calldata vaults, address keeper, bool strict)
+        external
+        returns (LiquidationResult[] memory results);
+
     // ---------------------------------------------------------------- admin (factory only)
     /// @notice New parameters, already checked against the factory's hard bounds. Accrues fees first.
     function setParams(MarketParams calldata params) external;
@@ -141,6 +190,12 @@ interface IMarginPool is IERC4626 {
     function factory() external view returns (address);
     function oracle() external view returns (address);
     function insuranceFund() external view returns (address);
+    /// @notice The only caller of `liquidate` (the protocol's Liquidator, fixed at creation).
+    function liquidator() external view returns (address);
+    /// @notice What liquidations credited to `owner`, claimable with `claim`.
+    function claimable(address owner) external view returns (uint256);
+    /// @notice Sum of all claimable credits (held by the pool, not the LPs').
+    function totalClaimable() external view returns (uint256);
     function vaultImplementation() external view returns (address);
     function params() external view returns (MarketParams memory);
     function paused() external view returns (bool);

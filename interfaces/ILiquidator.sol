@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {LiquidationResult} from "./IMarginPool.sol";
+
+/// @notice Vaults of one pool to liquidate together (one oracle read, one keeper payment).
+struct Batch {
+    address pool;
+    address[] vaults;
+}
+
+/// @title ILiquidator
+/// @notice The keepers' entry point: permissionless liquidation of underwater vaults of any pool the
+/// factory created. The keeper (the caller) is paid in the same transaction by each pool.
+interface ILiquidator {
+    /// @notice One batch's outcome: how many vaults were liquidated and the keeper's pay.
+    event BatchLiquidated(address indexed pool, address indexed keeper, uint256 attempted, uint256 liquidated);
+
+    error UnknownPool(address pool);
+    error EmptyBatch();
+
+    /// @notice Liquidates one vault; reverts (HealthyPosition, PositionNotOpen, an oracle error…) if it cannot.
+    function liquidate(address vault) external returns (LiquidationResult memory result);
+
+    /// @notice Liquidates many vaults of many pools; skips vaults that are healthy, closed or unknown
+    /// instead of reverting, so a lost race costs nothing. Oracle errors still revert.
+    /// @return liquidated How many vaults were liquidated in all.
+    function liquidateBatch(Batch[] calldata batches) external returns (uint256 liquidated);
+
+    function factory() external view returns (address);
+}
