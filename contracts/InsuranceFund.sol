@@ -7,7 +7,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IInsuranceFund} from "../interfaces/IInsuranceFund.sol";
 
 /// @title InsuranceFund
-/// @notice One per pool, created by it: pays the pool's bad debt (and the keeper of a bad-debt
+/// @notice One per pool, created with it by the factory: pays the pool's bad debt (and the keeper of a bad-debt
 /// liquidation) before the pool's LPs bear anything. See IInsuranceFund.
 contract InsuranceFund is IInsuranceFund {
     using SafeERC20 for IERC20;
@@ -17,8 +17,8 @@ contract InsuranceFund is IInsuranceFund {
     /// @inheritdoc IInsuranceFund
     address public immutable asset;
 
-    constructor(address asset_) {
-        pool = msg.sender;
+    constructor(address asset_, address pool_) {
+        pool = pool_;
         asset = asset_;
     }
 

@@ -12,13 +12,11 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {IMarginPool, MarketParams, Position, PositionStatus} from "../interfaces/IMarginPool.sol";
+import {IMarginPool, LiquidationResult, MarketParams, Position, PositionStatus} from "../interfaces/IMarginPool.sol";
 import {IPositionVault} from "../interfaces/IPositionVault.sol";
 import {IInsuranceFund} from "../interfaces/IInsuranceFund.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {MarginMath} from "./libraries/MarginMath.sol";
-import {PositionVault} from "./PositionVault.sol";
-import {InsuranceFund} from "./InsuranceFund.sol";
 
 /// @title MarginPool
 /// @notice One Ringfence market. See IMarginPool.
@@ -47,6 +45,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     address public immutable insuranceFund;
     /// @inheritdoc IMarginPool
     address public immutable vaultImplementation;
+    /// @inheritdoc IMarginPool
+    address public immutable liquidator;
     /// @dev 10**(36 - asset decimals): size (WAD) * price (WAD) / SCALE = assets.
     uint256 internal immutable SCALE;
 
@@ -61,13 +61,30 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     Side internal _longs;
     Side internal _shorts;
     mapping(address vault => Position) internal _positions;
+    /// @inheritdoc IMarginPool
+    mapping(address owner => uint256) public claimable;
+    /// @inheritdoc IMarginPool
+    uint256 public totalClaimable;
+
+    /// @dev What a batch of liquidations owes the keeper and the insurance fund, paid once at its end.
+    struct Payments {
+        uint256 keeperFromEquity; // out of the liquidated vaults' equity (already in the pool)
+        uint256 keeperUnfunded; // bonus the equity could not pay: from the fund, then the pool
+        uint256 penalties; // to the insurance fund
+    }
 
     /// @param factory_ The PoolFactory that created this market (through MarginPoolDeployer).
+    /// @param liquidator_ The only caller of `liquidate`.
+    /// @param vaultImplementation_ The PositionVault implementation made for this pool (its `pool` is this).
+    /// @param insuranceFund_ The InsuranceFund made for this pool (its `pool` is this).
     /// @param asset_ Settlement token (6 to 36 decimals, no fee on transfer, no rebasing).
     /// @param oracle_ Price of the index asset in the settlement token (IPriceOracle).
     /// @param params_ Checked by the factory against its hard bounds.
     constructor(
         address factory_,
+        address liquidator_,
+        address vaultImplementation_,
+        address insuranceFund_,
         address asset_,
         address oracle_,
         MarketParams memory params_,
@@ -81,12 +98,13 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (assetDecimals > 36) revert UnsupportedAssetDecimals(assetDecimals);
         SCALE = 10 ** (36 - uint256(assetDecimals));
         factory = factory_;
+        liquidator = liquidator_;
         oracle = oracle_;
         _params = params_;
         _feeIndex = uint128(INITIAL_FEE_INDEX);
         _lastAccrual = uint64(block.timestamp);
-        insuranceFund = address(new InsuranceFund(asset_));
-        vaultImplementation = address(new PositionVault());
+        vaultImplementation = vaultImplementation_;
+        insuranceFund = insuranceFund_;
     }
 
     modifier onlyFactory() {
@@ -191,6 +209,57 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmount();
         emit DonationRecovered(vault, token, receiver, amount);
         IPositionVault(vault).pay(token, receiver, amount);
+    }
+
+    /// @inheritdoc IMarginPool
+    function claim(address receiver) external nonReentrant returns (uint256 amount) {
+        amount = claimable[msg.sender];
+        if (amount == 0) revert NothingToClaim(msg.sender);
+        claimable[msg.sender] = 0;
+        totalClaimable -= amount;
+        emit Claimed(msg.sender, receiver, amount);
+        IERC20(asset()).safeTransfer(receiver, amount);
+    }
+
+    // ================================================================ liquidation
+
+    /// @inheritdoc IMarginPool
+    function liquidate(address[] calldata vaults, address keeper, bool strict)
+        external
+        nonReentrant
+        returns (LiquidationResult[] memory results)
+    {
+        if (msg.sender != liquidator) revert NotLiquidator(msg.sender);
+        uint256 feeIndex = _accrue();
+        uint256 priceWad = _price();
+        results = new LiquidationResult[](vaults.length);
+        Payments memory pay;
+        uint256 count;
+        for (uint256 i; i < vaults.length; ++i) {
+            address vault = vaults[i];
+            Position storage p = _positions[vault];
+            if (p.status != PositionStatus.Open) {
+                if (strict) _openPosition(vault); // reverts with UnknownVault or PositionNotOpen
+                continue;
+            }
+            Position memory pos = p;
+            uint256 fees = MarginMath.positionFeesUp(pos, feeIndex, SCALE);
+            uint256 liqPrice = MarginMath.positionLiquidationPrice(pos, fees, SCALE, _params.maintenanceMarginWad);
+            if (!MarginMath.isLiquidatable(pos.isLong, priceWad, liqPrice)) {
+                if (strict) revert HealthyPosition(vault, priceWad, liqPrice);
+                continue;
+            }
+            LiquidationResult memory r = _liquidateOne(p, pos, vault, priceWad, fees, feeIndex, pay);
+            emit Liquidated(
+                vault, IPositionVault(vault).owner(), keeper, r.full, r.closedSize, priceWad, r.equityBefore,
+                r.keeperBonus, r.penalty, r.ownerCredit, r.badDebt
+            );
+            results[count++] = r;
+        }
+        assembly ("memory-safe") {
+            mstore(results, count)
+        }
+        _pay(keeper, pay);
     }
 
     // ================================================================ admin
@@ -356,6 +425,154 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (fromVault != 0) IPositionVault(vault).pay(token, receiver, fromVault);
         if (toPool != 0) IPositionVault(vault).pay(token, address(this), toPool);
         if (fromPool != 0) IERC20(token).safeTransfer(receiver, fromPool);
+    }
+
+    /// @dev Liquidates one liquidatable position at `priceWad`: partially where the smallest fraction that
+    /// restores `equity >= T * notional` leaves a position above the minimums, else fully.
+    function _liquidateOne(
+        Position storage p,
+        Position memory pos,
+        address vault,
+        uint256 priceWad,
+        uint256 fees,
+        uint256 feeIndex,
+        Payments memory pay
+    ) internal returns (LiquidationResult memory r) {
+        r.vault = vault;
+        r.priceWad = priceWad;
+        r.equityBefore = MarginMath.equityDown(pos, priceWad, fees, SCALE);
+        uint256 closedSize = _partialSize(pos, priceWad, r.equityBefore);
+        if (closedSize != 0 && _liquidatePartially(p, pos, vault, priceWad, fees, feeIndex, closedSize, r, pay)) {
+            return r;
+        }
+        _liquidateFully(p, pos, vault, priceWad, r, pay);
+    }
+
+    /// @dev The size to close so that `equity' >= T * notional'`: `phi = (T*N - e) / (N*(T - b - q))`, rounded
+    /// up (against the liquidated position); 0 when only a full liquidation will do.
+    function _partialSize(Position memory pos, uint256 priceWad, int256 equity) internal view returns (uint256) {
+        if (equity <= 0) return 0;
+        MarketParams storage mp = _params;
+        uint256 notional = MarginMath.notionalUp(pos.size, priceWad, SCALE);
+        uint256 targetWad = mp.liquidationTargetWad;
+        uint256 equityScaled = uint256(equity) * MarginMath.WAD;
+        uint256 target = notional * targetWad;
+        if (target <= equityScaled) return 0; // cannot happen for a liquidatable position; be safe
+        uint256 closed = MarginMath.mulDivUp(
+            pos.size, target - equityScaled, notional * (targetWad - mp.keeperBonusWad - mp.liquidationPenaltyWad)
+        );
+        return closed < pos.size ? closed : 0;
+    }
+
+    /// @dev Closes `closedSize` of the position; false (nothing done) if what would remain is below the
+    /// market's minimum position or minimum margin.
+    function _liquidatePartially(
+        Position storage p,
+        Position memory pos,
+        address vault,
+        uint256 priceWad,
+        uint256 fees,
+        uint256 feeIndex,
+        uint256 closedSize,
+        LiquidationResult memory r,
+        Payments memory pay
+    ) internal returns (bool) {
+        MarketParams storage mp = _params;
+        uint256 remaining = pos.size - closedSize;
+        if (MarginMath.notionalUp(remaining, priceWad, SCALE) < mp.minNotional) return false;
+        uint256 closedNotional = MarginMath.notionalUp(closedSize, priceWad, SCALE);
+        uint256 profitCapClosed = MarginMath.mulDivDown(pos.maxProfit, closedSize, pos.size);
+        int256 pnlClosed =
+            MarginMath.pnlDown(pos.isLong, closedSize, pos.entryPriceWad, priceWad, SCALE, profitCapClosed);
+        r.keeperBonus = _keeperBonus(closedNotional);
+        r.penalty = MarginMath.requirementUp(closedNotional, mp.liquidationPenaltyWad);
+        int256 marginAfter = int256(uint256(pos.margin)) + pnlClosed - int256(fees + r.keeperBonus + r.penalty);
+        if (marginAfter < int256(uint256(mp.minMargin))) return false;
+
+        r.closedSize = closedSize;
+        uint256 entryNotionalBefore = MarginMath.notionalUp(pos.size, pos.entryPriceWad, SCALE);
+        uint256 entryNotionalAfter = MarginMath.notionalUp(remaining, pos.entryPriceWad, SCALE);
+        Side storage side = pos.isLong ? _longs : _shorts;
+        side.size -= uint128(closedSize);
+        side.entryNotional -= uint128(entryNotionalBefore - entryNotionalAfter);
+        reserved -= profitCapClosed;
+        p.size = uint128(remaining);
+        p.margin = uint128(uint256(marginAfter));
+        p.maxProfit = uint128(pos.maxProfit - profitCapClosed);
+        p.feeBaseWad = uint128(feeIndex); // every fee owed so far is settled now
+
+        pay.keeperFromEquity += r.keeperBonus;
+        pay.penalties += r.penalty;
+        // The pool keeps the fees and the closed part's loss (or pays its profit).
+        _liquidity = uint256(int256(_liquidity) + int256(fees) - pnlClosed);
+        uint256 marginBefore = pos.margin;
+        if (uint256(marginAfter) < marginBefore) {
+            IPositionVault(vault).pay(asset(), address(this), marginBefore - uint256(marginAfter));
+        } else if (uint256(marginAfter) > marginBefore) {
+            IERC20(asset()).safeTransfer(vault, uint256(marginAfter) - marginBefore);
+        }
+        return true;
+    }
+
+    /// @dev Closes the whole position: the margin goes to the pool, which pays the keeper, then the
+    /// penalty, and credits the owner with the rest; a negative equity is bad debt.
+    function _liquidateFully(
+        Position storage p,
+        Position memory pos,
+        address vault,
+        uint256 priceWad,
+        LiquidationResult memory r,
+        Payments memory pay
+    ) internal {
+        r.full = true;
+        r.closedSize = pos.size;
+        uint256 notional = MarginMath.notionalUp(pos.size, priceWad, SCALE);
+        uint256 bonus = _keeperBonus(notional);
+        uint256 penaltyDue = MarginMath.requirementUp(notional, _params.liquidationPenaltyWad);
+        uint256 available = r.equityBefore > 0 ? uint256(r.equityBefore) : 0;
+        uint256 fromEquity = Math.min(bonus, available);
+        available -= fromEquity;
+        r.penalty = Math.min(penaltyDue, available);
+        r.ownerCredit = available - r.penalty;
+        r.keeperBonus = bonus;
+        r.badDebt = r.equityBefore < 0 ? uint256(-r.equityBefore) : 0;
+
+        _release(p, MarginMath.entryNotionalUp(pos, SCALE));
+        pay.keeperFromEquity += fromEquity;
+        pay.keeperUnfunded += bonus - fromEquity;
+        pay.penalties += r.penalty;
+        _liquidity = _liquidity + pos.margin - fromEquity - r.penalty - r.ownerCredit;
+        if (r.ownerCredit != 0) {
+            claimable[IPositionVault(vault).owner()] += r.ownerCredit;
+            totalClaimable += r.ownerCredit;
+        }
+        if (pos.margin != 0) IPositionVault(vault).pay(asset(), address(this), pos.margin);
+        if (r.badDebt != 0) _coverBadDebt(vault, r.badDebt);
+    }
+
+    /// @dev The keeper bonus on a closed notional: `b * notional`, rounded down, within [floor, cap].
+    function _keeperBonus(uint256 closedNotional) internal view returns (uint256) {
+        MarketParams storage mp = _params;
+        uint256 bonus = MarginMath.mulDivDown(closedNotional, mp.keeperBonusWad, MarginMath.WAD);
+        return Math.min(Math.max(bonus, mp.keeperBonusMin), mp.keeperBonusMax);
+    }
+
+    /// @dev Pays a batch's penalties to the insurance fund and its bonus to the keeper: what the vaults'
+    /// equity paid, then what the fund can add, then the pool's free liquidity.
+    function _pay(address keeper, Payments memory pay) internal {
+        IERC20 token = IERC20(asset());
+        uint256 fromFund;
+        uint256 fromPool;
+        if (pay.keeperUnfunded != 0) {
+            fromFund = IInsuranceFund(insuranceFund).payTo(keeper, pay.keeperUnfunded);
+            fromPool = Math.min(pay.keeperUnfunded - fromFund, freeLiquidity());
+            _liquidity -= fromPool;
+        }
+        if (pay.keeperFromEquity + fromFund + fromPool != 0) {
+            emit KeeperPaid(keeper, pay.keeperFromEquity, fromFund, fromPool);
+        }
+        if (pay.penalties != 0) token.safeTransfer(insuranceFund, pay.penalties);
+        if (pay.keeperFromEquity + fromPool != 0) token.safeTransfer(keeper, pay.keeperFromEquity + fromPool);
     }
 
     /// @dev The waterfall of a shortfall: the insurance fund pays what it can to the pool; the LPs bear the rest

@@ -8,6 +8,8 @@ import {IPoolFactory} from "../interfaces/IPoolFactory.sol";
 import {IMarginPool, MarketParams} from "../interfaces/IMarginPool.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {MarginPoolDeployer} from "./MarginPoolDeployer.sol";
+import {PositionVault} from "./PositionVault.sol";
+import {InsuranceFund} from "./InsuranceFund.sol";
 
 /// @title PoolFactory
 /// @notice Creates Ringfence markets within hard bounds and holds the protocol's roles. See IPoolFactory.
@@ -33,6 +35,7 @@ contract PoolFactory is IPoolFactory, Ownable2Step {
     constructor(address owner_, address guardian_, MarginPoolDeployer deployer_) Ownable(owner_) {
         if (address(deployer_) == address(0)) revert ZeroAddress();
         deployer = deployer_;
+        deployer_.bind();
         guardian = guardian_;
         emit GuardianSet(guardian_);
     }
@@ -51,13 +54,18 @@ contract PoolFactory is IPoolFactory, Ownable2Step {
         string calldata symbol
     ) external onlyOwner returns (address pool) {
         if (asset == address(0) || oracle == address(0)) revert ZeroAddress();
+        if (liquidator == address(0)) revert LiquidatorNotSet();
         checkParams(params);
         uint256 maxAge = IPriceOracle(oracle).maxAge();
         if (maxAge == 0 || maxAge > MAX_PRICE_AGE) revert ParameterOutOfBounds("maxPriceAge", maxAge, 1, MAX_PRICE_AGE);
-        pool = deployer.deploy(asset, oracle, params, name, symbol);
+        address next = deployer.nextPool();
+        address vaultImplementation = address(new PositionVault(next));
+        address fund = address(new InsuranceFund(asset, next));
+        pool = deployer.deploy(liquidator, vaultImplementation, fund, asset, oracle, params, name, symbol);
+        assert(pool == next);
         isPool[pool] = true;
         _pools.push(pool);
-        emit PoolCreated(pool, asset, oracle, IMarginPool(pool).insuranceFund());
+        emit PoolCreated(pool, asset, oracle, fund);
         emit PoolParamsSet(pool, params);
     }
 
@@ -109,6 +117,7 @@ contract PoolFactory is IPoolFactory, Ownable2Step {
         _within("minNotional", p.minNotional, 1, type(uint128).max);
         _within("maxPositionNotional", p.maxPositionNotional, p.minNotional, type(uint128).max);
         _within("maxOpenInterest", p.maxOpenInterest, p.maxPositionNotional, type(uint128).max);
+        _within("keeperBonusMin", p.keeperBonusMin, 0, p.minMargin / 2);
         _within("keeperBonusMax", p.keeperBonusMax, p.keeperBonusMin, type(uint128).max);
     }
 

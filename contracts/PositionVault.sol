@@ -9,9 +9,9 @@ import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {MarginMath} from "./libraries/MarginMath.sol";
 
 /// @title PositionVault
-/// @notice Custody of one isolated position. Deployed once per pool as the implementation (which the
-/// pool creates, so `pool` is an immutable of the implementation's code that every clone reads), then
-/// cloned per position. See IPositionVault.
+/// @notice Custody of one isolated position. Deployed once per pool as the implementation (`pool` is an
+/// immutable of the implementation's code, which every clone reads), then cloned per position.
+/// See IPositionVault.
 contract PositionVault is IPositionVault {
     using SafeERC20 for IERC20;
 
@@ -21,8 +21,8 @@ contract PositionVault is IPositionVault {
     /// @inheritdoc IPositionVault
     address public owner;
 
-    constructor() {
-        pool = msg.sender;
+    constructor(address pool_) {
+        pool = pool_;
         owner = address(this); // locks the implementation: `initialize` only works on a fresh clone
     }
 

@@ -13,7 +13,8 @@ import {MarketParams} from "./IMarginPool.sol";
 /// Hard bounds: 0 < MM < IM <= 100 % and IM >= 1 % (leverage <= 100x); MM < T <= IM;
 /// keeper bonus rate + penalty rate <= MM; open and close fees <= 1 %; borrow rate <= 100 % a year;
 /// profit cap between 1x and 10x the margin; min margin and min notional > 0; max position >= min
-/// notional; max open interest >= max position; bonus floor <= bonus cap; oracle max age <= 2 days.
+/// notional; max open interest >= max position; bonus floor <= half the min margin (self-liquidation
+/// never pays) and <= bonus cap; oracle max age <= 2 days. Pools are created only once the liquidator is set.
 interface IPoolFactory {
     event PoolCreated(address indexed pool, address indexed asset, address indexed oracle, address insuranceFund);
     event PoolParamsSet(address indexed pool, MarketParams params);

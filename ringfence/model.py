@@ -524,7 +524,8 @@ def liquidation_price(
       danger); 0 when the numerator is not positive (never liquidatable).
     * Short: ``floor((s*E + (m - f)*scale) * WAD / (s * (WAD + MM)))`` (rounded **down**,
       towards danger); 0 when the numerator is not positive (liquidatable at every price > 0;
-      at price 0 :func:`is_liquidatable` says no, the one place it differs from the exact test).
+      at price 0 :func:`is_liquidatable` says no, where the exact test says yes if the numerator
+      is negative: the one place the two differ).
     """
     _check_position_args(size, entry_wad, margin, fees, scale)
     _uint("mm_wad", mm_wad)

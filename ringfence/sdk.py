@@ -277,20 +277,28 @@ class Market:
 
 
 class Protocol:
-    """The factory and its pools: deploy the protocol, create and find markets."""
+    """The factory, the liquidator, the lens and the pools: deploy the protocol, create and find markets."""
 
-    def __init__(self, factory: Any):
+    def __init__(self, factory: Any, liquidator: Any = None, lens: Any = None):
+        from ape import project
+
         self.factory = factory
+        self.liquidator = liquidator or project.Liquidator.at(factory.liquidator())
+        self.lens = lens
 
     @classmethod
     def deploy(cls, owner: Any, guardian: Any = None) -> Protocol:
-        """Deploys the pool deployer and the factory (owner = ``owner``)."""
+        """Deploys the pool deployer, the factory (owner = ``owner``), the liquidator (set in the
+        factory, which requires it before any pool) and the lens."""
         from ape import project
 
         with contract_errors():
             deployer = owner.deploy(project.MarginPoolDeployer)
             factory = owner.deploy(project.PoolFactory, owner, guardian or owner, deployer)
-        return cls(factory)
+            liquidator = owner.deploy(project.Liquidator, factory)
+            factory.setLiquidator(liquidator, sender=owner)
+            lens = owner.deploy(project.Lens)
+        return cls(factory, liquidator, lens)
 
     def create_market(
         self,

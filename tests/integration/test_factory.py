@@ -104,10 +104,34 @@ def test_pause_by_guardian_or_owner_only(protocol, owner, guardian, mallory, mar
         market.pool.setPaused(True, sender=mallory)
 
 
-def test_liquidator_set_once(protocol, owner, keeper):
-    protocol.factory.setLiquidator(keeper, sender=owner)
-    with reverts("LiquidatorAlreadySet", liquidator=keeper):
+def test_liquidator_set_once(protocol, owner):
+    with reverts("LiquidatorAlreadySet", liquidator=protocol.liquidator):
         protocol.factory.setLiquidator(owner, sender=owner)
+
+
+def test_create_pool_before_liquidator_set_reverts_with_LiquidatorNotSet(project, owner, usdc, oracle, params):
+    deployer = owner.deploy(project.MarginPoolDeployer)
+    factory = owner.deploy(project.PoolFactory, owner, owner, deployer)
+    with reverts("LiquidatorNotSet"):
+        factory.createPool(usdc, oracle, params.as_tuple(), "x", "x", sender=owner)
+
+
+def test_pool_deployer_serves_only_its_factory(protocol, mallory, usdc, oracle, params):
+    deployer = protocol.factory.deployer()
+    from ape import project
+
+    d = project.MarginPoolDeployer.at(deployer)
+    with reverts("AlreadyBound"):
+        d.bind(sender=mallory)
+    with reverts("NotFactory", caller=mallory):
+        d.deploy(mallory, mallory, mallory, usdc, oracle, params.as_tuple(), "x", "x", sender=mallory)
+
+
+def test_pool_parts_point_at_their_pool(market, project):
+    """The vault implementation and the fund, created before the pool, name the pool that was created."""
+    implementation = project.PositionVault.at(market.pool.vaultImplementation())
+    assert implementation.pool() == market.pool.address
+    assert project.InsuranceFund.at(market.pool.insuranceFund()).pool() == market.pool.address
 
 
 def test_lp_withdraw_cannot_touch_reserve(market, pool, lp, alice):

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {ILens, VaultView} from "../interfaces/ILens.sol";
+import {IMarginPool, Position, PositionStatus} from "../interfaces/IMarginPool.sol";
+import {IPositionVault} from "../interfaces/IPositionVault.sol";
+import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {MarginMath} from "./libraries/MarginMath.sol";
+
+/// @title Lens
+/// @notice Read-only batch views of many vaults of one pool at one oracle price. See ILens.
+contract Lens is ILens {
+    /// @dev What every vault of one pool shares in a query.
+    struct Market {
+        uint256 priceWad;
+        uint256 feeIndex;
+        uint256 scale;
+        uint256 mmWad;
+    }
+
+    /// @inheritdoc ILens
+    function vaults(address pool, address[] calldata list) external view returns (VaultView[] memory views) {
+        Market memory m = _market(pool);
+        views = new VaultView[](list.length);
+        for (uint256 i; i < list.length; ++i) {
+            views[i] = _view(IMarginPool(pool), list[i], m);
+        }
+    }
+
+    /// @inheritdoc ILens
+    function liquidatable(address pool, address[] calldata list) external view returns (bool[] memory flags) {
+        Market memory m = _market(pool);
+        flags = new bool[](list.length);
+        for (uint256 i; i < list.length; ++i) {
+            Position memory p = IMarginPool(pool).position(list[i]);
+            if (p.status != PositionStatus.Open) continue;
+            uint256 fees = MarginMath.positionFeesUp(p, m.feeIndex, m.scale);
+            flags[i] = MarginMath.isLiquidatable(
+                p.isLong, m.priceWad, MarginMath.positionLiquidationPrice(p, fees, m.scale, m.mmWad)
+            );
+        }
+    }
+
+    function _market(address pool) internal view returns (Market memory m) {
+        IMarginPool market = IMarginPool(pool);
+        m.priceWad = IPriceOracle(market.oracle()).price();
+        m.feeIndex = market.currentFeeIndex();
+        m.scale = market.priceScale();
+        m.mmWad = market.params().maintenanceMarginWad;
+    }
+
+    function _view(IMarginPool pool, address vault, Market memory m) internal view returns (VaultView memory v) {
+        v.vault = vault;
+        Position memory p = pool.position(vault);
+        v.status = uint8(p.status);
+        if (p.status != PositionStatus.Open) return v;
+        v.owner = IPositionVault(vault).owner();
+        v.isLong = p.isLong;
+        v.size = p.size;
+        v.entryPriceWad = p.entryPriceWad;
+        v.margin = p.margin;
+        v.fees = MarginMath.positionFeesUp(p, m.feeIndex, m.scale);
+        v.equity = MarginMath.equityDown(p, m.priceWad, v.fees, m.scale);
+        v.health = MarginMath.healthDown(p, m.priceWad, v.fees, m.scale, m.mmWad);
+        v.liquidationPriceWad = MarginMath.positionLiquidationPrice(p, v.fees, m.scale, m.mmWad);
+        v.liquidatable = MarginMath.isLiquidatable(p.isLong, m.priceWad, v.liquidationPriceWad);
+    }
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {ILiquidator, Batch} from "../interfaces/ILiquidator.sol";
+import {IMarginPool, LiquidationResult} from "../interfaces/IMarginPool.sol";
+import {IPoolFactory} from "../interfaces/IPoolFactory.sol";
+import {IPositionVault} from "../interfaces/IPositionVault.sol";
+
+/// @title Liquidator
+/// @notice Permissionless liquidation of underwater vaults of the factory's pools. The caller is the
+/// keeper and is paid by each pool in the same transaction. See ILiquidator.
+contract Liquidator is ILiquidator {
+    /// @inheritdoc ILiquidator
+    address public immutable factory;
+
+    constructor(address factory_) {
+        factory = factory_;
+    }
+
+    /// @inheritdoc ILiquidator
+    function liquidate(address vault) external returns (LiquidationResult memory result) {
+        address pool = IPositionVault(vault).pool();
+        _requirePool(pool);
+        address[] memory vaults = new address[](1);
+        vaults[0] = vault;
+        result = IMarginPool(pool).liquidate(vaults, msg.sender, true)[0];
+    }
+
+    /// @inheritdoc ILiquidator
+    function liquidateBatch(Batch[] calldata batches) external returns (uint256 liquidated) {
+        if (batches.length == 0) revert EmptyBatch();
+        for (uint256 i; i < batches.length; ++i) {
+            Batch calldata batch = batches[i];
+            _requirePool(batch.pool);
+            uint256 done = IMarginPool(batch.pool).liquidate(batch.vaults, msg.sender, false).length;
+            emit BatchLiquidated(batch.pool, msg.sender, batch.vaults.length, done);
+            liquidated += done;
+        }
+    }
+
+    function _requirePool(address pool) internal view {
+        if (!IPoolFactory(factory).isPool(pool)) revert UnknownPool(pool);
+    }
+}

@@ -1,0 +1,255 @@
+"""The Morpho Blue 1.0.0 half of the bench, driven by raw web3.py against the bench's Anvil.
+
+Morpho and its rate model are deployed from bytecode compiled with Morpho Blue's own settings
+(:mod:`ringfence.bench.artifacts`). The market lends the same ``MockERC20`` USDC that Ringfence settles
+in, against the same ``MockERC20`` (18 decimals) as WETH collateral, priced by
+``MorphoChainlinkOracle`` reading the same Chainlink proxy → aggregator as Ringfence's oracle.
+The rate model is the package's ``IrmMock`` (utilization-linear, pure): Morpho accrues interest on
+every call, as Ringfence accrues its borrow fee. Actors are fresh addresses (Anvil auto-impersonation).
+
+Each story mirrors a Ringfence one (see ``ringfence_side``), in the same state: liquidity supplied and
+another borrower in the market; the trader already holds both tokens and approved Morpho; the
+liquidator already holds USDC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from eth_account import Account
+from web3 import Web3
+
+from ringfence.bench.artifacts import Artifact, morpho_artifacts
+from ringfence.bench.measure import Recorder, StoryError, Tx, web3_tx
+from ringfence.bench.shared import ETH, USDC, USDC_DECIMALS, WETH_DECIMALS, SharedEnv
+
+LLTV = 860_000_000_000_000_000  # 86 %, Morpho's WETH/USDC-style market
+MAX_UINT = 2**256 - 1
+PER_LIQUIDATION_SAMPLES = 10
+
+ERC20_ABI = [
+    {"type": "function", "name": "mint", "stateMutability": "nonpayable",
+     "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": []},
+    {"type": "function", "name": "approve", "stateMutability": "nonpayable",
+     "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
+     "outputs": [{"name": "", "type": "bool"}]},
+    {"type": "function", "name": "balanceOf", "stateMutability": "view",
+     "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
+]
+
+
+@dataclass
+class MorphoContext:
+    w3: Web3
+    morpho: Any
+    irm: Any
+    oracle: Any
+    usdc: Any
+    weth: Any
+    params: tuple
+    market_id: bytes
+
+
+class MorphoStories:
+    def __init__(self, w3: Web3, env: SharedEnv, recorder: Recorder, set_price: Callable[[float], None],
+                 set_answer: Callable[[int], None], artifacts: dict[str, Artifact] | None = None):
+        self.w3 = w3
+        self.env = env
+        self.rec = recorder
+        self.set_price = set_price
+        self.set_answer = set_answer
+        self.arts = {**(artifacts or morpho_artifacts()), "MorphoChainlinkOracle": env.artifacts["MorphoChainlinkOracle"]}
+        w3.provider.make_request("anvil_autoImpersonateAccount", [True])
+        self.usdc = w3.eth.contract(address=Web3.to_checksum_address(str(env.usdc.address)), abi=ERC20_ABI)
+        self.weth = w3.eth.contract(address=Web3.to_checksum_address(str(env.weth.address)), abi=ERC20_ABI)
+        self.ctx: MorphoContext | None = None
+
+    # ------------------------------------------------------------------ plumbing
+    def actor(self) -> str:
+        """A fresh address with ETH, impersonated by Anvil."""
+        address = Account.create().address
+        self.w3.provider.make_request("anvil_setBalance", [address, hex(10**21)])
+        return address
+
+    def send(self, fn: Any, sender: str) -> Any:
+        tx_hash = fn.transact({"from": sender})
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.005)
+        if receipt["status"] != 1:
+            raise StoryError(f"Morpho transaction reverted: {tx_hash.hex()}")
+        return receipt
+
+    def deploy(self, name: str, *args: Any, sender: str) -> Any:
+        art = self.arts[name]
+        factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        receipt = self.send(factory.constructor(*args), sender)
+        return self.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+
+    def fund(self, who: str, usdc: int = 0, weth: int = 0) -> None:
+        morpho = self.ctx.morpho.address
+        if usdc:
+            self.send(self.usdc.functions.mint(who, usdc), who)
+            self.send(self.usdc.functions.approve(morpho, MAX_UINT), who)
+        if weth:
+            self.send(self.weth.functions.mint(who, weth), who)
+            self.send(self.weth.functions.approve(morpho, MAX_UINT), who)
+
+    def position(self, who: str) -> tuple[int, int, int]:
+        return tuple(self.ctx.morpho.functions.position(self.ctx.market_id, who).call())  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ Morpho calls
+    def supply_collateral(self, who: str, assets: int) -> Any:
+        return self.send(self.ctx.morpho.functions.supplyCollateral(self.ctx.params, assets, who, b""), who)
+
+    def borrow(self, who: str, assets: int) -> Any:
+        return self.send(self.ctx.morpho.functions.borrow(self.ctx.params, assets, 0, who, who), who)
+
+    def repay_all(self, who: str) -> Any:
+        shares = self.position(who)[1]
+        return self.send(self.ctx.morpho.functions.repay(self.ctx.params, 0, shares, who, b""), who)
+
+    def withdraw_collateral(self, who: str, assets: int | None = None) -> Any:
+        if assets is None:
+            assets = self.position(who)[2]
+        return self.send(self.ctx.morpho.functions.withdrawCollateral(self.ctx.params, assets, who, who), who)
+
+    def liquidate(self, keeper: str, borrower: str, seized: int = 0, repaid_shares: int = 0) -> tuple[Any, Any]:
+        receipt = self.send(self.ctx.morpho.functions.liquidate(self.ctx.params, borrower, seized, repaid_shares, b""),
+                            keeper)
+        events = self.ctx.morpho.events.Liquidate().process_receipt(receipt)
+        if len(events) != 1:
+            raise StoryError(f"Morpho liquidate emitted {len(events)} Liquidate events")
+        return receipt, events[0]["args"]
+
+    # ------------------------------------------------------------------ stories
+    def setup(self) -> None:
+        w3 = self.w3
+        owner = self.actor()
+        irm = self.deploy("IrmMock", sender=owner)
+        morpho = self.deploy("Morpho", owner, sender=owner)
+        oracle = self.deploy("MorphoChainlinkOracle", Web3.to_checksum_address(str(self.env.proxy.address)),
+                             USDC_DECIMALS, WETH_DECIMALS, sender=owner)
+        params = (self.usdc.address, self.weth.address, oracle.address, irm.address, LLTV)
+        self.send(morpho.functions.enableIrm(irm.address), owner)
+        self.send(morpho.functions.enableLltv(LLTV), owner)
+        market_id = Web3.keccak(w3.codec.encode(["address", "address", "address", "address", "uint256"], list(params)))
+        self.ctx = MorphoContext(w3, morpho, irm, oracle, self.usdc, self.weth, params, market_id)
+        receipt = self.send(morpho.functions.createMarket(params), owner)
+        self.rec.add("market_creation", [web3_tx("createMarket", receipt)], note="Morpho.createMarket")
+        price = oracle.functions.price().call()
+        if price != self.env.answer() * 10 ** (36 + USDC_DECIMALS - WETH_DECIMALS - 8):
+            raise StoryError(f"Morpho oracle price {price} does not match the feed")
+
+        lp = self.actor()
+        self.fund(lp, usdc=1_000_000 * USDC)
+        self.send(morpho.functions.supply(params, 1_000_000 * USDC, 0, lp, b""), lp)
+        self.lp2 = self.actor()
+        self.fund(self.lp2, usdc=1_000_000 * USDC)
+        self.keeper = self.actor()
+        self.fund(self.keeper, usdc=1_000_000 * USDC)
+
+    def trader(self) -> str:
+        who = self.actor()
+        self.fund(who, usdc=10_000 * USDC, weth=100 * ETH)
+        return who
+
+    def trader_stories(self) -> None:
+        self.set_price(3000)
+        bob = self.trader()  # another borrower: the market's borrow totals are not zero
+        self.supply_collateral(bob, ETH)
+        self.borrow(bob, 1_000 * USDC)
+
+        alice = self.trader()
+        a = self.supply_collateral(alice, ETH)
+        b = self.borrow(alice, 2_000 * USDC)
+        self.rec.add("open_from_nothing", [web3_tx("supplyCollateral", a), web3_tx("borrow", b)],
+                     note="supplyCollateral + borrow")
+        receipt = self.supply_collateral(alice, ETH // 10)
+        self.rec.add("add_margin", [web3_tx("supplyCollateral", receipt)])
+        receipt = self.withdraw_collateral(alice, ETH // 20)
+        self.rec.add("remove_margin", [web3_tx("withdrawCollateral", receipt)])
+
+        self.set_price(3150)
+        r1 = self.repay_all(alice)
+        r2 = self.withdraw_collateral(alice)
+        if self.position(alice) != (0, 0, 0):
+            raise StoryError("Morpho close left a position")
+        self.rec.add("close_profit", [web3_tx("repay", r1), web3_tx("withdrawCollateral", r2)],
+                     note="repay (all shares) + withdrawCollateral (all)")
+
+        a = self.supply_collateral(alice, ETH)
+        b = self.borrow(alice, 2_000 * USDC)
+        self.rec.add("reopen", [web3_tx("supplyCollateral", a), web3_tx("borrow", b)],
+                     note="same account, position slot was cleared by the close")
+
+        self.set_price(3050)
+        r1 = self.repay_all(alice)
+        r2 = self.withdraw_collateral(alice)
+        self.rec.add("close_loss", [web3_tx("repay", r1), web3_tx("withdrawCollateral", r2)],
+                     note="repay (all shares) + withdrawCollateral (all)")
+        self.set_price(3000)
+
+    def lp_stories(self) -> None:
+        m, p, lp2 = self.ctx.morpho, self.ctx.params, self.lp2
+        receipt = self.send(m.functions.supply(p, 10_000 * USDC, 0, lp2, b""), lp2)
+        self.rec.add("lp_deposit", [web3_tx("supply", receipt)], note="supply by a new lender")
+        receipt = self.send(m.functions.withdraw(p, 5_000 * USDC, 0, lp2, lp2), lp2)
+        self.rec.add("lp_withdraw", [web3_tx("withdraw", receipt)], note="withdraw, half")
+
+    def _borrower(self, borrow: int = 2_500 * USDC) -> str:
+        who = self.trader()
+        self.supply_collateral(who, ETH)
+        self.borrow(who, borrow)
+        return who
+
+    def liquidation_stories(self, per_liquidation_samples: int = PER_LIQUIDATION_SAMPLES) -> None:
+        self.set_price(3000)
+        keeper = self.keeper
+        warm, partial, full, bad = (self._borrower() for _ in range(4))
+        batch = [self._borrower() for _ in range(per_liquidation_samples)]
+        self.set_price(2850)  # LTV 2500/2850 = 87.7 % > LLTV 86 %
+
+        self.liquidate(keeper, warm, repaid_shares=self.position(warm)[1])  # warm-up, not measured
+
+        shares = self.position(partial)[1]
+        receipt, ev = self.liquidate(keeper, partial, repaid_shares=shares // 2)
+        if self.position(partial)[1] == 0 or ev["badDebtShares"] != 0:
+            raise StoryError("Morpho partial liquidation repaid everything")
+        self.rec.add("liquidate_partial", [web3_tx("liquidate", receipt)], note="repaidShares = half the debt")
+
+        receipt, ev = self.liquidate(keeper, full, repaid_shares=self.position(full)[1])
+        pos = self.position(full)
+        if pos[1] != 0 or pos[2] == 0 or ev["badDebtShares"] != 0:
+            raise StoryError(f"Morpho full liquidation left {pos}")
+        self.rec.add("liquidate_full", [web3_tx("liquidate", receipt)],
+                     note="repaidShares = all the debt; the rest of the collateral stays the borrower's")
+
+        receipts = []
+        for who in batch:
+            receipt, ev = self.liquidate(keeper, who, repaid_shares=self.position(who)[1])
+            receipts.append(receipt)
+        self._per_liquidation = [web3_tx("liquidate", r) for r in receipts]
+
+        self.set_price(2300)  # collateral worth less than the debt
+        receipt, ev = self.liquidate(keeper, bad, seized=self.position(bad)[2])
+        if ev["badDebtShares"] == 0:
+            raise StoryError("Morpho bad-debt liquidation realized no bad debt")
+        self.rec.add("liquidate_bad_debt", [web3_tx("liquidate", receipt)],
+                     note="seizedAssets = all the collateral; the rest of the debt is realized as bad debt")
+        self.set_price(3000)
+
+    def batch_rows(self, batch_sizes: Sequence[int]) -> None:
+        txs: list[Tx] = getattr(self, "_per_liquidation", [])
+        if not txs:
+            return
+        for n in batch_sizes:
+            self.rec.add(f"batch_{n}_per_vault", list(txs), per=len(txs),
+                         note=f"no batch in Morpho: mean of {len(txs)} single full liquidations")
+
+    def run(self, with_liquidations: bool, batch_sizes: Sequence[int]) -> None:
+        self.setup()
+        self.trader_stories()
+        self.lp_stories()
+        if with_liquidations:
+            self.liquidation_stories()
+            self.batch_rows(batch_sizes)

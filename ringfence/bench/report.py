@@ -1,0 +1,219 @@
+"""The bench's outputs: ``reports/gas.json``, ``reports/BENCH.md`` and the rich table on the console."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from ringfence.bench.artifacts import ROOT
+from ringfence.bench.measure import Measurement, Recorder
+from ringfence.bench.offchain import OffchainFigure
+from ringfence.bench.trace import TxTrace, markdown as trace_markdown
+
+REPORTS = ROOT / "reports"
+
+# Display order and names of the operations.
+OPERATIONS: list[tuple[str, str]] = [
+    ("open_from_nothing", "open from nothing"),
+    ("reopen", "re-open in a kept vault"),
+    ("add_margin", "add margin"),
+    ("remove_margin", "remove margin"),
+    ("close_profit", "close at a profit"),
+    ("close_loss", "close at a loss"),
+    ("liquidate_full", "liquidate: full"),
+    ("liquidate_partial", "liquidate: partial"),
+    ("liquidate_bad_debt", "liquidate: bad debt"),
+    ("batch_10_per_vault", "batch of 10, per vault"),
+    ("batch_50_per_vault", "batch of 50, per vault"),
+    ("batch_100_per_vault", "batch of 100, per vault"),
+    ("lp_deposit", "LP deposit"),
+    ("lp_withdraw", "LP withdraw"),
+    ("market_creation", "market creation"),
+]
+
+# The issue's goals for Ringfence (gas per operation, at most).
+GOALS: dict[str, int] = {
+    "open_from_nothing": 150_000,
+    "reopen": 80_000,
+    "add_margin": 50_000,
+    "remove_margin": 70_000,
+    "close_profit": 80_000,
+    "close_loss": 80_000,
+    "liquidate_full": 85_000,
+    "liquidate_partial": 85_000,
+    "liquidate_bad_debt": 85_000,
+    "batch_50_per_vault": 22_000,
+}
+
+MORPHO_EQUIVALENT: dict[str, str] = {
+    "open_from_nothing": "supplyCollateral + borrow",
+    "reopen": "supplyCollateral + borrow",
+    "add_margin": "supplyCollateral",
+    "remove_margin": "withdrawCollateral",
+    "close_profit": "repay + withdrawCollateral",
+    "close_loss": "repay + withdrawCollateral",
+    "liquidate_full": "liquidate (repaidShares = all)",
+    "liquidate_partial": "liquidate (repaidShares = half)",
+    "liquidate_bad_debt": "liquidate (seizedAssets = all)",
+    "batch_10_per_vault": "single liquidate (no batch)",
+    "batch_50_per_vault": "single liquidate (no batch)",
+    "batch_100_per_vault": "single liquidate (no batch)",
+    "lp_deposit": "supply",
+    "lp_withdraw": "withdraw",
+    "market_creation": "createMarket",
+}
+
+
+@dataclass
+class Row:
+    op: str
+    name: str
+    ringfence: int | None
+    morpho: int | None
+    goal: int | None
+
+    @property
+    def ratio(self) -> str:
+        if not self.ringfence or not self.morpho:
+            return "–"
+        return f"{self.ringfence / self.morpho:.2f}×"
+
+    @property
+    def status(self) -> str:
+        if self.goal is None:
+            return ""
+        if self.ringfence is None:
+            return "not measured"
+        over = self.ringfence - self.goal
+        if over <= 0:
+            return f"met ({-over:,} under)"
+        return f"missed by {over:,} (+{over / self.goal:.0%})"
+
+    @property
+    def met(self) -> bool | None:
+        if self.goal is None or self.ringfence is None:
+            return None
+        return self.ringfence <= self.goal
+
+
+def rows(ringfence: Recorder, morpho: Recorder | None) -> list[Row]:
+    rf, mb = ringfence.gas(), (morpho.gas() if morpho else {})
+    out = []
+    for op, name in OPERATIONS:
+        if op not in rf and op not in mb:
+            continue
+        out.append(Row(op, name, rf.get(op), mb.get(op), GOALS.get(op)))
+    return out
+
+
+def gas_json(ringfence: Recorder, morpho: Recorder | None) -> dict[str, dict[str, int]]:
+    order = [op for op, _ in OPERATIONS]
+
+    def ordered(d: dict[str, int]) -> dict[str, int]:
+        return {op: d[op] for op in order if op in d} | {k: v for k, v in d.items() if k not in order}
+
+    return {"ringfence": ordered(ringfence.gas()), "morpho_blue": ordered(morpho.gas() if morpho else {})}
+
+
+def details_json(recorders: Sequence[Recorder], meta: dict[str, Any]) -> dict[str, Any]:
+    return {"meta": meta, **{r.protocol: {op: m.as_dict() for op, m in r.measurements.items()} for r in recorders}}
+
+
+def _fmt(v: int | None) -> str:
+    return "–" if v is None else f"{v:,}"
+
+
+def rich_table(table_rows: list[Row], title: str = "Gas per operation (gasUsed)") -> Any:
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col, justify in [("operation", "left"), ("Ringfence", "right"), ("Morpho Blue 1.0.0", "right"),
+                         ("RF / Morpho", "right"), ("goal", "right"), ("status", "left")]:
+        t.add_column(col, justify=justify)
+    for r in table_rows:
+        style = {True: "green", False: "red"}.get(r.met, "")
+        t.add_row(r.name, _fmt(r.ringfence), _fmt(r.morpho), r.ratio, _fmt(r.goal),
+                  f"[{style}]{r.status}[/]" if style else r.status)
+    return t
+
+
+def bench_markdown(table_rows: list[Row], ringfence: Recorder, morpho: Recorder | None, meta: dict[str, Any],
+                   offchain: list[OffchainFigure], traces: list[TxTrace], skipped: list[str]) -> str:
+    lines = [
+        "# Ringfence vs Morpho Blue 1.0.0: gas per user story",
+        "",
+        f"Generated by `make bench` on {meta['date']} ({meta['duration_s']:.0f} s). Both protocols measured "
+        f"in the same run on one Anvil {meta['anvil']} (hardfork {meta['hardfork']}, "
+        f"`--prune-history {meta['prune_history']}`); every figure is a transaction's `gasUsed` "
+        "(summed where Morpho needs two transactions; divided by the number of vaults for batches).",
+        "",
+        "| operation | Ringfence | Morpho Blue | Ringfence / Morpho | Ringfence goal | goal |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in table_rows:
+        lines.append(f"| {r.name} | {_fmt(r.ringfence)} | {_fmt(r.morpho)} | {r.ratio} | {_fmt(r.goal)} | {r.status} |")
+    met = [r for r in table_rows if r.met is True]
+    missed = [r for r in table_rows if r.met is False]
+    lines += ["", f"Goals: {len(met)} met, {len(missed)} missed"
+              + (f", {len([r for r in table_rows if r.goal and r.ringfence is None])} not measured" if any(
+                  r.goal and r.ringfence is None for r in table_rows) else "") + "."]
+    if skipped:
+        lines += ["", "Not measured in this run: " + "; ".join(skipped) + "."]
+    lines += ["", "## What each row measures", "",
+              "| operation | Ringfence | Morpho Blue |", "| --- | --- | --- |"]
+    for r in table_rows:
+        rm: Measurement | None = ringfence.measurements.get(r.op)
+        mm: Measurement | None = morpho.measurements.get(r.op) if morpho else None
+        rf_desc = " + ".join(t.label for t in rm.txs[:1]) + (f" — {rm.note}" if rm and rm.note else "") if rm else "–"
+        mb_desc = MORPHO_EQUIVALENT.get(r.op, "") + (f" — {mm.note}" if mm and mm.note else "") if mm else "–"
+        lines.append(f"| {r.name} | {rf_desc} | {mb_desc} |")
+    lines += [
+        "",
+        "## Set-up (the same for both protocols)",
+        "",
+        "- Tokens: `MockERC20` (OpenZeppelin 5 ERC20): USDC (6 decimals) is Ringfence's settlement token and "
+        "Morpho's loan token; WETH (18 decimals) is Morpho's collateral.",
+        "- Price: Chainlink `MockV3Aggregator` behind Chainlink's aggregator proxy "
+        "(`DataFeedsLegacyAggregatorProxy`): each read is proxy → aggregator, two calls, as on mainnet. "
+        "Ringfence's `ChainlinkOracle` and Morpho's `MorphoChainlinkOracle` (contracts/test/bench) both read "
+        "that proxy.",
+        f"- Compilers: Ringfence with Ape ({meta['ringfence_compiler']}); Morpho Blue from "
+        f"`node_modules/@morpho-org/morpho-blue/src/Morpho.sol` with {meta['morpho_compiler']}; the feed "
+        f"contracts and the Morpho oracle adapter with {meta['feed_compiler']}.",
+        "- Morpho market: USDC/WETH, LLTV 86 %, the package's `IrmMock` (utilization-linear) as rate model, "
+        "no fee. Ringfence market: `MarketParams.default(6)` (IM 10 %, MM 5 %, fees 0.1 %).",
+        "- State before each measured transaction: liquidity already supplied and another position open; "
+        "the trader already holds the tokens and approved the protocol; the keeper / liquidator already "
+        "holds USDC; one liquidation already happened (the insurance fund holds tokens). Each liquidated "
+        "position and each batch vault belongs to its own fresh owner.",
+    ]
+    lines += ["", "## Off-chain figures (reported, not asserted)", ""]
+    if offchain:
+        lines += ["| figure | value | how |", "| --- | ---: | --- |"]
+        lines += [f"| {f.name} | {f.cell()} | {f.detail} |" for f in offchain]
+    else:
+        lines.append("None in this run.")
+    if traces:
+        lines += ["", trace_markdown(traces)]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(ringfence: Recorder, morpho: Recorder | None, meta: dict[str, Any],
+                  offchain: list[OffchainFigure], traces: list[TxTrace], skipped: list[str],
+                  out_dir: Path = REPORTS) -> tuple[list[Row], dict[str, Path]]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table_rows = rows(ringfence, morpho)
+    paths = {
+        "gas": out_dir / "gas.json",
+        "details": out_dir / "gas-details.json",
+        "bench": out_dir / "BENCH.md",
+    }
+    paths["gas"].write_text(json.dumps(gas_json(ringfence, morpho), indent=2) + "\n")
+    recs = [ringfence] + ([morpho] if morpho else [])
+    details = details_json(recs, meta)
+    details["offchain"] = [f.__dict__ for f in offchain]
+    paths["details"].write_text(json.dumps(details, indent=2) + "\n")
+    paths["bench"].write_text(bench_markdown(table_rows, ringfence, morpho, meta, offchain, traces, skipped))
+    return table_rows, paths

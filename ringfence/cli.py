@@ -1,0 +1,818 @@
+"""``ringfence``: the command line for traders and liquidity providers.
+
+Run it from the repository root (it uses the project's compiled contracts through ``ape.project``)::
+
+    ringfence markets
+    ringfence quote  --long --size 1.5 --margin 400
+    ringfence open   --long --size 1.5 --margin 400 --account alice
+    ringfence status 0xVault
+    ringfence add-margin 0xVault --amount 100
+    ringfence remove-margin 0xVault --amount 50
+    ringfence close 0xVault
+    ringfence lp deposit --amount 10000
+    ringfence lp withdraw --amount 5000        # or --all
+
+Every command takes ``--network`` (an Ape network choice, default ``ethereum:local``, or
+``ethereum:local:http://127.0.0.1:8545`` for a node already running) and ``--account`` (an Ape
+account alias or ``TEST::<n>``; on local networks and forks test account 0 by default). Markets
+come from ``--deployments`` (default ``deployments/<ecosystem>-<network>.json``, written by
+``ape run deploy``; ``--market <id>`` picks one when it holds several) or ``--pool 0x…``; commands
+on a vault find its market from the vault. Amounts are human units: ``--size`` in the index asset
+(``1.5`` ETH), ``--margin``/``--amount`` in settlement tokens (``400`` USDC), prices in settlement
+tokens per index unit.
+
+Checks come before transactions: a trade that the reference model (:mod:`ringfence.model`, the
+exact mirror of the contracts) or a balance says would fail sends nothing. Approvals are for the
+exact amount. Any failure — a contract error, a model check, a bad argument, no node — is one line
+``error: …`` on stderr and exit status 1 (2 for usage errors). ``--json`` prints a command's
+result as JSON (integers raw, plus human strings).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ringfence.units import from_units, from_wad, to_units, to_wad
+
+DEFAULT_NETWORK = "ethereum:local"
+
+# Error arguments that are settlement-token amounts, and those that are WAD prices.
+_AMOUNT_ARGS = {"margin", "minimum", "notional", "maximum", "openInterest", "cap", "available",
+                "required", "free", "needed", "balance", "allowance", "assets", "max", "amount",
+                "expected", "received"}
+_PRICE_ARGS = {"priceWad", "acceptablePriceWad", "liquidationPriceWad"}
+
+
+class CliError(click.ClickException):
+    """One line on stderr, exit status 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+# ==================================================================================== formatting
+
+
+def fmt_amount(amount: int, decimals: int, symbol: str = "") -> str:
+    text = f"{from_units(amount, decimals):,.2f}"
+    return f"{text} {symbol}".rstrip()
+
+
+def fmt_price(price_wad: int) -> str:
+    value = from_wad(price_wad)
+    return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.8f}".rstrip("0")
+
+
+def fmt_ratio(wad: int) -> str:
+    percent = (from_wad(wad) * 100).quantize(Decimal("0.0001")).normalize()
+    return f"{percent:f}%"
+
+
+def human_error(error: Any, decimals: int | None = None, symbol: str = "") -> str:
+    """The one-line message of a :class:`ringfence.errors.RingfenceError`, with amounts and prices
+    in human units when the market's ``decimals`` are known."""
+    from ringfence.errors import MESSAGES, _fmt
+
+    template = MESSAGES.get(error.name)
+    if decimals is None or template is None:
+        return str(error.message)
+    values = {}
+    for key, value in error.inputs.items():
+        if key in _AMOUNT_ARGS and isinstance(value, int):
+            values[key] = fmt_amount(value, decimals, symbol)
+        elif key in _PRICE_ARGS and isinstance(value, int):
+            values[key] = fmt_price(value)
+        else:
+            values[key] = _fmt(value)
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError):
+        return str(error.message)
+
+
+def model_error(exc: Exception) -> Any:
+    """A :class:`ringfence.model.ModelError` as the RingfenceError the contract would raise."""
+    from ringfence.errors import UnknownRevertError, error_class
+
+    name = type(exc).__name__
+    if name in ("EvmPanic", "ModelError"):
+        return UnknownRevertError(message=f"the contract would revert ({exc})")
+
+    def camel(key: str) -> str:
+        head, *rest = key.split("_")
+        return head + "".join(p.title() for p in rest)
+
+    inputs = {camel(k): v for k, v in vars(exc).items()}
+    return error_class(name)(inputs)
+
+
+def redecode(error: Any) -> Any:
+    """A better decoding of an error the SDK could not name: through a plain node provider, Anvil
+    reports a custom error only as text (``custom error 0x<selector>: <args>``) in the provider
+    error that caused it, which :func:`ringfence.errors.translate` does not read (yet)."""
+    from ringfence.errors import UnknownRevertError, _anvil_rendering, project_decoder
+
+    if not isinstance(error, UnknownRevertError):
+        return error
+    cause = error.__cause__ if error.__cause__ is not None else error
+    base = getattr(cause, "base_err", None)
+    data = _anvil_rendering(str(base)) if base is not None else None
+    return project_decoder().decode(data) if data else error
+
+
+def read(method: Any, *args: Any) -> Any:
+    """A view call that may revert: named error, no call trace printed (``skip_trace``)."""
+    from ape.exceptions import ContractLogicError
+
+    from ringfence.errors import translate
+
+    try:
+        return method(*args, skip_trace=True)
+    except ContractLogicError as exc:
+        raise redecode(_with_cause(translate(exc), exc)) from exc
+
+
+def read_price(market: Any) -> int:
+    """The market's oracle price (WAD), or the oracle's named error."""
+    from ape import project
+
+    return int(read(project.ChainlinkOracle.at(market.oracle_address).price))
+
+
+def vault_state(market: Any, vault: str) -> Any:
+    """``Market.state`` after the checks that would make its views revert (closed position, no
+    trustworthy price), so that those come out as named errors."""
+    from ringfence.errors import error_class
+    from ringfence.sdk import Position
+
+    if market.position(vault).status != Position.OPEN:
+        raise error_class("PositionNotOpen")({"vault": vault})
+    read_price(market)
+    return market.state(vault)
+
+
+def _with_cause(error: Any, cause: BaseException) -> Any:
+    error.__cause__ = cause
+    return error
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _emit(as_json: bool, data: dict[str, Any], lines: list[tuple[str, str]]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    width = max((len(k) for k, _ in lines), default=0)
+    for key, value in lines:
+        click.echo(f"{key + ':':<{width + 1}} {value}")
+
+
+# ==================================================================================== context
+
+
+class Session:
+    """What a command needs once connected: the provider, the account, the markets."""
+
+    def __init__(self, provider: Any, opts: dict[str, Any]):
+        self.provider = provider
+        self.opts = opts
+        self._account: Any = None
+
+    @property
+    def dev(self) -> bool:
+        return bool(self.provider.network.is_dev)
+
+    @property
+    def account(self) -> Any:
+        if self._account is None:
+            self._account = resolve_account(self.opts.get("account"), self.dev)
+        return self._account
+
+    def address_of(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from eth_utils import is_address, to_checksum_address
+
+        if not is_address(value):
+            raise CliError(f"{value!r} is not an address")
+        return to_checksum_address(value)
+
+    # ---------------------------------------------------------------- markets
+    def deployments(self) -> tuple[Path, dict[str, Any]]:
+        from ringfence.deploy import DeployError, default_deployments_path, load_deployments
+
+        path = self.opts.get("deployments") or default_deployments_path(self.provider)
+        try:
+            data = load_deployments(path)
+        except DeployError as exc:
+            raise CliError(str(exc)) from None
+        if not data:
+            raise CliError(f"no deployments file {path}: give --deployments <file> or --pool <address>")
+        if data.get("chain_id") != self.provider.chain_id:
+            raise CliError(f"{path} is for chain id {data.get('chain_id')}, this network has chain id "
+                           f"{self.provider.chain_id}")
+        return Path(path), data
+
+    def markets(self) -> list[tuple[str, Any]]:
+        """``(id, Market)`` of every market in scope (one with --pool or --market)."""
+        pool = self.address_of(self.opts.get("pool"))
+        if pool is not None:
+            return [(pool, self.market_at(pool))]
+        path, data = self.deployments()
+        entries = data.get("markets", {})
+        wanted = self.opts.get("market")
+        if wanted is not None:
+            if wanted not in entries:
+                raise CliError(f"no market {wanted!r} in {path} (markets: {', '.join(entries) or 'none'})")
+            entries = {wanted: entries[wanted]}
+        if not entries:
+            raise CliError(f"{path} holds no markets")
+        return [(market_id, self.market_at(entry["pool"])) for market_id, entry in entries.items()]
+
+    def market(self) -> tuple[str, Any]:
+        markets = self.markets()
+        if len(markets) > 1:
+            ids = ", ".join(m for m, _ in markets)
+            raise CliError(f"several markets ({ids}): choose one with --market <id> or --pool <address>")
+        return markets[0]
+
+    def market_at(self, pool: str) -> Any:
+        from ape import project
+
+        from ringfence.sdk import Market
+
+        if not self.provider.get_code(pool):
+            raise CliError(f"no contract at pool {pool} on {self.provider.network.choice}")
+        try:
+            return Market(project.MarginPool.at(pool))
+        except Exception as exc:  # noqa: BLE001 - a contract that is not a pool
+            raise CliError(f"{pool} is not a Ringfence pool ({_first_line(str(exc))})") from None
+
+    def vault_market(self, vault: str) -> tuple[str, Any]:
+        from ape import project
+
+        vault = self.address_of(vault) or ""
+        if not self.provider.get_code(vault):
+            raise CliError(f"no contract at vault {vault} on {self.provider.network.choice}")
+        try:
+            pool = str(project.PositionVault.at(vault).pool())
+        except Exception:  # noqa: BLE001
+            raise CliError(f"{vault} is not a Ringfence vault") from None
+        return vault, self.market_at(pool)
+
+
+def resolve_account(value: str | None, dev: bool) -> Any:
+    """An Ape account: an alias, ``TEST::<n>``, or (local networks and forks) test account 0."""
+    from ape import accounts
+
+    if value is None:
+        if not dev:
+            raise CliError("--account <alias> is required on a live network")
+        return accounts.test_accounts[0]
+    if value.upper().startswith("TEST::"):
+        index = value[6:]
+        if not index.isdigit() or int(index) >= len(accounts.test_accounts):
+            raise CliError(f"no test account {value}")
+        return accounts.test_accounts[int(index)]
+    if value in accounts.aliases:
+        return accounts.load(value)
+    raise CliError(f"no Ape account with alias {value!r} (see `ape accounts list`)")
+
+
+def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--network, --account, --deployments, --pool, --market, --json, -v on a command."""
+    options = [
+        click.option("--network", default=DEFAULT_NETWORK, show_default=True,
+                     help="Ape network choice, e.g. ethereum:local:foundry, "
+                          "ethereum:local:http://127.0.0.1:8545, ethereum:mainnet:node"),
+        click.option("--account", default=None,
+                     help="Ape account alias or TEST::<n> [default on local networks: TEST::0]"),
+        click.option("--deployments", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Deployments file [default: deployments/<ecosystem>-<network>.json]"),
+        click.option("--pool", default=None, help="A pool address (instead of the deployments file)"),
+        click.option("--market", default=None, help="Market id in the deployments file"),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON"),
+        click.option("-v", "--verbose", is_flag=True, help="Show Ape's log"),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def connected(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Runs the command inside ``networks.parse_network_choice(--network)`` with a Session, turning
+    every failure into one line on stderr and exit status 1."""
+
+    @functools.wraps(f)
+    def wrapper(**kwargs: Any) -> Any:
+        opts = {k: kwargs.pop(k) for k in ("network", "account", "deployments", "pool", "market",
+                                           "verbose")}
+        as_json = kwargs.pop("as_json")
+        _quiet(opts["verbose"])
+        if not (Path("contracts") / "MarginPool.sol").exists():
+            raise CliError("run ringfence from the Ringfence repository root "
+                           "(it uses the project's compiled contracts)")
+        try:
+            from ape import networks
+            from ape.exceptions import ApeException
+
+            from ringfence.errors import RingfenceError
+            from ringfence.model import ModelError
+
+            with networks.parse_network_choice(opts["network"]) as provider:
+                session = Session(provider, opts)
+                return f(session, as_json=as_json, **kwargs)
+        except (click.ClickException, click.Abort, click.exceptions.Exit):
+            raise
+        except RingfenceError as exc:
+            raise CliError(str(redecode(exc).message)) from None
+        except ModelError as exc:
+            raise CliError(str(model_error(exc).message)) from None
+        except ApeException as exc:
+            raise CliError(_first_line(str(exc)) or type(exc).__name__) from None
+        except (ValueError, OSError) as exc:
+            raise CliError(_first_line(str(exc)) or type(exc).__name__) from None
+
+    return wrapper
+
+
+def _quiet(verbose: bool) -> None:
+    from ape.logging import logger
+
+    logger.set_level("INFO" if verbose else "ERROR")
+
+
+def _amount(text: str, decimals: int, what: str) -> int:
+    try:
+        value = to_units(text, decimals)
+    except (ValueError, ArithmeticError):
+        raise CliError(f"{what}: {text!r} is not an amount with at most {decimals} decimals") from None
+    if value <= 0:
+        raise CliError(f"{what} must be positive")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        value = to_wad(text)
+    except (ValueError, ArithmeticError):
+        raise CliError(f"--size: {text!r} is not a number with at most 18 decimals") from None
+    if value <= 0:
+        raise CliError("--size must be positive")
+    return value
+
+
+def _price(text: str | None, what: str) -> int:
+    if text is None:
+        return 0
+    try:
+        value = to_wad(text)
+    except (ValueError, ArithmeticError):
+        raise CliError(f"{what}: {text!r} is not a price with at most 18 decimals") from None
+    if value < 0:
+        raise CliError(f"{what} must not be negative")
+    return value
+
+
+class MarketView:
+    """A Market with its token's symbol and decimals, and contract errors in human units."""
+
+    def __init__(self, market: Any):
+        self.market = market
+        self.decimals: int = market.decimals
+        try:
+            self.symbol = str(market.token().symbol())
+        except Exception:  # noqa: BLE001
+            self.symbol = ""
+
+    def amount(self, value: int) -> str:
+        return fmt_amount(value, self.decimals, self.symbol)
+
+    def guard(self) -> Any:
+        """A context manager turning contract and model errors into human one-liners."""
+        return _Guard(self)
+
+
+class _Guard:
+    def __init__(self, view: MarketView):
+        self.view = view
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if exc is None:
+            return False
+        from ringfence.errors import RingfenceError
+        from ringfence.model import ModelError
+
+        if isinstance(exc, ModelError):
+            exc = model_error(exc)
+        if isinstance(exc, RingfenceError):
+            exc = redecode(exc)
+            raise CliError(human_error(exc, self.view.decimals, self.view.symbol)) from None
+        return False
+
+
+# ==================================================================================== commands
+
+
+@click.group()
+@click.version_option(package_name="ringfence")
+def main() -> None:
+    """Ringfence: isolated-margin trading. Run from the repository root."""
+
+
+@main.command()
+@common_options
+@connected
+def markets(session: Session, as_json: bool) -> None:
+    """The markets: price, leverage, fees, liquidity, open interest."""
+    from ringfence.errors import RingfenceError
+    from ringfence.sdk import SECONDS_PER_YEAR
+
+    rows = []
+    for market_id, market in session.markets():
+        view = MarketView(market)
+        params = market.params()
+        pool = market.pool
+        try:
+            price: int | None = read_price(market)
+            price_text = fmt_price(price)
+        except RingfenceError as exc:
+            price, price_text = None, f"unavailable ({exc.message})"
+        long_oi = int(pool.openInterest(True)[1])
+        short_oi = int(pool.openInterest(False)[1])
+        data = {
+            "id": market_id, "pool": market.address, "asset": market.asset_address,
+            "symbol": view.symbol, "decimals": view.decimals, "oracle": market.oracle_address,
+            "price_wad": price, "params": dict(zip(params.__dataclass_fields__, params.as_tuple())),
+            "total_assets": int(pool.totalAssets()), "free_liquidity": int(pool.freeLiquidity()),
+            "reserved": int(pool.reserved()), "open_interest_long": long_oi,
+            "open_interest_short": short_oi, "paused": bool(pool.paused()),
+        }
+        rows.append(data)
+        if as_json:
+            continue
+        max_leverage = Decimal(10**18) / Decimal(params.initial_margin_wad)
+        lines = [
+            ("market", market_id), ("pool", market.address),
+            ("token", f"{view.symbol} {market.asset_address}"), ("price", price_text),
+            ("max leverage", f"{max_leverage:.2f}x (IM {fmt_ratio(params.initial_margin_wad)}, "
+                             f"MM {fmt_ratio(params.maintenance_margin_wad)})"),
+            ("fees", f"open {fmt_ratio(params.open_fee_wad)}, close {fmt_ratio(params.close_fee_wad)}, "
+                     f"borrow {fmt_ratio(params.borrow_rate_wad * SECONDS_PER_YEAR)}/year"),
+            ("min margin", view.amount(params.min_margin)),
+            ("position", f"{view.amount(params.min_notional)} to {view.amount(params.max_position_notional)}"),
+            ("LP assets", f"{view.amount(data['total_assets'])} ({view.amount(data['free_liquidity'])} free)"),
+            ("open interest", f"long {view.amount(long_oi)}, short {view.amount(short_oi)}"),
+            ("opening", "paused" if data["paused"] else "open"),
+        ]
+        _emit(False, data, lines)
+        click.echo()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+
+
+def _side_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--long/--short", "is_long", required=True, default=None,
+                        help="The side of the position")(f)
+
+
+def _quote(session: Session, market: Any, view: MarketView, *, is_long: bool, size: int,
+           margin: int, price_wad: int | None = None) -> dict[str, Any]:
+    """The model's what-if of opening now (raises ModelError like the contract would revert)."""
+    from ringfence import model
+
+    params = model.MarketParams.from_struct(market.params(), asset_decimals=view.decimals)
+    pool = market.pool
+    price = read_price(market) if price_wad is None else price_wad
+    opened = model.open_position(
+        params, is_long=is_long, size=size, price_wad=price, margin=margin,
+        fee_index_wad=int(pool.currentFeeIndex()),
+        open_interest=int(pool.openInterest(is_long)[1]),
+        free_liquidity=int(pool.freeLiquidity()),
+    )
+    notional = opened.entry_notional
+    fees = opened.open_fee
+    required = model.requirement_up(notional, params.initial_margin_wad) + fees
+    return {
+        "side": "long" if is_long else "short", "size_wad": size, "price_wad": price,
+        "margin": margin, "notional": notional, "open_fee": fees,
+        "margin_required": max(required, params.min_margin),
+        "leverage": str((Decimal(notional) / Decimal(margin)).quantize(Decimal("0.01"))),
+        "max_profit": opened.max_profit,
+        "liquidation_price_wad": model.liquidation_price(
+            is_long, size, price, margin, fees, params.scale, params.maintenance_margin_wad),
+        "bankruptcy_price_wad": model.bankruptcy_price(is_long, size, price, margin, fees, params.scale),
+    }
+
+
+def _quote_lines(view: MarketView, q: dict[str, Any]) -> list[tuple[str, str]]:
+    def price(value: int) -> str:
+        return fmt_price(value) if value else "none"
+
+    return [
+        ("side", q["side"]), ("size", f"{from_wad(q['size_wad']).normalize():f}"),
+        ("price", fmt_price(q["price_wad"])), ("notional", view.amount(q["notional"])),
+        ("margin", view.amount(q["margin"])), ("leverage", f"{q['leverage']}x"),
+        ("open fee", view.amount(q["open_fee"])),
+        ("margin required", f"{view.amount(q['margin_required'])} (initial margin + open fee)"),
+        ("max profit", view.amount(q["max_profit"])),
+        ("liquidation price", price(q["liquidation_price_wad"])),
+        ("bankruptcy price", price(q["bankruptcy_price_wad"])),
+    ]
+
+
+@main.command()
+@_side_option
+@click.option("--size", required=True, help="Position size in index units, e.g. 1.5")
+@click.option("--margin", required=True, help="Margin in settlement tokens, e.g. 400")
+@click.option("--price", default=None, help="What-if price instead of the oracle's")
+@common_options
+@connected
+def quote(session: Session, as_json: bool, is_long: bool, size: str, margin: str,
+          price: str | None) -> None:
+    """What opening would give: liquidation and bankruptcy prices, open fee, margin required."""
+    market_id, market = session.market()
+    view = MarketView(market)
+    with view.guard():
+        q = _quote(session, market, view, is_long=is_long, size=_size(size),
+                   margin=_amount(margin, view.decimals, "--margin"),
+                   price_wad=_price(price, "--price") if price is not None else None)
+    _emit(as_json, {"market": market_id, **q}, [("market", market_id), *_quote_lines(view, q)])
+
+
+def _ensure_balance(view: MarketView, owner: Any, amount: int) -> None:
+    balance = int(view.market.token().balanceOf(owner))
+    if balance < amount:
+        raise CliError(f"balance {view.amount(balance)} of {owner.address} is below {view.amount(amount)}")
+
+
+def _approve_exact(view: MarketView, owner: Any, amount: int) -> None:
+    from ringfence.errors import contract_errors
+
+    token = view.market.token()
+    if int(token.allowance(owner, view.market.address)) < amount:
+        with contract_errors():
+            token.approve(view.market.address, amount, sender=owner)
+
+
+def _next_nonce(market: Any, owner: Any) -> int:
+    from ringfence.sdk import Position
+
+    for nonce in range(10_000):
+        if market.position(market.vault_address(owner, nonce)).status != Position.OPEN:
+            return nonce
+    raise CliError("no free vault number below 10,000")
+
+
+@main.command(name="open")
+@_side_option
+@click.option("--size", required=True, help="Position size in index units, e.g. 1.5")
+@click.option("--margin", required=True, help="Margin in settlement tokens, e.g. 400")
+@click.option("--nonce", type=click.IntRange(0, 2**96 - 1), default=None,
+              help="Vault number [default: the first without an open position]")
+@click.option("--acceptable-price", default=None,
+              help="Slippage bound: a long fails above it, a short below it")
+@click.option("--slippage", default=None, help="Slippage bound relative to the price now, e.g. 1%")
+@common_options
+@connected
+def open_(session: Session, as_json: bool, is_long: bool, size: str, margin: str,
+          nonce: int | None, acceptable_price: str | None, slippage: str | None) -> None:
+    """Open a position in a new (or reused) vault."""
+    market_id, market = session.market()
+    view = MarketView(market)
+    trader = session.account
+    size_wad = _size(size)
+    margin_units = _amount(margin, view.decimals, "--margin")
+    with view.guard():
+        q = _quote(session, market, view, is_long=is_long, size=size_wad, margin=margin_units)
+        bound = _acceptable(q["price_wad"], is_long, acceptable_price, slippage)
+        _ensure_balance(view, trader, margin_units)
+        number = _next_nonce(market, trader) if nonce is None else nonce
+        _approve_exact(view, trader, margin_units)
+        vault = market.open(trader, is_long=is_long, size=size_wad, margin=margin_units,
+                            nonce=number, acceptable_price_wad=bound, approve=False)
+        state = vault_state(market, vault)
+    data = {"market": market_id, "vault": vault, "nonce": number, "owner": str(trader.address),
+            **_state_data(state)}
+    _emit(as_json, data, [("opened", vault), ("market", market_id), ("vault number", str(number)),
+                          *_state_lines(view, state)])
+
+
+def _acceptable(price_wad: int, is_long: bool, acceptable: str | None, slippage: str | None) -> int:
+    if acceptable is not None and slippage is not None:
+        raise CliError("give --acceptable-price or --slippage, not both")
+    if acceptable is not None:
+        return _price(acceptable, "--acceptable-price")
+    if slippage is None:
+        return 0
+    from ringfence.deploy import DeployError, parse_ratio
+
+    try:
+        ratio = parse_ratio(slippage, "--slippage")
+    except DeployError as exc:
+        raise CliError(str(exc)) from None
+    if not 0 <= ratio < 1:
+        raise CliError("--slippage must be between 0% and 100%")
+    factor = 1 + ratio if is_long else 1 - ratio
+    bound = price_wad * factor
+    # Round the bound against the trader: a long's maximum down, a short's minimum up.
+    return int(bound) if is_long else -(-bound.numerator // bound.denominator)
+
+
+def _state_data(state: Any) -> dict[str, Any]:
+    return {
+        "vault": state.address, "owner": state.owner, "side": "long" if state.is_long else "short",
+        "size_wad": state.size, "entry_price_wad": state.entry_price_wad, "price_wad": state.price_wad,
+        "margin": state.margin, "fees": state.fees, "pnl": state.pnl, "equity": state.equity,
+        "notional": state.notional,
+        "leverage": "inf" if state.equity <= 0 else str(state.leverage.quantize(Decimal("0.0001"))),
+        "health_wad": state.health_wad,
+        "liquidation_price_wad": state.liquidation_price_wad,
+        "bankruptcy_price_wad": state.bankruptcy_price_wad, "liquidatable": state.liquidatable,
+    }
+
+
+def _state_lines(view: MarketView, state: Any) -> list[tuple[str, str]]:
+    health = "inf" if state.health_wad >= 2**255 else f"{from_wad(state.health_wad):.3f}"
+    leverage = "inf" if state.equity <= 0 else f"{state.leverage:.2f}x"
+    return [
+        ("owner", state.owner), ("side", "long" if state.is_long else "short"),
+        ("size", f"{from_wad(state.size).normalize():f}"), ("entry price", fmt_price(state.entry_price_wad)),
+        ("price", fmt_price(state.price_wad)), ("notional", view.amount(state.notional)),
+        ("margin", view.amount(state.margin)), ("fees owed", view.amount(state.fees)),
+        ("pnl", view.amount(state.pnl)), ("equity", view.amount(state.equity)),
+        ("leverage", leverage), ("health", f"{health} (liquidatable below 1)"),
+        ("liquidation price", fmt_price(state.liquidation_price_wad) if state.liquidation_price_wad else "none"),
+        ("bankruptcy price", fmt_price(state.bankruptcy_price_wad) if state.bankruptcy_price_wad else "none"),
+        ("liquidatable", "YES" if state.liquidatable else "no"),
+    ]
+
+
+@main.command()
+@click.argument("vault")
+@common_options
+@connected
+def status(session: Session, as_json: bool, vault: str) -> None:
+    """A vault: margin, PnL, equity, leverage, health, liquidation and bankruptcy prices."""
+    vault, market = session.vault_market(vault)
+    view = MarketView(market)
+    with view.guard():
+        state = vault_state(market, vault)
+    _emit(as_json, {"pool": market.address, **_state_data(state)},
+          [("vault", vault), ("pool", market.address), *_state_lines(view, state)])
+
+
+def _require_open(view: MarketView, vault: str) -> None:
+    from ringfence.errors import error_class
+    from ringfence.sdk import Position
+
+    if view.market.position(vault).status != Position.OPEN:
+        raise error_class("PositionNotOpen")({"vault": vault})
+
+
+@main.command(name="add-margin")
+@click.argument("vault")
+@click.option("--amount", required=True, help="Settlement tokens to add, e.g. 100")
+@common_options
+@connected
+def add_margin(session: Session, as_json: bool, vault: str, amount: str) -> None:
+    """Top up a vault's margin (anyone may top up any vault)."""
+    vault, market = session.vault_market(vault)
+    view = MarketView(market)
+    payer = session.account
+    units = _amount(amount, view.decimals, "--amount")
+    with view.guard():
+        _require_open(view, vault)
+        _ensure_balance(view, payer, units)
+        _approve_exact(view, payer, units)
+        market.add_margin(payer, vault, units, approve=False)
+        state = vault_state(market, vault)
+    _emit(as_json, {"added": units, **_state_data(state)},
+          [("added", view.amount(units)), ("vault", vault), *_state_lines(view, state)])
+
+
+@main.command(name="remove-margin")
+@click.argument("vault")
+@click.option("--amount", required=True, help="Settlement tokens to take out, e.g. 50")
+@click.option("--to", "receiver", default=None, help="Receiver [default: the account]")
+@common_options
+@connected
+def remove_margin(session: Session, as_json: bool, vault: str, amount: str,
+                  receiver: str | None) -> None:
+    """Take margin out of your vault (only while it keeps the initial margin)."""
+    vault, market = session.vault_market(vault)
+    view = MarketView(market)
+    owner = session.account
+    units = _amount(amount, view.decimals, "--amount")
+    to = session.address_of(receiver)
+    with view.guard():
+        market.remove_margin(owner, vault, units, to)
+        state = vault_state(market, vault)
+    _emit(as_json, {"removed": units, **_state_data(state)},
+          [("removed", view.amount(units)), ("vault", vault), *_state_lines(view, state)])
+
+
+@main.command()
+@click.argument("vault")
+@click.option("--to", "receiver", default=None, help="Receiver of the payout [default: the account]")
+@click.option("--acceptable-price", default=None,
+              help="Slippage bound: a long fails below it, a short above it")
+@common_options
+@connected
+def close(session: Session, as_json: bool, vault: str, receiver: str | None,
+          acceptable_price: str | None) -> None:
+    """Close your position: PnL and fees are settled, the rest is paid out."""
+    vault, market = session.vault_market(vault)
+    view = MarketView(market)
+    owner = session.account
+    to = session.address_of(receiver)
+    bound = _price(acceptable_price, "--acceptable-price")
+    with view.guard():
+        _require_open(view, vault)
+        before = vault_state(market, vault)
+        payout = market.close(owner, vault, to, bound)
+    data = {"vault": vault, "payout": payout, "price_wad": before.price_wad, "margin": before.margin,
+            "receiver": str(to or owner.address)}
+    _emit(as_json, data, [("closed", vault), ("price", fmt_price(before.price_wad)),
+                          ("margin", view.amount(before.margin)), ("payout", view.amount(payout)),
+                          ("to", data["receiver"])])
+
+
+@main.group()
+def lp() -> None:
+    """Liquidity providers: deposit into and withdraw from a market's pool."""
+
+
+def _lp_state(view: MarketView, lp_account: Any) -> dict[str, Any]:
+    pool = view.market.pool
+    shares = int(pool.balanceOf(lp_account))
+    return {"shares": shares, "assets": int(pool.convertToAssets(shares)),
+            "max_withdraw": int(pool.maxWithdraw(lp_account)),
+            "total_assets": int(pool.totalAssets()), "free_liquidity": int(pool.freeLiquidity())}
+
+
+def _lp_lines(view: MarketView, s: dict[str, Any]) -> list[tuple[str, str]]:
+    shares = from_units(s["shares"], int(view.market.pool.decimals()))
+    return [("your shares", f"{shares:,.4f}"),
+            ("worth", view.amount(s["assets"])), ("withdrawable", view.amount(s["max_withdraw"])),
+            ("pool assets", f"{view.amount(s['total_assets'])} ({view.amount(s['free_liquidity'])} free)")]
+
+
+@lp.command()
+@click.option("--amount", required=True, help="Settlement tokens to deposit, e.g. 10000")
+@common_options
+@connected
+def deposit(session: Session, as_json: bool, amount: str) -> None:
+    """Deposit settlement tokens into the pool for shares."""
+    market_id, market = session.market()
+    view = MarketView(market)
+    provider = session.account
+    units = _amount(amount, view.decimals, "--amount")
+    with view.guard():
+        _ensure_balance(view, provider, units)
+        _approve_exact(view, provider, units)
+        shares = market.deposit(provider, units, approve=False)
+        state = _lp_state(view, provider)
+    _emit(as_json, {"market": market_id, "deposited": units, "minted": shares, **state},
+          [("market", market_id), ("deposited", view.amount(units)), *_lp_lines(view, state)])
+
+
+@lp.command()
+@click.option("--amount", default=None, help="Settlement tokens to withdraw, e.g. 5000")
+@click.option("--all", "everything", is_flag=True, help="Withdraw all that can be withdrawn now")
+@common_options
+@connected
+def withdraw(session: Session, as_json: bool, amount: str | None, everything: bool) -> None:
+    """Withdraw settlement tokens (never from the reserve backing open positions)."""
+    market_id, market = session.market()
+    view = MarketView(market)
+    provider = session.account
+    if (amount is None) == (not everything):
+        raise CliError("give --amount or --all")
+    with view.guard():
+        units = int(market.pool.maxWithdraw(provider)) if everything else \
+            _amount(amount or "", view.decimals, "--amount")
+        if units == 0:
+            raise CliError("nothing to withdraw")
+        market.withdraw(provider, units)
+        state = _lp_state(view, provider)
+    _emit(as_json, {"market": market_id, "withdrawn": units, **state},
+          [("market", market_id), ("withdrawn", view.amount(units)), *_lp_lines(view, state)])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""`ape run deploy --network <choice> --markets markets/<file>.yaml`: deploy Ringfence and its markets.
+
+Idempotent: a second run reads deployments/<ecosystem>-<network>.json and deploys only what is
+missing. On a live network (not local, not a fork) every transaction is confirmed first unless
+--yes is given. The logic is in ringfence/deploy.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option, skip_confirmation_option
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Deploy Ringfence and the markets of a file")
+@click.option("--markets", "markets_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The markets file (YAML, human units), e.g. markets/local.yaml")
+@click.option("--deployments", "deployments_file", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The deployments file to read and write "
+                   "[default: <deployments-dir>/<ecosystem>-<network>.json]")
+@click.option("--deployments-dir", default=Path("deployments"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--create2/--no-create2", "create2", default=None,
+              help="CREATE2 through the deterministic-deployment proxy [default: where it exists]")
+@account_option(prompt=False)
+@skip_confirmation_option("Do not ask before each transaction on a live network")
+def cli(provider, markets_file, deployments_file, deployments_dir, create2, account,
+        skip_confirmation):
+    from ape import accounts
+
+    from ringfence.deploy import DeployError, default_deployments_path, deploy, is_live
+    from ringfence.errors import RingfenceError
+
+    live = is_live(provider)
+    if account is None:
+        if live:
+            raise click.UsageError("--account <alias> is required on a live network")
+        account = accounts.test_accounts[0]
+    path = deployments_file or default_deployments_path(provider, deployments_dir)
+    click.echo(f"Deploying {markets_file} to {provider.network.choice} (chain id {provider.chain_id}) "
+               f"from {account.address}; record: {path}")
+
+    def confirm(description: str) -> bool:
+        if not live or skip_confirmation:
+            return True
+        return click.confirm(f"{description}?", default=False)
+
+    try:
+        report = deploy(account, markets_file, path=path, confirm=confirm, log=click.echo,
+                        use_create2=create2)
+    except (DeployError, RingfenceError) as exc:
+        message = exc.message if isinstance(exc, RingfenceError) else str(exc)
+        raise click.ClickException(message) from None
+    factory = report.data["contracts"]["PoolFactory"]["address"]
+    click.echo(f"{len(report.sent)} transaction(s) sent; factory {factory}")
+    for market_id, market in report.data["markets"].items():
+        click.echo(f"  {market_id}: pool {market['pool']} (asset {market['asset']}, "
+                   f"oracle {market['oracle']['address']})")
+    click.echo(f"Wrote {path}")
