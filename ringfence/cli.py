@@ -266,7 +266,7 @@ class Session:
         if not self.provider.get_code(vault):
             raise CliError(f"no contract at vault {vault} on {self.provider.network.choice}")
         try:
-            pool = str(project.PositionVault.at(vault).pool())
+            pool = str(project.PositionVault.at(vault).pool(skip_trace=True))
         except Exception:  # noqa: BLE001
             raise CliError(f"{vault} is not a Ringfence vault") from None
         return vault, self.market_at(pool)
@@ -330,9 +330,20 @@ def connected(f: Callable[..., Any]) -> Callable[..., Any]:
             from ringfence.errors import RingfenceError
             from ringfence.model import ModelError
 
-            with networks.parse_network_choice(opts["network"]) as provider:
-                session = Session(provider, opts)
-                return f(session, as_json=as_json, **kwargs)
+            try:
+                context = networks.parse_network_choice(opts["network"])
+            except ApeException as exc:
+                raise CliError(f"unknown network {opts['network']!r} ({_first_line(str(exc))} "
+                               f"see `ape networks list`)") from None
+            try:
+                provider = context.__enter__()
+            except (ApeException, OSError) as exc:
+                raise CliError(f"cannot connect to {opts['network']}: "
+                               f"{_first_line(str(exc)) or type(exc).__name__}") from None
+            try:
+                return f(Session(provider, opts), as_json=as_json, **kwargs)
+            finally:
+                context.__exit__(None, None, None)
         except (click.ClickException, click.Abort, click.exceptions.Exit):
             raise
         except RingfenceError as exc:

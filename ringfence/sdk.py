@@ -222,6 +222,12 @@ class Market:
         events = receipt.decode_logs(self.pool.PositionClosed)
         return int(events[0].payout) if events else 0
 
+    def claim(self, owner: Any, receiver: Any = None) -> int:
+        """Withdraws what liquidations credited to ``owner``; returns the amount."""
+        with contract_errors():
+            receipt = self.pool.claim(receiver or owner, sender=owner)
+        return int(receipt.decode_logs(self.pool.Claimed)[0].amount)
+
     # ------------------------------------------------------------ LPs
     def deposit(self, lp: Any, assets: int, approve: bool = True) -> int:
         with contract_errors():
@@ -316,6 +322,18 @@ class Protocol:
             receipt = self.factory.createPool(asset, oracle, params.as_tuple(), name, symbol, sender=owner)
         pool_address = receipt.decode_logs(self.factory.PoolCreated)[0].pool
         return Market(project.MarginPool.at(pool_address))
+
+    def liquidate(self, keeper: Any, vault: str) -> Any:
+        """Liquidates one vault (reverts by name if it cannot be); returns the receipt."""
+        with contract_errors():
+            return self.liquidator.liquidate(vault, sender=keeper)
+
+    def liquidate_batch(self, keeper: Any, batches: list[tuple[str, list[str]]], **tx: Any) -> Any:
+        """Liquidates `(pool, vaults)` batches, skipping what cannot be liquidated; returns the receipt."""
+        with contract_errors():
+            return self.liquidator.liquidateBatch(
+                [(str(pool), [str(v) for v in vaults]) for pool, vaults in batches], sender=keeper, **tx
+            )
 
     def markets(self) -> list[Market]:
         from ape import project

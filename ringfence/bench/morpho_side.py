@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 
 from eth_account import Account
 from web3 import Web3
+from web3.logs import DISCARD
 
 from ringfence.bench.artifacts import Artifact, morpho_artifacts
 from ringfence.bench.measure import Recorder, StoryError, Tx, web3_tx
@@ -116,7 +117,8 @@ class MorphoStories:
     def liquidate(self, keeper: str, borrower: str, seized: int = 0, repaid_shares: int = 0) -> tuple[Any, Any]:
         receipt = self.send(self.ctx.morpho.functions.liquidate(self.ctx.params, borrower, seized, repaid_shares, b""),
                             keeper)
-        events = self.ctx.morpho.events.Liquidate().process_receipt(receipt)
+        events = [e for e in self.ctx.morpho.events.Liquidate().process_receipt(receipt, errors=DISCARD)
+                  if e["address"] == self.ctx.morpho.address]
         if len(events) != 1:
             raise StoryError(f"Morpho liquidate emitted {len(events)} Liquidate events")
         return receipt, events[0]["args"]
@@ -135,7 +137,7 @@ class MorphoStories:
         market_id = Web3.keccak(w3.codec.encode(["address", "address", "address", "address", "uint256"], list(params)))
         self.ctx = MorphoContext(w3, morpho, irm, oracle, self.usdc, self.weth, params, market_id)
         receipt = self.send(morpho.functions.createMarket(params), owner)
-        self.rec.add("market_creation", [web3_tx("createMarket", receipt)], note="Morpho.createMarket")
+        self.rec.add("market_creation", [web3_tx("createMarket", receipt)], note="after enableIrm / enableLltv (not counted)")
         price = oracle.functions.price().call()
         if price != self.env.answer() * 10 ** (36 + USDC_DECIMALS - WETH_DECIMALS - 8):
             raise StoryError(f"Morpho oracle price {price} does not match the feed")
@@ -163,7 +165,7 @@ class MorphoStories:
         a = self.supply_collateral(alice, ETH)
         b = self.borrow(alice, 2_000 * USDC)
         self.rec.add("open_from_nothing", [web3_tx("supplyCollateral", a), web3_tx("borrow", b)],
-                     note="supplyCollateral + borrow")
+                     note="a new borrower: collateral in, then the loan out")
         receipt = self.supply_collateral(alice, ETH // 10)
         self.rec.add("add_margin", [web3_tx("supplyCollateral", receipt)])
         receipt = self.withdraw_collateral(alice, ETH // 20)
@@ -175,18 +177,18 @@ class MorphoStories:
         if self.position(alice) != (0, 0, 0):
             raise StoryError("Morpho close left a position")
         self.rec.add("close_profit", [web3_tx("repay", r1), web3_tx("withdrawCollateral", r2)],
-                     note="repay (all shares) + withdrawCollateral (all)")
+                     note="all borrow shares, then all the collateral")
 
         a = self.supply_collateral(alice, ETH)
         b = self.borrow(alice, 2_000 * USDC)
         self.rec.add("reopen", [web3_tx("supplyCollateral", a), web3_tx("borrow", b)],
-                     note="same account, position slot was cleared by the close")
+                     note="the same borrower after a full close (Morpho keeps no per-position account)")
 
         self.set_price(3050)
         r1 = self.repay_all(alice)
         r2 = self.withdraw_collateral(alice)
         self.rec.add("close_loss", [web3_tx("repay", r1), web3_tx("withdrawCollateral", r2)],
-                     note="repay (all shares) + withdrawCollateral (all)")
+                     note="all borrow shares, then all the collateral")
         self.set_price(3000)
 
     def lp_stories(self) -> None:
@@ -215,14 +217,14 @@ class MorphoStories:
         receipt, ev = self.liquidate(keeper, partial, repaid_shares=shares // 2)
         if self.position(partial)[1] == 0 or ev["badDebtShares"] != 0:
             raise StoryError("Morpho partial liquidation repaid everything")
-        self.rec.add("liquidate_partial", [web3_tx("liquidate", receipt)], note="repaidShares = half the debt")
+        self.rec.add("liquidate_partial", [web3_tx("liquidate", receipt)], note="half the borrow shares; the position stays open")
 
         receipt, ev = self.liquidate(keeper, full, repaid_shares=self.position(full)[1])
         pos = self.position(full)
         if pos[1] != 0 or pos[2] == 0 or ev["badDebtShares"] != 0:
             raise StoryError(f"Morpho full liquidation left {pos}")
         self.rec.add("liquidate_full", [web3_tx("liquidate", receipt)],
-                     note="repaidShares = all the debt; the rest of the collateral stays the borrower's")
+                     note="all the borrow shares; the rest of the collateral stays the borrower's")
 
         receipts = []
         for who in batch:
@@ -235,7 +237,7 @@ class MorphoStories:
         if ev["badDebtShares"] == 0:
             raise StoryError("Morpho bad-debt liquidation realized no bad debt")
         self.rec.add("liquidate_bad_debt", [web3_tx("liquidate", receipt)],
-                     note="seizedAssets = all the collateral; the rest of the debt is realized as bad debt")
+                     note="all the collateral; the rest of the debt is realized as bad debt")
         self.set_price(3000)
 
     def batch_rows(self, batch_sizes: Sequence[int]) -> None:
@@ -244,7 +246,7 @@ class MorphoStories:
             return
         for n in batch_sizes:
             self.rec.add(f"batch_{n}_per_vault", list(txs), per=len(txs),
-                         note=f"no batch in Morpho: mean of {len(txs)} single full liquidations")
+                         note=f"Morpho has no batch: mean of {len(txs)} single full liquidations of {len(txs)} borrowers")
 
     def run(self, with_liquidations: bool, batch_sizes: Sequence[int]) -> None:
         self.setup()

@@ -121,6 +121,13 @@ def details_json(recorders: Sequence[Recorder], meta: dict[str, Any]) -> dict[st
     return {"meta": meta, **{r.protocol: {op: m.as_dict() for op, m in r.measurements.items()} for r in recorders}}
 
 
+def _describe(m: Measurement | None, calls: str | None = None) -> str:
+    if m is None:
+        return "–"
+    calls = calls or " + ".join(dict.fromkeys(t.label for t in m.txs))
+    return f"`{calls}`" + (f": {m.note}" if m.note else "")
+
+
 def _fmt(v: int | None) -> str:
     return "–" if v is None else f"{v:,}"
 
@@ -166,8 +173,8 @@ def bench_markdown(table_rows: list[Row], ringfence: Recorder, morpho: Recorder 
     for r in table_rows:
         rm: Measurement | None = ringfence.measurements.get(r.op)
         mm: Measurement | None = morpho.measurements.get(r.op) if morpho else None
-        rf_desc = " + ".join(t.label for t in rm.txs[:1]) + (f" — {rm.note}" if rm and rm.note else "") if rm else "–"
-        mb_desc = MORPHO_EQUIVALENT.get(r.op, "") + (f" — {mm.note}" if mm and mm.note else "") if mm else "–"
+        rf_desc = _describe(rm)
+        mb_desc = _describe(mm, MORPHO_EQUIVALENT.get(r.op))
         lines.append(f"| {r.name} | {rf_desc} | {mb_desc} |")
     lines += [
         "",
