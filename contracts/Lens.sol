@@ -59,6 +59,7 @@ contract Lens is ILens {
         v.size = p.size;
         v.entryPriceWad = p.entryPriceWad;
         v.margin = p.margin;
+        v.maxProfit = p.maxProfit;
         v.fees = MarginMath.positionFeesUp(p, m.feeIndex, m.scale);
         v.equity = MarginMath.equityDown(p, m.priceWad, v.fees, m.scale);
         v.health = MarginMath.healthDown(p, m.priceWad, v.fees, m.scale, m.mmWad);

@@ -10,6 +10,7 @@ struct VaultView {
     uint256 size;
     uint256 entryPriceWad;
     uint256 margin;
+    uint256 maxProfit;
     uint256 fees;
     int256 equity;
     uint256 health; // WAD

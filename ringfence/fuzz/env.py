@@ -1,0 +1,67 @@
+"""The world a fuzz run acts in: the protocol, two markets on one token, actors with funds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ringfence.sdk import Market, MarketParams, Protocol, deploy_oracle
+
+USDC = 10**6
+FEED_DECIMALS = 8
+START_PRICE = 3000
+LP_FUNDS = 2_000_000 * USDC
+TRADER_FUNDS = 1_000_000 * USDC
+MAX_AGE = 3600
+
+
+@dataclass
+class FuzzEnv:
+    """Contracts and actors. Two markets share the token, so isolation across pools is checked too."""
+
+    protocol: Protocol
+    token: Any
+    feeds: list[Any]
+    markets: list[Market]
+    owner: Any
+    guardian: Any
+    lp: Any
+    keeper: Any
+    traders: list[Any]
+    minted: int = 0
+    actors: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def deploy(cls, accounts: Any, project: Any) -> FuzzEnv:
+        owner, guardian, lp, keeper, *traders = list(accounts[:8])
+        token = owner.deploy(project.MockERC20, "USD Coin", "USDC", 6)
+        protocol = Protocol.deploy(owner, guardian)
+        feeds, markets = [], []
+        for i in range(2):
+            feed = owner.deploy(project.MockAggregator, FEED_DECIMALS, START_PRICE * 10**FEED_DECIMALS)
+            oracle = deploy_oracle(owner, feed, max_age=MAX_AGE)
+            market = protocol.create_market(owner, asset=token, oracle=oracle,
+                                            params=MarketParams.default(6), name=f"m{i}", symbol=f"m{i}")
+            feeds.append(feed)
+            markets.append(market)
+        env = cls(protocol, token, feeds, markets, owner, guardian, lp, keeper, traders[:4])
+        env.actors = [owner, guardian, lp, keeper, *env.traders]
+        token.mint(lp, 2 * LP_FUNDS, sender=owner)  # half deposited now, half for later deposits
+        env.minted += 2 * LP_FUNDS
+        for market in markets:
+            market.deposit(lp, LP_FUNDS // 2)
+        for trader in env.traders:
+            token.mint(trader, TRADER_FUNDS, sender=owner)
+            env.minted += TRADER_FUNDS
+            for market in markets:
+                token.approve(market.pool, 2**256 - 1, sender=trader)
+        token.approve(markets[0].pool, 2**256 - 1, sender=lp)
+        token.approve(markets[1].pool, 2**256 - 1, sender=lp)
+        return env
+
+    def holders(self) -> list[str]:
+        """Every address that can hold the token outside vaults: actors, pools, insurance funds."""
+        out = [str(a.address) for a in self.actors]
+        for m in self.markets:
+            out += [m.address, str(m.pool.insuranceFund())]
+        return out
