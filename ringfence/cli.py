@@ -9,6 +9,7 @@ Run it from the repository root (it uses the project's compiled contracts throug
     ringfence add-margin 0xVault --amount 100
     ringfence remove-margin 0xVault --amount 50
     ringfence close 0xVault
+    ringfence claim                            # what liquidations credited to you
     ringfence lp deposit --amount 10000
     ringfence lp withdraw --amount 5000        # or --all
 
@@ -22,8 +23,9 @@ on a vault find its market from the vault. Amounts are human units: ``--size`` i
 tokens per index unit.
 
 Checks come before transactions: a trade that the reference model (:mod:`ringfence.model`, the
-exact mirror of the contracts) or a balance says would fail sends nothing. Approvals are for the
-exact amount. Any failure — a contract error, a model check, a bad argument, no node — is one line
+exact mirror of the contracts), a balance, or a simulation of the transaction (``eth_call``) says
+would fail sends nothing — no approval, no reverted transaction. Approvals are for the exact
+amount. Any failure — a contract error, a model check, a bad argument, no node — is one line
 ``error: …`` on stderr and exit status 1 (2 for usage errors). ``--json`` prints a command's
 result as JSON (integers raw, plus human strings).
 """
@@ -49,6 +51,8 @@ _AMOUNT_ARGS = {"margin", "minimum", "notional", "maximum", "openInterest", "cap
                 "required", "free", "needed", "balance", "allowance", "assets", "max", "amount",
                 "expected", "received"}
 _PRICE_ARGS = {"priceWad", "acceptablePriceWad", "liquidationPriceWad"}
+# Errors whose arguments are not the market's amounts (ratios, shares): shown raw.
+_RAW_ERRORS = {"ParameterOutOfBounds", "ERC4626ExceededMaxRedeem"}
 
 
 class CliError(click.ClickException):
@@ -79,10 +83,12 @@ def fmt_ratio(wad: int) -> str:
 def human_error(error: Any, decimals: int | None = None, symbol: str = "") -> str:
     """The one-line message of a :class:`ringfence.errors.RingfenceError`, with amounts and prices
     in human units when the market's ``decimals`` are known."""
+    from eth_utils import is_address, to_checksum_address
+
     from ringfence.errors import MESSAGES, _fmt
 
     template = MESSAGES.get(error.name)
-    if decimals is None or template is None:
+    if decimals is None or template is None or error.name in _RAW_ERRORS:
         return str(error.message)
     values = {}
     for key, value in error.inputs.items():
@@ -90,6 +96,8 @@ def human_error(error: Any, decimals: int | None = None, symbol: str = "") -> st
             values[key] = fmt_amount(value, decimals, symbol)
         elif key in _PRICE_ARGS and isinstance(value, int):
             values[key] = fmt_price(value)
+        elif isinstance(value, str) and is_address(value):
+            values[key] = to_checksum_address(value)
         else:
             values[key] = _fmt(value)
     try:
@@ -138,6 +146,24 @@ def read(method: Any, *args: Any) -> Any:
         return method(*args, skip_trace=True)
     except ContractLogicError as exc:
         raise redecode(_with_cause(translate(exc), exc)) from exc
+
+
+def simulate(method: Any, *args: Any, sender: Any, before_approval: bool = False) -> None:
+    """Runs a transaction as an ``eth_call`` first, so that a revert costs nothing: local networks
+    send without estimating gas (the reverted transaction would be mined). ``before_approval``:
+    the token's allowance error is expected (the simulation runs before the exact approval, and
+    the pool pulls tokens after all its checks), anything else is raised."""
+    from ape.exceptions import ContractLogicError
+
+    from ringfence.errors import translate
+
+    try:
+        method.call(*args, sender=sender, skip_trace=True)
+    except ContractLogicError as exc:
+        error = redecode(_with_cause(translate(exc), exc))
+        if before_approval and ("Allowance" in error.name or "allowance" in str(error.message)):
+            return
+        raise error from exc
 
 
 def read_price(market: Any) -> int:
@@ -230,7 +256,8 @@ class Session:
         if pool is not None:
             return [(pool, self.market_at(pool))]
         path, data = self.deployments()
-        entries = data.get("markets", {})
+        # A market without a pool is one whose deployment stopped before creating it.
+        entries = {k: v for k, v in data.get("markets", {}).items() if v.get("pool")}
         wanted = self.opts.get("market")
         if wanted is not None:
             if wanted not in entries:
@@ -253,7 +280,11 @@ class Session:
         from ringfence.sdk import Market
 
         if not self.provider.get_code(pool):
-            raise CliError(f"no contract at pool {pool} on {self.provider.network.choice}")
+            hint = ""
+            if self.provider.name == "test":
+                hint = (" (the embedded chain lives only as long as one process: use a running "
+                        "node, e.g. --network ethereum:local:http://127.0.0.1:8545)")
+            raise CliError(f"no contract at pool {pool} on {self.provider.network.choice}{hint}")
         try:
             return Market(project.MarginPool.at(pool))
         except Exception as exc:  # noqa: BLE001 - a contract that is not a pool
@@ -341,11 +372,14 @@ def connected(f: Callable[..., Any]) -> Callable[..., Any]:
                 raise CliError(f"cannot connect to {opts['network']}: "
                                f"{_first_line(str(exc)) or type(exc).__name__}") from None
             try:
+                check_chain_id(provider)
                 return f(Session(provider, opts), as_json=as_json, **kwargs)
             finally:
                 context.__exit__(None, None, None)
         except (click.ClickException, click.Abort, click.exceptions.Exit):
             raise
+        except BrokenPipeError:  # the reader went away (`| head`)
+            raise SystemExit(1) from None
         except RingfenceError as exc:
             raise CliError(str(redecode(exc).message)) from None
         except ModelError as exc:
@@ -354,8 +388,22 @@ def connected(f: Callable[..., Any]) -> Callable[..., Any]:
             raise CliError(_first_line(str(exc)) or type(exc).__name__) from None
         except (ValueError, OSError) as exc:
             raise CliError(_first_line(str(exc)) or type(exc).__name__) from None
+        except Exception as exc:  # noqa: BLE001 - still one line; -v shows the traceback
+            if opts["verbose"]:
+                raise
+            raise CliError(f"unexpected {type(exc).__name__}: {_first_line(str(exc))} "
+                           f"(run with -v for the traceback)") from None
 
     return wrapper
+
+
+def check_chain_id(provider: Any) -> None:
+    from ringfence.deploy import DeployError, check_chain_id as check
+
+    try:
+        check(provider)
+    except DeployError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _quiet(verbose: bool) -> None:
@@ -613,6 +661,8 @@ def open_(session: Session, as_json: bool, is_long: bool, size: str, margin: str
         bound = _acceptable(q["price_wad"], is_long, acceptable_price, slippage)
         _ensure_balance(view, trader, margin_units)
         number = _next_nonce(market, trader) if nonce is None else nonce
+        simulate(market.pool.openPosition, number, is_long, size_wad, margin_units, bound,
+                 sender=trader, before_approval=True)
         _approve_exact(view, trader, margin_units)
         vault = market.open(trader, is_long=is_long, size=size_wad, margin=margin_units,
                             nonce=number, acceptable_price_wad=bound, approve=False)
@@ -709,6 +759,7 @@ def add_margin(session: Session, as_json: bool, vault: str, amount: str) -> None
     with view.guard():
         _require_open(view, vault)
         _ensure_balance(view, payer, units)
+        simulate(market.pool.addMargin, vault, units, sender=payer, before_approval=True)
         _approve_exact(view, payer, units)
         market.add_margin(payer, vault, units, approve=False)
         state = vault_state(market, vault)
@@ -731,6 +782,7 @@ def remove_margin(session: Session, as_json: bool, vault: str, amount: str,
     units = _amount(amount, view.decimals, "--amount")
     to = session.address_of(receiver)
     with view.guard():
+        simulate(market.pool.removeMargin, vault, units, to or owner.address, sender=owner)
         market.remove_margin(owner, vault, units, to)
         state = vault_state(market, vault)
     _emit(as_json, {"removed": units, **_state_data(state)},
@@ -755,12 +807,33 @@ def close(session: Session, as_json: bool, vault: str, receiver: str | None,
     with view.guard():
         _require_open(view, vault)
         before = vault_state(market, vault)
+        simulate(market.pool.closePosition, vault, to or owner.address, bound, sender=owner)
         payout = market.close(owner, vault, to, bound)
     data = {"vault": vault, "payout": payout, "price_wad": before.price_wad, "margin": before.margin,
             "receiver": str(to or owner.address)}
     _emit(as_json, data, [("closed", vault), ("price", fmt_price(before.price_wad)),
                           ("margin", view.amount(before.margin)), ("payout", view.amount(payout)),
                           ("to", data["receiver"])])
+
+
+@main.command()
+@click.option("--to", "receiver", default=None, help="Receiver [default: the account]")
+@common_options
+@connected
+def claim(session: Session, as_json: bool, receiver: str | None) -> None:
+    """Withdraw what liquidations of your positions credited to you."""
+    market_id, market = session.market()
+    view = MarketView(market)
+    owner = session.account
+    to = session.address_of(receiver)
+    with view.guard():
+        amount = int(market.pool.claimable(owner))
+        if amount == 0:
+            raise CliError(f"nothing to claim for {owner.address} in {market_id}")
+        simulate(market.pool.claim, to or owner.address, sender=owner)
+        paid = market.claim(owner, to)
+    _emit(as_json, {"market": market_id, "claimed": paid, "receiver": str(to or owner.address)},
+          [("market", market_id), ("claimed", view.amount(paid)), ("to", str(to or owner.address))])
 
 
 @main.group()
@@ -795,6 +868,7 @@ def deposit(session: Session, as_json: bool, amount: str) -> None:
     units = _amount(amount, view.decimals, "--amount")
     with view.guard():
         _ensure_balance(view, provider, units)
+        simulate(market.pool.deposit, units, provider.address, sender=provider, before_approval=True)
         _approve_exact(view, provider, units)
         shares = market.deposit(provider, units, approve=False)
         state = _lp_state(view, provider)
@@ -819,6 +893,7 @@ def withdraw(session: Session, as_json: bool, amount: str | None, everything: bo
             _amount(amount or "", view.decimals, "--amount")
         if units == 0:
             raise CliError("nothing to withdraw")
+        simulate(market.pool.withdraw, units, provider.address, provider.address, sender=provider)
         market.withdraw(provider, units)
         state = _lp_state(view, provider)
     _emit(as_json, {"market": market_id, "withdrawn": units, **state},

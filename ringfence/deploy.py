@@ -65,6 +65,7 @@ __all__ = [
     "DeployAborted",
     "DeployError",
     "DeployReport",
+    "check_chain_id",
     "MarketSpec",
     "MarketsFile",
     "MockFeed",
@@ -407,6 +408,8 @@ def load_markets(path: str | Path) -> MarketsFile:
     unknown = set(raw) - {"owner", "guardian", "defaults", "markets"}
     if unknown:
         raise DeployError(f"{path}: unknown top-level key(s) {sorted(unknown)}")
+    owner = _address(raw.get("owner"), "owner", allow_deployer=True)
+    guardian = _address(raw.get("guardian"), "guardian", allow_deployer=True)
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, Mapping):
         raise DeployError(f"{path}: defaults must be a mapping")
@@ -445,8 +448,8 @@ def load_markets(path: str | Path) -> MarketsFile:
         raise DeployError(f"{path}: no markets")
     return MarketsFile(
         path=path,
-        owner=_address(raw.get("owner"), "owner", allow_deployer=True),
-        guardian=_address(raw.get("guardian"), "guardian", allow_deployer=True),
+        owner=owner,
+        guardian=guardian,
         markets=tuple(markets),
     )
 
@@ -471,6 +474,22 @@ def default_deployments_path(provider: Any, directory: str | Path = "deployments
 def is_live(provider: Any) -> bool:
     """Not the local network and not a fork: transactions cost real money."""
     return not provider.network.is_dev
+
+
+def check_chain_id(provider: Any) -> None:
+    """Ape signs for the chain id it believes in: on ``ethereum:local:<uri>`` that is the
+    configured local chain id (``node.ethereum.local.chain_id``, 1337 unless set), whatever the
+    node's. Raises :class:`DeployError` with the remedy when they differ."""
+    web3 = getattr(provider, "web3", None)
+    if web3 is None:
+        return
+    actual, expected = int(web3.eth.chain_id), int(provider.chain_id)
+    if actual != expected:
+        raise DeployError(
+            f"the node at {getattr(provider, 'uri', '?')} has chain id {actual} but Ape's "
+            f"{provider.network.choice} network signs for {expected}: start it with --chain-id "
+            f"{expected} (anvil), or set node.ethereum.local.chain_id in ape-config.yaml"
+        )
 
 
 def load_deployments(path: str | Path) -> dict[str, Any]:
@@ -551,6 +570,7 @@ class _Run:
         self.project = project
         self.provider = chain.provider
         self.live = is_live(self.provider)
+        check_chain_id(self.provider)
         self.report = DeployReport(path=path, data={})
         proxy_code = self.provider.get_code(CREATE2_PROXY)
         has_proxy = bool(proxy_code) and bytes(proxy_code) != b""
@@ -614,10 +634,11 @@ class _Run:
                     self.log(f"forgetting {section[:-1]} {key}: no longer at {record.get('address')}")
                     del data[section][key]
         for key, market in list(data["markets"].items()):
-            if not self._code_ok({"address": market.get("pool"), "codehash": market.get("codehash")}):
-                self.log(f"forgetting market {key}: its pool is no longer at {market.get('pool')}")
+            pool = market.get("pool")  # None: the run stopped before creating the pool
+            if pool and not self._code_ok({"address": pool, "codehash": market.get("codehash")}):
+                self.log(f"forgetting market {key}: its pool is no longer at {pool}")
                 del data["markets"][key]
-            elif not self._code_ok(market.get("oracle")):
+            elif market.get("oracle") and not self._code_ok(market["oracle"]):
                 del market["oracle"]
 
     # ---------------------------------------------------------------- transactions
@@ -778,7 +799,7 @@ class _Run:
 
     def _market_exists(self, market_id: str, factory: Any) -> bool:
         record = self.report.data["markets"].get(market_id)
-        return bool(record) and bool(factory.isPool(record["pool"]))
+        return bool(record and record.get("pool")) and bool(factory.isPool(record["pool"]))
 
     def _token_decimals(self, market: MarketSpec) -> int | None:
         if isinstance(market.token, MockToken):
@@ -886,7 +907,7 @@ class _Run:
         self.save()
 
     def _adopt_pool(self, factory: Any, asset: str, oracle: str) -> str | None:
-        known = {str(m.get("pool")) for m in self.report.data["markets"].values()}
+        known = {str(m["pool"]) for m in self.report.data["markets"].values() if m.get("pool")}
         for address in factory.pools():
             if str(address) in known:
                 continue
@@ -952,21 +973,25 @@ def deploy(
 
 def export_abis(out_dir: str | Path = "abi", deployments_dir: str | Path = "deployments") -> list[Path]:
     """Writes one ``<Contract>.json`` ABI per compiled contract of the project into ``out_dir``
-    (plus ``index.json``: name -> source) and copies the deployments files to
-    ``out_dir/deployments/``. Returns the files written."""
+    (test doubles from ``contracts/test/`` into ``out_dir/test/``), an ``index.json`` (name -> ABI
+    file and source) and copies of the deployments files in ``out_dir/deployments/``. Returns the
+    files written."""
     from ape import project
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    index: dict[str, str | None] = {}
-    for name, contract_type in sorted(project.contracts.items()):
+    index: dict[str, dict[str, str | None]] = {}
+    contract_types = {contract_type.name: contract_type for contract_type in project.contracts.values()}
+    for name, contract_type in sorted(contract_types.items()):
         abi = [entry.model_dump(mode="json", by_alias=True, exclude_none=True)
                for entry in contract_type.abi]
-        target = out / f"{name}.json"
+        source_id = str(contract_type.source_id or "")
+        # Test doubles and benchmarks (contracts/test/) apart from the protocol's contracts.
+        target = out / ("test" if "/test/" in f"/{source_id}" else "") / f"{name}.json"
         _write_json(target, abi)
         written.append(target)
-        index[name] = contract_type.source_id
+        index[name] = {"abi": str(target.relative_to(out)), "source": source_id or None}
     _write_json(out / "index.json", index)
     written.append(out / "index.json")
     source = Path(deployments_dir)

@@ -10,6 +10,7 @@ errors of every compiled contract of the project.
 from __future__ import annotations
 
 import ast
+import re
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,15 @@ MESSAGES: dict[str, str] = {
     "ERC20InsufficientBalance": "balance {balance} of {sender} is below {needed}",
     "ERC20InsufficientAllowance": "allowance {allowance} of {spender} is below {needed}",
     "OwnableUnauthorizedAccount": "{account} is not the owner",
+    "NothingToClaim": "{owner} has nothing to claim",
+    "HealthyPosition": "vault {vault} is healthy at price {priceWad} (liquidation price {liquidationPriceWad})",
+    "NotLiquidator": "{caller} is not the protocol's liquidator",
+    "LiquidatorNotSet": "the factory's liquidator must be set before creating a market",
+    "LiquidatorAlreadySet": "the liquidator is already set ({liquidator})",
+    "UnknownPool": "{pool} is not a pool of this factory",
+    "ZeroAddress": "an address argument is zero",
+    "EmptyBatch": "the batch names no pool",
+    "ReentrancyGuardReentrantCall": "re-entrant call refused",
 }
 
 
@@ -123,7 +133,10 @@ class ErrorDecoder:
         """The exception for revert ``data``."""
         if len(data) >= 4 and data[:4] in self._by_selector:
             name, names, types = self._by_selector[data[:4]]
-            values = abi_decode(types, data[4:]) if types else ()
+            try:
+                values = abi_decode(types, data[4:]) if types else ()
+            except Exception:  # noqa: BLE001 - arguments lost on the way (e.g. rendered as text)
+                return error_class(name)({}, message=f"{name} (arguments unavailable)")
             return error_class(name)(dict(zip(names, values)))
         if data[:4] == bytes.fromhex("08c379a0"):
             (reason,) = abi_decode(["string"], data[4:])
@@ -172,7 +185,9 @@ def _revert_data(exc: Exception) -> bytes | None:
 
     Depending on the provider Ape keeps it as bytes, as a hex string, or as the ``repr`` of bytes.
     """
-    candidates = [getattr(exc, "revert_message", None), getattr(getattr(exc, "base_err", None), "data", None)]
+    base = getattr(exc, "base_err", None)
+    candidates = [getattr(exc, "revert_message", None), getattr(base, "data", None),
+                  str(base) if base is not None else None]
     for candidate in candidates:
         if isinstance(candidate, bytes) and candidate:
             return candidate
@@ -195,27 +210,20 @@ def _revert_data(exc: Exception) -> bytes | None:
     return None
 
 
+_ANVIL_ERROR = re.compile(r"custom error 0x([0-9a-fA-F]{8})(?::\s*([0-9a-fA-F]*))?")
+
+
 def _anvil_rendering(message: str) -> bytes | None:
     """Revert data back from Anvil's text rendering ``custom error 0x<selector>: <hex args>``
-    (what reaches Ape when Anvil has no ABI for the error). Arguments Anvil rendered as text
-    (valid UTF-8) are returned as their bytes."""
-    marker = "custom error 0x"
-    at = message.find(marker)
-    if at < 0:
+    (what reaches Ape when Anvil has no ABI for the error). When Anvil rendered the arguments as
+    text rather than hex, only the selector is recovered."""
+    match = _ANVIL_ERROR.search(message)
+    if match is None:
         return None
-    rest = message[at + len(marker):]
-    selector, _, args = rest.partition(":")
-    try:
-        data = bytes.fromhex(selector.strip())
-    except ValueError:
-        return None
-    args = args.strip()
-    if not args:
-        return data
-    try:
-        return data + bytes.fromhex(args)
-    except ValueError:
-        return data + args.encode()
+    selector, args = match.group(1), match.group(2) or ""
+    if len(args) % 2:
+        args = ""
+    return bytes.fromhex(selector + args)
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 Anvil of its own; writes reports/gas.json and reports/BENCH.md and prints the table.
 
     ape run bench                      # everything (make bench)
-    ape run bench --batch 10 --batch 50 --no-trace
+    ape run bench --batch 10 --no-morpho   # partial runs write to reports/tmp/ (git-ignored)
     ape run bench --write-snapshot     # Ringfence only: rewrite tests/gas/snapshot.json (make gas-snapshot)
 """
 
@@ -33,6 +33,10 @@ def cli(batches: tuple[int, ...], no_morpho: bool, no_trace: bool, write_snapsho
         for op, g in gas.items():
             console.print(f"  {op:<24} {g:>12,}")
         return
+    from ringfence.bench.report import REPORTS
     from ringfence.bench.run import run_bench
 
-    run_bench(sizes, with_morpho=not no_morpho, trace=not no_trace, console=console)
+    # Only the complete run writes reports/; partial runs write to reports/tmp/ (git-ignored).
+    complete = not no_morpho and sizes == BATCH_SIZES
+    run_bench(sizes, with_morpho=not no_morpho, trace=not no_trace, console=console,
+              out_dir=REPORTS if complete else REPORTS / "tmp")

@@ -31,9 +31,13 @@ def cli(provider, markets_file, deployments_file, deployments_dir, create2, acco
         skip_confirmation):
     from ape import accounts
 
-    from ringfence.deploy import DeployError, default_deployments_path, deploy, is_live
+    from ringfence.deploy import DeployError, default_deployments_path, deploy, is_live, load_markets
     from ringfence.errors import RingfenceError
 
+    try:
+        spec = load_markets(markets_file)
+    except DeployError as exc:
+        raise click.ClickException(str(exc)) from None
     live = is_live(provider)
     if account is None:
         if live:
@@ -49,7 +53,7 @@ def cli(provider, markets_file, deployments_file, deployments_dir, create2, acco
         return click.confirm(f"{description}?", default=False)
 
     try:
-        report = deploy(account, markets_file, path=path, confirm=confirm, log=click.echo,
+        report = deploy(account, spec, path=path, confirm=confirm, log=click.echo,
                         use_create2=create2)
     except (DeployError, RingfenceError) as exc:
         message = exc.message if isinstance(exc, RingfenceError) else str(exc)

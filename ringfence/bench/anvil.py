@@ -13,14 +13,15 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ringfence.bench.artifacts import ROOT
 
 HARDFORK = "prague"
 PRUNE_HISTORY = 64
+BLOCK_INTERVAL = 1  # seconds between consecutive blocks
 DEFAULT_MNEMONIC = "test test test test test test test test test test test junk"
 
 
@@ -95,6 +96,11 @@ def anvil(mnemonic: str = DEFAULT_MNEMONIC, accounts: int = 10, timeout: float =
             if time.monotonic() > deadline:
                 raise RuntimeError(f"anvil did not answer on {node.uri} within {timeout}s")
             time.sleep(0.1)
+        # Deterministic clock: each block 1 s after the previous one, whatever the wall clock does (the
+        # stories date their measured transactions further ahead themselves), so accrued fees and
+        # interest, and with them the gas of the maths, are the same in every run.
+        requests.post(node.uri, json={"jsonrpc": "2.0", "id": 2, "method": "anvil_setBlockTimestampInterval",
+                                      "params": [BLOCK_INTERVAL]}, timeout=5).raise_for_status()
         yield node
     finally:
         if process.poll() is None:

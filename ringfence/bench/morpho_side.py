@@ -14,8 +14,9 @@ liquidator already holds USDC.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from eth_account import Account
 from web3 import Web3
@@ -23,6 +24,7 @@ from web3.logs import DISCARD
 
 from ringfence.bench.artifacts import Artifact, morpho_artifacts
 from ringfence.bench.measure import Recorder, StoryError, Tx, web3_tx
+from ringfence.bench.ringfence_side import BLOCK_TIME
 from ringfence.bench.shared import ETH, USDC, USDC_DECIMALS, WETH_DECIMALS, SharedEnv
 
 LLTV = 860_000_000_000_000_000  # 86 %, Morpho's WETH/USDC-style market
@@ -68,12 +70,23 @@ class MorphoStories:
 
     # ------------------------------------------------------------------ plumbing
     def actor(self) -> str:
-        """A fresh address with ETH, impersonated by Anvil."""
-        address = Account.create().address
+        """A fresh address with ETH, impersonated by Anvil; deterministic (the n-th of the bench), so
+        runs are comparable to the gas unit (an address's zero bytes change calldata costs)."""
+        self._actors = getattr(self, "_actors", 0) + 1
+        address = Account.from_key(Web3.keccak(text=f"ringfence-bench-morpho-{self._actors}")).address
         self.w3.provider.make_request("anvil_setBalance", [address, hex(10**21)])
         return address
 
-    def send(self, fn: Any, sender: str) -> Any:
+    def tick(self, seconds: int = BLOCK_TIME) -> None:
+        """Dates the next block `seconds` after the head (see ringfence_side.tick)."""
+        head = self.w3.eth.get_block("latest")["timestamp"]
+        self.w3.provider.make_request("evm_setNextBlockTimestamp", [head + seconds])
+
+    def send(self, fn: Any, sender: str, tick: bool = False) -> Any:
+        """Sends and waits; `tick`: mine it BLOCK_TIME after the head (every Morpho call, measured or not:
+        Morpho accrues interest at most once per second)."""
+        if tick:
+            self.tick()
         tx_hash = fn.transact({"from": sender})
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.005)
         if receipt["status"] != 1:
@@ -100,23 +113,23 @@ class MorphoStories:
 
     # ------------------------------------------------------------------ Morpho calls
     def supply_collateral(self, who: str, assets: int) -> Any:
-        return self.send(self.ctx.morpho.functions.supplyCollateral(self.ctx.params, assets, who, b""), who)
+        return self.send(self.ctx.morpho.functions.supplyCollateral(self.ctx.params, assets, who, b""), who, tick=True)
 
     def borrow(self, who: str, assets: int) -> Any:
-        return self.send(self.ctx.morpho.functions.borrow(self.ctx.params, assets, 0, who, who), who)
+        return self.send(self.ctx.morpho.functions.borrow(self.ctx.params, assets, 0, who, who), who, tick=True)
 
     def repay_all(self, who: str) -> Any:
         shares = self.position(who)[1]
-        return self.send(self.ctx.morpho.functions.repay(self.ctx.params, 0, shares, who, b""), who)
+        return self.send(self.ctx.morpho.functions.repay(self.ctx.params, 0, shares, who, b""), who, tick=True)
 
     def withdraw_collateral(self, who: str, assets: int | None = None) -> Any:
         if assets is None:
             assets = self.position(who)[2]
-        return self.send(self.ctx.morpho.functions.withdrawCollateral(self.ctx.params, assets, who, who), who)
+        return self.send(self.ctx.morpho.functions.withdrawCollateral(self.ctx.params, assets, who, who), who, tick=True)
 
     def liquidate(self, keeper: str, borrower: str, seized: int = 0, repaid_shares: int = 0) -> tuple[Any, Any]:
         receipt = self.send(self.ctx.morpho.functions.liquidate(self.ctx.params, borrower, seized, repaid_shares, b""),
-                            keeper)
+                            keeper, tick=True)
         events = [e for e in self.ctx.morpho.events.Liquidate().process_receipt(receipt, errors=DISCARD)
                   if e["address"] == self.ctx.morpho.address]
         if len(events) != 1:
@@ -136,7 +149,7 @@ class MorphoStories:
         self.send(morpho.functions.enableLltv(LLTV), owner)
         market_id = Web3.keccak(w3.codec.encode(["address", "address", "address", "address", "uint256"], list(params)))
         self.ctx = MorphoContext(w3, morpho, irm, oracle, self.usdc, self.weth, params, market_id)
-        receipt = self.send(morpho.functions.createMarket(params), owner)
+        receipt = self.send(morpho.functions.createMarket(params), owner, tick=True)
         self.rec.add("market_creation", [web3_tx("createMarket", receipt)], note="after enableIrm / enableLltv (not counted)")
         price = oracle.functions.price().call()
         if price != self.env.answer() * 10 ** (36 + USDC_DECIMALS - WETH_DECIMALS - 8):
@@ -193,9 +206,9 @@ class MorphoStories:
 
     def lp_stories(self) -> None:
         m, p, lp2 = self.ctx.morpho, self.ctx.params, self.lp2
-        receipt = self.send(m.functions.supply(p, 10_000 * USDC, 0, lp2, b""), lp2)
+        receipt = self.send(m.functions.supply(p, 10_000 * USDC, 0, lp2, b""), lp2, tick=True)
         self.rec.add("lp_deposit", [web3_tx("supply", receipt)], note="supply by a new lender")
-        receipt = self.send(m.functions.withdraw(p, 5_000 * USDC, 0, lp2, lp2), lp2)
+        receipt = self.send(m.functions.withdraw(p, 5_000 * USDC, 0, lp2, lp2), lp2, tick=True)
         self.rec.add("lp_withdraw", [web3_tx("withdraw", receipt)], note="withdraw, half")
 
     def _borrower(self, borrow: int = 2_500 * USDC) -> str:

@@ -12,21 +12,28 @@ the pool long ago; the keeper already holds the token; the insurance fund alread
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ringfence.bench.measure import Recorder, StoryError, ape_tx
 from ringfence.bench.shared import ETH, USDC, USDC_DECIMALS, SharedEnv, feed_answer
 
 MAX_UINT = 2**256 - 1
 BATCH_SIZES = (10, 50, 100)
+BLOCK_TIME = 12  # seconds between the previous block and each measured transaction
 
 # Position shapes (ETH/USD market, MarketParams.default: IM 10 %, MM 5 %, min margin 10, min notional 50).
 LP_SEED = 1_000_000 * USDC
-TRADER = dict(size=1 * ETH, margin=400 * USDC)  # 7.5x long, the trader stories
-PARTIAL = dict(size=10 * ETH, margin=3_500 * USDC)  # big: a partial liquidation restores it
-SMALL = dict(size=ETH // 50, margin=10 * USDC)  # 60 USDC notional: any partial would leave dust -> full
-BAD_DEBT = dict(size=1 * ETH, margin=350 * USDC)  # liquidated below its bankruptcy price
+TRADER = {"size": 1 * ETH, "margin": 400 * USDC}  # 7.5x long, the trader stories
+PARTIAL = {"size": 10 * ETH, "margin": 3_500 * USDC}  # big: a partial liquidation restores it
+SMALL = {"size": ETH // 50, "margin": 10 * USDC}  # 60 USDC notional: any partial would leave dust -> full
+BAD_DEBT = {"size": 1 * ETH, "margin": 350 * USDC}  # liquidated below its bankruptcy price
+
+
+def tick(chain: Any, seconds: int = BLOCK_TIME) -> None:
+    """Dates the next block `seconds` after the head (Anvil and py-evm alike)."""
+    chain.pending_timestamp = chain.blocks.head.timestamp + seconds
 
 
 def _answer_below(price_wad: int, fraction: float) -> int:
@@ -62,6 +69,8 @@ def liquidation_available(project: Any) -> bool:
 def _ensure_liquidator(project: Any, protocol: Any, owner: Any) -> Any | None:
     """The factory's Liquidator: the SDK's if it set one, else deployed and set here (pools are fixed
     to the liquidator at creation, so this happens before createPool)."""
+    if getattr(protocol, "liquidator", None) is not None:  # the SDK deploys and sets it
+        return protocol.liquidator
     factory = protocol.factory
     if not liquidation_available(project) or not hasattr(factory, "liquidator"):
         return None
@@ -82,6 +91,7 @@ def deploy_ringfence(project: Any, accounts: Sequence[Any], env: SharedEnv, reco
     protocol = Protocol.deploy(owner, guardian)
     liquidator = _ensure_liquidator(project, protocol, owner)
     oracle = deploy_oracle(owner, env.proxy, max_age=3600)
+    tick(chain)
     market = protocol.create_market(owner, asset=env.usdc, oracle=oracle,
                                     params=MarketParams.default(USDC_DECIMALS),
                                     name="Ringfence ETH/USD LP", symbol="rfETH")
@@ -89,7 +99,7 @@ def deploy_ringfence(project: Any, accounts: Sequence[Any], env: SharedEnv, reco
         receipt = _last_receipt(chain, protocol.factory.address)
         recorder.add("market_creation", [ape_tx("createPool", receipt)],
                      note="PoolFactory.createPool: pool + vault implementation + insurance fund")
-    roles = dict(owner=owner, guardian=guardian, lp=lp, lp2=lp2, alice=alice, bob=bob, keeper=keeper)
+    roles = {"owner": owner, "guardian": guardian, "lp": lp, "lp2": lp2, "alice": alice, "bob": bob, "keeper": keeper}
     env.usdc.mint(lp, LP_SEED, sender=owner)
     market.deposit(lp, LP_SEED)
     for who in (lp2, alice, bob, keeper):
@@ -124,6 +134,11 @@ class RingfenceStories:
         self.r = ctx.roles
 
     # ------------------------------------------------------------------ helpers
+    def _tick(self) -> None:
+        """The next block comes BLOCK_TIME after the head: every measured transaction is the first of its
+        second, so fee accrual (written at most once per second) is always paid, as on a real chain."""
+        tick(self.chain)
+
     def _vault(self, address: str) -> Any:
         return self.ctx.project.PositionVault.at(address)
 
@@ -149,19 +164,23 @@ class RingfenceStories:
         if self.chain.provider.get_code(vault):
             raise StoryError("alice's vault exists before her first open")
 
+        self._tick()
         receipt = self._open(alice, TRADER)
         if not self.chain.provider.get_code(vault):
             raise StoryError("openPosition did not create the vault")
         self.rec.add("open_from_nothing", [ape_tx("openPosition", receipt)],
                      note="creates the vault clone, books the position, pulls the margin into the vault")
 
+        self._tick()
         receipt = pool.addMargin(vault, 100 * USDC, sender=alice)
         self.rec.add("add_margin", [ape_tx("addMargin", receipt)])
 
+        self._tick()
         receipt = pool.removeMargin(vault, 50 * USDC, alice, sender=alice)
         self.rec.add("remove_margin", [ape_tx("removeMargin", receipt)], note="partial: 50 of 450 USDC")
 
         env.set_price(3150)
+        self._tick()
         receipt = pool.closePosition(vault, alice, 0, sender=alice)
         closed = receipt.decode_logs(pool.PositionClosed)[0]
         if int(closed.pnl) <= 0:
@@ -169,10 +188,12 @@ class RingfenceStories:
         self.rec.add("close_profit", [ape_tx("closePosition", receipt)], pnl=int(closed.pnl),
                      payout=int(closed.payout), note="vault pays the margin back, the pool pays the profit")
 
+        self._tick()
         receipt = self._open(alice, TRADER)
         self.rec.add("reopen", [ape_tx("openPosition", receipt)], note="same nonce: the kept vault is reused")
 
         env.set_price(3050)
+        self._tick()
         receipt = pool.closePosition(vault, alice, 0, sender=alice)
         closed = receipt.decode_logs(pool.PositionClosed)[0]
         if int(closed.pnl) >= 0:
@@ -183,13 +204,16 @@ class RingfenceStories:
 
     def lp_stories(self) -> None:
         lp2 = self.r["lp2"]
+        self._tick()
         receipt = self.pool.deposit(10_000 * USDC, lp2, sender=lp2)
         self.rec.add("lp_deposit", [ape_tx("deposit", receipt)], note="ERC-4626 deposit by a new LP")
+        self._tick()
         receipt = self.pool.withdraw(5_000 * USDC, lp2, lp2, sender=lp2)
         self.rec.add("lp_withdraw", [ape_tx("withdraw", receipt)], note="ERC-4626 withdraw, half")
 
     # ------------------------------------------------------------------ liquidation stories
     def _liquidate_one(self, vault: str) -> tuple[Any, Any]:
+        self._tick()
         receipt = self.ctx.liquidator.liquidate(vault, sender=self.r["keeper"])
         events = receipt.decode_logs(self.pool.Liquidated)
         if len(events) != 1:
@@ -253,6 +277,7 @@ class RingfenceStories:
         env.set_answer(_answer_below(int(self._vault(vaults[-1]).liquidationPrice()), 0.005))
         if self.before_batch is not None:
             self.before_batch(n, vaults)
+        self._tick()
         receipt = self.ctx.liquidator.liquidateBatch([(pool.address, vaults)], sender=self.r["keeper"])
         events = receipt.decode_logs(pool.Liquidated)
         if len(events) != n or not all(e.full and int(e.badDebt) == 0 for e in events):
@@ -275,7 +300,11 @@ def account_factory(accounts: Any, chain: Any) -> Callable[[], Any]:
 
     def new_account() -> Any:
         acct = test_accounts.generate_test_account()
-        chain.provider.set_balance(acct.address, 10**21)
+        try:
+            chain.provider.set_balance(acct.address, 10**21)
+        except NotImplementedError:  # py-evm: fund it from the last configured test account
+            funder = test_accounts[int(getattr(test_accounts, "number_of_accounts", 10)) - 1]
+            funder.transfer(acct, 10**19)
         return acct
 
     return new_account

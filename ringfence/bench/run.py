@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ringfence.bench import artifacts as _artifacts
 from ringfence.bench.anvil import HARDFORK, PRUNE_HISTORY, anvil, anvil_binary, ape_on
 from ringfence.bench.measure import Measurement, Recorder
-from ringfence.bench.offchain import OffchainFigure, keeper_decision_time
+from ringfence.bench.offchain import OffchainFigure, keeper_figures, keeper_synthetic_figures
 from ringfence.bench.report import REPORTS, Row, rich_table, write_reports
 from ringfence.bench.ringfence_side import (
     BATCH_SIZES,
@@ -89,7 +90,7 @@ class _Tracer:
                                                           [tx.hash, {"tracer": "callTracer"}])
                     self._label_clones(calls.get("result", {}))
                     self.traces.append(trace_tx(self.w3, tx.hash, m.op, protocol, tx.label, self.labels))
-                except Exception as exc:  # tracing is a report extra: never fail the bench on it
+                except Exception as exc:  # noqa: BLE001 - tracing is a report extra: never fatal
                     self.errors.append(f"{protocol} {m.op}: {exc!r}")
         return on_measured
 
@@ -141,11 +142,12 @@ def run_bench(batch_sizes: Sequence[int] = BATCH_SIZES, with_morpho: bool = True
 
         def before_batch(n: int, vaults: list[str]) -> None:
             if keeper_timing and n == max(batch_sizes):
-                offchain.append(keeper_decision_time(ctx.market, vaults))
+                price_wad = int(env.answer()) * 10**10
+                offchain.extend(keeper_figures(ctx.market, vaults, price_wad, chain.blocks.head.timestamp))
 
         RingfenceStories(ctx, rf, chain, account_factory(accounts, chain), before_batch).run(batch_sizes)
         if keeper_timing and (not liquidation or not batch_sizes):
-            offchain.append(keeper_decision_time(ctx.market, []))
+            offchain.extend(keeper_synthetic_figures())
 
         # ---------------------------------------------------------------- Morpho Blue
         mb: Recorder | None = None

@@ -24,7 +24,7 @@ ETH = 10**18
 
 def feed_answer(price_usd: float) -> int:
     """A USD price in the feed's 8-decimal units."""
-    return int(round(price_usd * 10**FEED_DECIMALS))
+    return round(price_usd * 10**FEED_DECIMALS)
 
 
 @dataclass

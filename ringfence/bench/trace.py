@@ -120,10 +120,12 @@ def analyse(struct_logs: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str
     return dict(by_kind), dict(counts)
 
 
-def _frames(frame: dict[str, Any], labels: dict[str, str], out: dict[str, int]) -> None:
+def _frames(frame: dict[str, Any], labels: dict[str, str], out: dict[str, int], adjust: int = 0) -> None:
+    """Own gas per frame; `adjust` is added to this frame only (the top frame's ``gasUsed`` is the
+    transaction's: it includes the intrinsic cost and is net of the refund)."""
     used = int(frame.get("gasUsed", "0x0"), 16)
     children = frame.get("calls", []) or []
-    own = used - sum(int(c.get("gasUsed", "0x0"), 16) for c in children)
+    own = used - sum(int(c.get("gasUsed", "0x0"), 16) for c in children) + adjust
     to = str(frame.get("to", "")).lower()
     name = labels.get(to, to[:10] + "…")
     if frame.get("type") == "DELEGATECALL":
@@ -154,8 +156,10 @@ def trace_tx(w3: Any, tx_hash: str, op: str, protocol: str, label: str, labels: 
     gas_used = int(receipt["gasUsed"])
     refund = max(0, intrinsic + execution - gas_used)
     by_contract: dict[str, int] = {}
-    _frames(calls, labels, by_contract)
+    _frames(calls, labels, by_contract, adjust=refund - intrinsic)
     by_contract["(intrinsic: 21,000 + calldata)"] = intrinsic
+    if refund:
+        by_contract["(refund)"] = -refund
     by_kind = {"intrinsic (21,000 + calldata)": intrinsic, **by_kind}
     if refund:
         by_kind["refund (cleared slots, capped at 1/5)"] = -refund
@@ -165,14 +169,14 @@ def trace_tx(w3: Any, tx_hash: str, op: str, protocol: str, label: str, labels: 
 def markdown(traces: list[TxTrace], n: int = 8) -> str:
     """A report section: for each traced transaction, its biggest costs by contract and by kind."""
     lines = ["## Where the gas goes (Anvil `debug_traceTransaction`)", "",
-             "Own gas of each call frame by contract (the transaction's 21,000 + calldata included as a "
-             "row), and all opcodes by kind (a call's own cost excludes its callee's).", ""]
+             ("Own gas of each call frame by contract (the transaction's 21,000 + calldata included as a "
+             "row), and all opcodes by kind (a call's own cost excludes its callee's)."), ""]
     for t in traces:
         lines.append(f"### {t.protocol} · {t.op} · `{t.label}` — {t.gas_used:,} gas")
         lines.append("")
         lines.append("| by contract | gas | | by kind | gas | count |")
         lines.append("| --- | ---: | --- | --- | ---: | ---: |")
-        left = t.top("contract", n)
+        left = sorted(t.by_contract.items(), key=lambda kv: -abs(kv[1]))[:n]
         right = sorted(t.by_kind.items(), key=lambda kv: -abs(kv[1]))[:n + 2]
         for k in range(max(len(left), len(right))):
             a = left[k] if k < len(left) else ("", None)
