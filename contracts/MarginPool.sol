@@ -27,9 +27,12 @@ import {MarginMath} from "./libraries/MarginMath.sol";
 contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
+    using SafeCast for int256;
 
     /// @dev Fee index at the pool's creation; the open fee is folded in below it, so it must exceed any open fee.
     uint256 internal constant INITIAL_FEE_INDEX = 1e18;
+    /// @dev Assets added to a partial liquidation's shortfall so that its roundings cannot leave it short.
+    uint256 internal constant PARTIAL_SLACK = 3;
 
     /// @dev Open interest of one side.
     struct Side {
@@ -449,7 +452,9 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @dev The size to close so that `equity' >= T * notional'`: `phi = (T*N - e) / (N*(T - b - q))`, rounded
-    /// up (against the liquidated position); 0 when only a full liquidation will do.
+    /// up (against the liquidated position), with `PARTIAL_SLACK` assets added to `T*N - e` to absorb the
+    /// other roundings (penalty, notionals and the split loss each round against the position); 0 when only
+    /// a full liquidation will do. `_liquidatePartially` checks the target exactly afterwards.
     function _partialSize(Position memory pos, uint256 priceWad, int256 equity) internal view returns (uint256) {
         if (equity <= 0) return 0;
         MarketParams storage mp = _params;
@@ -459,13 +464,16 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint256 target = notional * targetWad;
         if (target <= equityScaled) return 0; // cannot happen for a liquidatable position; be safe
         uint256 closed = MarginMath.mulDivUp(
-            pos.size, target - equityScaled, notional * (targetWad - mp.keeperBonusWad - mp.liquidationPenaltyWad)
+            pos.size,
+            target - equityScaled + PARTIAL_SLACK * MarginMath.WAD,
+            notional * (targetWad - mp.keeperBonusWad - mp.liquidationPenaltyWad)
         );
         return closed < pos.size ? closed : 0;
     }
 
     /// @dev Closes `closedSize` of the position; false (nothing done) if what would remain is below the
-    /// market's minimum position or minimum margin.
+    /// market's minimum position or minimum margin, or would miss the target `equity' >= T * notional'`
+    /// (the keeper bonus floor can cost more than `b * closed notional`): then the position is closed fully.
     function _liquidatePartially(
         Position storage p,
         Position memory pos,
@@ -479,7 +487,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     ) internal returns (bool) {
         MarketParams storage mp = _params;
         uint256 remaining = pos.size - closedSize;
-        if (MarginMath.notionalUp(remaining, priceWad, SCALE) < mp.minNotional) return false;
+        uint256 remainingNotional = MarginMath.notionalUp(remaining, priceWad, SCALE);
+        if (remainingNotional < mp.minNotional) return false;
         uint256 closedNotional = MarginMath.notionalUp(closedSize, priceWad, SCALE);
         uint256 profitCapClosed = MarginMath.mulDivDown(pos.maxProfit, closedSize, pos.size);
         int256 pnlClosed =
@@ -488,6 +497,13 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         r.penalty = MarginMath.requirementUp(closedNotional, mp.liquidationPenaltyWad);
         int256 marginAfter = int256(uint256(pos.margin)) + pnlClosed - int256(fees + r.keeperBonus + r.penalty);
         if (marginAfter < int256(uint256(mp.minMargin))) return false;
+        int256 equityAfter = marginAfter
+            + MarginMath.pnlDown(
+                pos.isLong, remaining, pos.entryPriceWad, priceWad, SCALE, pos.maxProfit - profitCapClosed
+            );
+        if (equityAfter <= 0 || uint256(equityAfter) * MarginMath.WAD < remainingNotional * mp.liquidationTargetWad) {
+            return false;
+        }
 
         r.closedSize = closedSize;
         uint256 entryNotionalBefore = MarginMath.notionalUp(pos.size, pos.entryPriceWad, SCALE);
@@ -504,7 +520,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         pay.keeperFromEquity += r.keeperBonus;
         pay.penalties += r.penalty;
         // The pool keeps the fees and the closed part's loss (or pays its profit).
-        _liquidity = uint256(int256(_liquidity) + int256(fees) - pnlClosed);
+        _liquidity = (int256(_liquidity) + int256(fees) - pnlClosed).toUint256();
         uint256 marginBefore = pos.margin;
         if (uint256(marginAfter) < marginBefore) {
             IPositionVault(vault).pay(asset(), address(this), marginBefore - uint256(marginAfter));

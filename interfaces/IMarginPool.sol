@@ -103,7 +103,6 @@ interface IMarginPool is IERC4626 {
     );
     /// @notice The keeper's bonus: `fromEquity` out of the vault, then `fromFund`, then `fromPool` (LPs).
     event KeeperPaid(address indexed keeper, uint256 fromEquity, uint256 fromFund, uint256 fromPool);
-    event PenaltyPaid(address indexed vault, uint256 amount);
     event Claimed(address indexed owner, address indexed receiver, uint256 amount);
     event DonationRecovered(address indexed vault, address indexed token, address indexed receiver, uint256 amount);
     event ParamsUpdated(MarketParams params);

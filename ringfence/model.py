@@ -12,12 +12,17 @@ Three layers live here:
 * **Protocol flows** of ``MarginPool`` built on them: :func:`open_position`,
   :func:`add_margin`, :func:`remove_margin` / :func:`remove_margin_allowed`,
   :func:`close_position` and :func:`settle_close`, with the contract's checks in the contract's
-  order, raising typed errors that mirror its custom errors (all :class:`ModelError`).
+  order, raising typed errors that mirror its custom errors (all :class:`ModelError`); and
+  liquidation: :func:`partial_size`, :func:`keeper_bonus`, :func:`liquidate` (the Liquidator's
+  single form), :func:`liquidate_batch` / :func:`liquidate_one` and :func:`keeper_payment` (the
+  pool's one keeper payment per batch), every token move of each path included.
 * **Exact rationals** (``exact_*``, :class:`fractions.Fraction`) of the DESIGN formulas, with no
   rounding and no profit cap unless asked for, so that tests can show that the integer versions
   are within their documented rounding of the exact values and always round in the protocol's
   favour: what a trader receives rounds down, what a trader owes or must hold rounds up, and a
   liquidation or bankruptcy boundary rounds towards danger.
+  :func:`exact_partial_liquidation_check` measures a partial liquidation against the DESIGN's
+  ``e' >= T * N'``.
 
 Units: prices and ratios are WAD (1e18); sizes are index-asset units in WAD; margins, fees and
 PnL are settlement-token units ("assets"); ``scale = 10**(36 - asset_decimals)`` so that the
@@ -26,10 +31,10 @@ notional in assets is ``size * price / scale``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "MAX_UINT128",
@@ -37,20 +42,27 @@ __all__ = [
     "PANIC_DIVISION_BY_ZERO",
     "PANIC_UNDER_OVERFLOW",
     "WAD",
+    "BatchOutcome",
     "CloseSettlement",
     "EvmPanic",
+    "HealthyPosition",
     "InsufficientLiquidity",
     "InsufficientMargin",
+    "KeeperPayment",
     "LeverageTooHigh",
+    "LiquidationOutcome",
     "MarginBelowMinimum",
     "MarketParams",
     "ModelError",
     "NotionalBelowMinimum",
     "OpenInterestCapExceeded",
     "OpenResult",
+    "PartialLiquidationCheck",
     "Position",
+    "PositionNotOpen",
     "PositionTooLarge",
     "SafeCastOverflowedUintDowncast",
+    "VaultKey",
     "ZeroAmount",
     "ZeroSize",
     "add_margin",
@@ -70,6 +82,7 @@ __all__ = [
     "exact_margin_sufficient",
     "exact_max_profit",
     "exact_notional",
+    "exact_partial_liquidation_check",
     "exact_pnl",
     "exact_requirement",
     "fee_index_at",
@@ -78,12 +91,18 @@ __all__ = [
     "health_wad",
     "initial_margin_test",
     "is_liquidatable",
+    "keeper_bonus",
+    "keeper_payment",
+    "liquidate",
+    "liquidate_batch",
+    "liquidate_one",
     "liquidation_price",
     "mul_div_down",
     "mul_div_up",
     "notional_down",
     "notional_up",
     "open_position",
+    "partial_size",
     "pnl_down",
     "position_fees_up",
     "position_liquidation_price",
@@ -214,6 +233,25 @@ class InsufficientLiquidity(ModelError):
         self.needed = needed
 
 
+class HealthyPosition(ModelError):
+    """A strict liquidation of a position that is not liquidatable at ``price_wad``: a long needs
+    ``price < liquidation_price``, a short ``price > liquidation_price``."""
+
+    def __init__(self, price_wad: int, liquidation_price_wad: int) -> None:
+        super().__init__(price_wad, liquidation_price_wad)
+        self.price_wad = price_wad
+        self.liquidation_price_wad = liquidation_price_wad
+
+
+class PositionNotOpen(ModelError):
+    """A strict liquidation of a vault without an open position (the pool says ``UnknownVault``
+    for a vault it never created, ``PositionNotOpen`` for a closed one)."""
+
+    def __init__(self, vault: Hashable) -> None:
+        super().__init__(vault)
+        self.vault = vault
+
+
 # --------------------------------------------------------------------------------------------
 # EVM arithmetic (Solidity 0.8 semantics)
 # --------------------------------------------------------------------------------------------
@@ -306,8 +344,8 @@ class MarketParams:
     ratios and the per-second borrow rate are uint64 WAD, amounts uint128 assets) plus the
     settlement token's ``asset_decimals``, which fixes :attr:`scale`.
 
-    The liquidation fields (target, keeper bonus, penalty) are carried for completeness; the
-    flows modelled here do not use them.
+    The liquidation fields (target ``T``, keeper bonus rate ``b`` with its floor and cap,
+    penalty rate ``q``) are used by the liquidation flows only (:func:`liquidate`).
     """
 
     asset_decimals: int
@@ -947,6 +985,553 @@ def close_position(
 
 
 # --------------------------------------------------------------------------------------------
+# Liquidation (MarginPool.liquidate, _liquidateOne, _partialSize, _liquidatePartially,
+# _liquidateFully, _keeperBonus, _pay, _coverBadDebt)
+# --------------------------------------------------------------------------------------------
+
+
+def keeper_bonus(params: MarketParams, closed_notional: int) -> int:
+    """The keeper bonus on a closed notional (``MarginPool._keeperBonus``):
+    ``floor(closed_notional * b / WAD)`` (rounded **down**), then raised to ``keeper_bonus_min``
+    and lowered to ``keeper_bonus_max``, in that order (so the cap wins if ``min > max``)."""
+    bonus = mul_div_down(closed_notional, params.keeper_bonus_wad, WAD)
+    return min(max(bonus, params.keeper_bonus_min), params.keeper_bonus_max)
+
+
+PARTIAL_SLACK = 3
+"""Assets added to a partial liquidation's shortfall (``MarginPool.PARTIAL_SLACK``)."""
+
+
+def partial_size(params: MarketParams, position: Position, price_wad: int, equity: int) -> int:
+    """The size a partial liquidation closes (``MarginPool._partialSize``), 0 when only a full
+    liquidation will do.
+
+    With ``N = notional_up(s, P)`` and ``e`` the :func:`equity_down` of the position, the
+    smallest fraction that restores ``e' >= T * N'`` once the keeper bonus ``b`` and the penalty
+    ``q`` are paid out of the closed notional is ``phi = (T*N - e) / (N * (T - b - q))``; the size
+    is ``ceil(s * (N*T - e*WAD + PARTIAL_SLACK*WAD) / (N * (T - b - q)))`` with the ratios in WAD,
+    rounded **up** (against the liquidated position); the slack of ``PARTIAL_SLACK`` assets absorbs
+    the other roundings. 0 when ``e <= 0`` (bankrupt), when ``T*N <= e`` (not
+    below the target: cannot happen for a liquidatable position) and when the size rounds to the
+    whole position or beyond.
+    """
+    _int256("equity", equity)
+    if equity <= 0:
+        return 0
+    notional = notional_up(position.size, price_wad, params.scale)
+    target_wad = params.liquidation_target_wad
+    equity_scaled = _checked(equity * WAD)
+    target = _checked(notional * target_wad)
+    if target <= equity_scaled:
+        return 0
+    rate = _checked(_checked(target_wad - params.keeper_bonus_wad) - params.liquidation_penalty_wad)
+    shortfall = _checked(target - equity_scaled + PARTIAL_SLACK * WAD)
+    closed = mul_div_up(position.size, shortfall, _checked(notional * rate))
+    return closed if closed < position.size else 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiquidationOutcome:
+    """What one liquidation does (``MarginPool._liquidateOne``), every amount in assets.
+
+    The ``LiquidationResult`` fields (``full``, ``closed_size``, ``equity_before``,
+    ``keeper_bonus``, ``penalty``, ``owner_credit``, ``bad_debt``) are those of the pool's
+    ``Liquidated`` event. The token moves, all non-negative::
+
+        vault:   pool_to_vault - vault_to_pool
+        pool:    vault_to_pool - pool_to_vault + fund_cover
+                 - keeper_from_equity - keeper_from_pool - penalty
+        keeper:  keeper_from_equity + keeper_from_fund + keeper_from_pool
+        fund:    penalty - fund_cover - keeper_from_fund
+
+    sum to zero (:attr:`net_flow`); the pool's token balance moves by ``liquidity_delta +
+    owner_credit`` (the owner's credit is held by the pool, outside the LPs' liquidity).
+
+    The keeper is paid once per batch (``_pay``): the equity's share of every bonus, then what
+    the insurance fund holds after the batch's bad-debt covers, then the pool's free liquidity
+    after the batch. :func:`liquidate_batch` attributes the fund's and the pool's payments to the
+    batch's liquidations in list order (the sums are the contract's ``KeeperPaid`` amounts); an
+    outcome of :func:`liquidate` is a batch of one. ``liquidity_delta`` includes
+    ``-keeper_from_pool``.
+    """
+
+    full: bool
+    """The whole position was closed (the vault's position is no longer open)."""
+    closed_size: int
+    """Size closed, index units (WAD): the whole size when ``full``."""
+    price_wad: int
+    liquidation_price_wad: int
+    """:func:`position_liquidation_price` before the liquidation (with ``fees``)."""
+    fees: int
+    """:func:`position_fees_up` owed before the liquidation: all settled to the pool now."""
+    equity_before: int
+    """:func:`equity_down` before the liquidation (negative: bankrupt)."""
+    closed_notional: int
+    """``notional_up(closed_size, P)``: the base of the bonus and the penalty."""
+    pnl_closed: int
+    """:func:`pnl_down` of the closed size (its profit cap prorated, rounded down, if partial)."""
+    keeper_bonus: int
+    """:func:`keeper_bonus` of ``closed_notional``: what the keeper is owed."""
+    keeper_from_equity: int
+    """The bonus paid out of the vault's equity (all of it in a partial liquidation)."""
+    keeper_from_fund: int
+    """The bonus paid by the insurance fund (attributed in batch order, see above)."""
+    keeper_from_pool: int
+    """The bonus paid by the pool's free liquidity, i.e. the LPs (attributed likewise)."""
+    penalty: int
+    """To the insurance fund, out of the equity only."""
+    owner_credit: int
+    """Credited to the owner, claimable from the pool (full liquidation only)."""
+    bad_debt: int
+    """``-equity_before`` when negative (full liquidation only), else 0."""
+    fund_cover: int
+    """What the insurance fund paid the pool towards ``bad_debt``."""
+    position: Position | None
+    """What remains of the position (partial), or ``None`` (full)."""
+    liquidity_delta: int
+    """Change of the pool's ``totalAssets`` (the LPs' liquidity)."""
+    reserved_released: int
+    """Decrease of the pool's ``reserved``: the closed part's profit cap."""
+    open_interest_size_released: int
+    """Decrease of the side's open-interest size."""
+    open_interest_notional_released: int
+    """Decrease of the side's open-interest entry notional."""
+    vault_to_pool: int
+    """Tokens the vault pays the pool."""
+    pool_to_vault: int
+    """Tokens the pool pays the vault (a partial liquidation whose closed profit exceeds the
+    fees, bonus and penalty)."""
+
+    @property
+    def keeper_unfunded(self) -> int:
+        """The bonus the equity could not pay (owed by the fund, then the pool)."""
+        return self.keeper_bonus - self.keeper_from_equity
+
+    @property
+    def keeper_paid(self) -> int:
+        """What the keeper received for this liquidation."""
+        return self.keeper_from_equity + self.keeper_from_fund + self.keeper_from_pool
+
+    @property
+    def keeper_shortfall(self) -> int:
+        """The bonus nobody could pay (an empty fund and no free liquidity)."""
+        return self.keeper_bonus - self.keeper_paid
+
+    @property
+    def lp_loss(self) -> int:
+        """The part of the bad debt the fund could not cover: borne by the LPs."""
+        return self.bad_debt - self.fund_cover
+
+    @property
+    def vault_delta(self) -> int:
+        """Change of the vault's token balance."""
+        return self.pool_to_vault - self.vault_to_pool
+
+    @property
+    def pool_delta(self) -> int:
+        """Change of the pool's token balance: ``liquidity_delta + owner_credit``."""
+        return (
+            self.vault_to_pool
+            - self.pool_to_vault
+            + self.fund_cover
+            - self.keeper_from_equity
+            - self.keeper_from_pool
+            - self.penalty
+        )
+
+    @property
+    def fund_delta(self) -> int:
+        """Change of the insurance fund's token balance."""
+        return self.penalty - self.fund_cover - self.keeper_from_fund
+
+    @property
+    def net_flow(self) -> int:
+        """Vault + pool + keeper + fund balance changes: always 0 (nothing is minted or lost)."""
+        return self.vault_delta + self.pool_delta + self.keeper_paid + self.fund_delta
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeeperPayment:
+    """One batch's payments (``MarginPool._pay``), the ``KeeperPaid`` event's amounts.
+
+    ``from_fund = min(unfunded, fund)`` in one ``payTo`` call (the fund's balance after the
+    batch's bad-debt covers; the batch's penalties reach it only afterwards), then
+    ``from_pool = min(unfunded - from_fund, free liquidity after the batch)``. The pool then makes
+    at most two transfers: ``penalties`` to the fund and ``from_equity + from_pool`` to the
+    keeper."""
+
+    from_equity: int
+    unfunded: int
+    from_fund: int
+    from_pool: int
+    penalties: int
+
+    @property
+    def paid(self) -> int:
+        """What the keeper received in all."""
+        return self.from_equity + self.from_fund + self.from_pool
+
+    @property
+    def shortfall(self) -> int:
+        """The bonus left unpaid (empty fund, no free liquidity)."""
+        return self.unfunded - self.from_fund - self.from_pool
+
+    @property
+    def emits_keeper_paid(self) -> bool:
+        """Whether the pool emits ``KeeperPaid`` (only when the keeper receives something)."""
+        return self.paid != 0
+
+    @property
+    def pool_to_keeper(self) -> int:
+        """The pool's one transfer to the keeper."""
+        return self.from_equity + self.from_pool
+
+
+def keeper_payment(
+    outcomes: Sequence[LiquidationOutcome], insurance_fund: int, free_liquidity: int
+) -> KeeperPayment:
+    """Sum a batch's keeper payments as ``MarginPool._pay`` does: one fund call and one pool
+    top-up for the whole batch.
+
+    ``insurance_fund`` is the fund's balance after the batch's bad-debt covers and
+    ``free_liquidity`` the pool's ``totalAssets - reserved`` after the batch's liquidations (may
+    be negative: then nothing is free). The outcomes' own ``keeper_from_fund`` and
+    ``keeper_from_pool`` are ignored.
+    """
+    _uint("insurance_fund", insurance_fund)
+    from_equity = sum(o.keeper_from_equity for o in outcomes)
+    unfunded = sum(o.keeper_unfunded for o in outcomes)
+    penalties = sum(o.penalty for o in outcomes)
+    from_fund = from_pool = 0
+    if unfunded != 0:
+        from_fund = min(unfunded, insurance_fund)
+        from_pool = min(unfunded - from_fund, max(free_liquidity, 0))
+    return KeeperPayment(
+        from_equity=from_equity,
+        unfunded=unfunded,
+        from_fund=from_fund,
+        from_pool=from_pool,
+        penalties=penalties,
+    )
+
+
+VaultKey = TypeVar("VaultKey", bound=Hashable)
+"""How a batch names its vaults (addresses on chain; anything hashable in a model)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchOutcome(Generic[VaultKey]):
+    """What ``MarginPool.liquidate`` does to a list of vaults at one price: the liquidations in
+    order (skipped vaults are left out, as in the contract's return value), the positions after,
+    the batch's keeper payment and the state the batch leaves."""
+
+    results: tuple[LiquidationOutcome, ...]
+    vaults: tuple[VaultKey, ...]
+    """The vault of each result (a vault listed twice may be liquidated twice)."""
+    positions: dict[VaultKey, Position]
+    """The open positions after the batch (liquidated fully: removed)."""
+    payment: KeeperPayment
+    insurance_fund: int
+    """The fund's balance after the batch (penalties in, covers and keeper payment out)."""
+    free_liquidity: int
+    """The pool's ``totalAssets - reserved`` after the batch (signed)."""
+
+    @property
+    def liquidity_delta(self) -> int:
+        """Change of the pool's ``totalAssets``."""
+        return sum(r.liquidity_delta for r in self.results)
+
+    @property
+    def reserved_released(self) -> int:
+        return sum(r.reserved_released for r in self.results)
+
+    @property
+    def owner_credits(self) -> int:
+        """Change of the pool's ``totalClaimable``."""
+        return sum(r.owner_credit for r in self.results)
+
+    @property
+    def fund_cover(self) -> int:
+        return sum(r.fund_cover for r in self.results)
+
+    @property
+    def pool_delta(self) -> int:
+        """Change of the pool's token balance."""
+        return sum(r.pool_delta for r in self.results)
+
+
+def _liquidate_partially(
+    params: MarketParams,
+    position: Position,
+    price_wad: int,
+    fees: int,
+    fee_index_wad: int,
+    closed_size: int,
+    common: dict[str, Any],
+) -> LiquidationOutcome | None:
+    """``MarginPool._liquidatePartially``: ``None`` (nothing done) when the remaining notional
+    is below ``min_notional``, the margin left below ``min_margin``, or the equity left below the
+    target ``T * notional'`` (the keeper bonus floor can cost more than the rate)."""
+    scale = params.scale
+    remaining = _checked(position.size - closed_size)
+    remaining_notional = notional_up(remaining, price_wad, scale)
+    if remaining_notional < params.min_notional:
+        return None
+    closed_notional = notional_up(closed_size, price_wad, scale)
+    cap_closed = mul_div_down(position.max_profit, closed_size, position.size)
+    pnl_closed = pnl_down(
+        position.is_long, closed_size, position.entry_price, price_wad, scale, cap_closed
+    )
+    bonus = keeper_bonus(params, closed_notional)
+    penalty = requirement_up(closed_notional, params.liquidation_penalty_wad)
+    charges = _to_int256(_checked(_checked(fees + bonus) + penalty))
+    margin_after = _checked_i(_checked_i(position.margin + pnl_closed) - charges)
+    if margin_after < _to_int256(params.min_margin):
+        return None
+    cap_remaining = position.max_profit - cap_closed
+    equity_after = margin_after + pnl_down(
+        position.is_long, remaining, position.entry_price, price_wad, scale, cap_remaining
+    )
+    if equity_after <= 0 or equity_after * WAD < remaining_notional * params.liquidation_target_wad:
+        return None
+
+    entry_before = notional_up(position.size, position.entry_price, scale)
+    entry_after = notional_up(remaining, position.entry_price, scale)
+    after = Position(
+        size=remaining,
+        entry_price=position.entry_price,
+        margin=margin_after & MAX_UINT128,  # uint128(uint256(marginAfter))
+        max_profit=position.max_profit - cap_closed,
+        fee_base=fee_index_wad & MAX_UINT128,  # uint128(feeIndex): every fee is settled
+        is_long=position.is_long,
+    )
+    return LiquidationOutcome(
+        **common,
+        full=False,
+        closed_size=closed_size,
+        closed_notional=closed_notional,
+        pnl_closed=pnl_closed,
+        keeper_bonus=bonus,
+        keeper_from_equity=bonus,
+        keeper_from_fund=0,
+        keeper_from_pool=0,
+        penalty=penalty,
+        owner_credit=0,
+        bad_debt=0,
+        fund_cover=0,
+        position=after,
+        liquidity_delta=fees - pnl_closed,
+        reserved_released=cap_closed,
+        open_interest_size_released=closed_size,
+        open_interest_notional_released=_checked(entry_before - entry_after),
+        vault_to_pool=max(position.margin - margin_after, 0),
+        pool_to_vault=max(margin_after - position.margin, 0),
+    )
+
+
+def _liquidate_fully(
+    params: MarketParams,
+    position: Position,
+    price_wad: int,
+    insurance_fund: int,
+    common: dict[str, Any],
+) -> LiquidationOutcome:
+    """``MarginPool._liquidateFully`` and ``_coverBadDebt``: the margin goes to the pool, which
+    pays the keeper out of the equity first, then the penalty, and credits the owner with the
+    rest; a negative equity is bad debt, covered by the fund as far as it can."""
+    scale = params.scale
+    equity_before: int = common["equity_before"]
+    notional = notional_up(position.size, price_wad, scale)
+    bonus = keeper_bonus(params, notional)
+    penalty_due = requirement_up(notional, params.liquidation_penalty_wad)
+    available = max(0, equity_before)
+    from_equity = min(bonus, available)
+    available -= from_equity
+    penalty = min(penalty_due, available)
+    owner_credit = available - penalty
+    bad_debt = max(0, -equity_before)
+    cover = min(bad_debt, insurance_fund)
+    return LiquidationOutcome(
+        **common,
+        full=True,
+        closed_size=position.size,
+        closed_notional=notional,
+        pnl_closed=_pnl_of(position, price_wad, scale),
+        keeper_bonus=bonus,
+        keeper_from_equity=from_equity,
+        keeper_from_fund=0,
+        keeper_from_pool=0,
+        penalty=penalty,
+        owner_credit=owner_credit,
+        bad_debt=bad_debt,
+        fund_cover=cover,
+        position=None,
+        liquidity_delta=position.margin - from_equity - penalty - owner_credit + cover,
+        reserved_released=position.max_profit,
+        open_interest_size_released=position.size,
+        open_interest_notional_released=entry_notional_up(position, scale),
+        vault_to_pool=position.margin,
+        pool_to_vault=0,
+    )
+
+
+def liquidate_one(
+    params: MarketParams,
+    position: Position,
+    price_wad: int,
+    fee_index_wad: int,
+    insurance_fund: int,
+    *,
+    check: bool = True,
+) -> LiquidationOutcome | None:
+    """One vault's liquidation step inside a batch (``MarginPool._liquidateOne`` with the
+    pool's liquidatability test), before the batch's keeper payment: ``keeper_from_fund`` and
+    ``keeper_from_pool`` are 0 and ``liquidity_delta`` excludes the pool's top-up of the bonus.
+
+    ``None`` when the position is not liquidatable at ``price_wad`` (``check=False`` skips the
+    test). Partial when :func:`partial_size` is non-zero and what would remain is at least
+    ``min_notional`` with at least ``min_margin``; otherwise full. ``insurance_fund`` is the
+    fund's balance at this step (it pays bad debt before anything else in the batch).
+    """
+    _uint("price_wad", price_wad)
+    _uint("fee_index_wad", fee_index_wad)
+    _uint("insurance_fund", insurance_fund)
+    scale = params.scale
+    fees = position_fees_up(position, fee_index_wad, scale)
+    liq_price = position_liquidation_price(position, fees, scale, params.maintenance_margin_wad)
+    if check and not is_liquidatable(position.is_long, price_wad, liq_price):
+        return None
+    equity_before = equity_down(position, price_wad, fees, scale)
+    common: dict[str, Any] = {
+        "price_wad": price_wad,
+        "liquidation_price_wad": liq_price,
+        "fees": fees,
+        "equity_before": equity_before,
+    }
+    closed = partial_size(params, position, price_wad, equity_before)
+    if closed != 0:
+        outcome = _liquidate_partially(
+            params, position, price_wad, fees, fee_index_wad, closed, common
+        )
+        if outcome is not None:
+            return outcome
+    return _liquidate_fully(params, position, price_wad, insurance_fund, common)
+
+
+def liquidate_batch(
+    params: MarketParams,
+    vaults: Sequence[VaultKey],
+    positions: Mapping[VaultKey, Position],
+    price_wad: int,
+    fee_index_wad: int,
+    insurance_fund: int,
+    free_liquidity: int,
+    *,
+    strict: bool = False,
+) -> BatchOutcome[VaultKey]:
+    """``MarginPool.liquidate(vaults, keeper, strict)`` at one price and fee index.
+
+    ``positions`` holds the open positions by vault (a vault absent from it is not open);
+    ``insurance_fund`` is the fund's balance and ``free_liquidity`` the pool's
+    ``totalAssets() - reserved()`` before the batch (pass the signed difference: the contract's
+    ``freeLiquidity()`` clamps it at 0, which loses nothing unless the pool is under-reserved).
+    Vaults are liquidated in order, each seeing the positions and the fund the previous ones
+    left (a vault listed twice is liquidated again if still liquidatable). Then the keeper is
+    paid once (:func:`keeper_payment`) and the fund's and the pool's shares of the payment are
+    attributed to the results in order.
+
+    ``strict`` (the Liquidator's single form): raise :class:`PositionNotOpen` or
+    :class:`HealthyPosition` instead of skipping.
+    """
+    _uint("insurance_fund", insurance_fund)
+    _int256("free_liquidity", free_liquidity)
+    book = dict(positions)
+    fund = insurance_fund
+    free = free_liquidity
+    steps: list[LiquidationOutcome] = []
+    done: list[VaultKey] = []
+    for vault in vaults:
+        position = book.get(vault)
+        if position is None:
+            if strict:
+                raise PositionNotOpen(vault)
+            continue
+        outcome = liquidate_one(params, position, price_wad, fee_index_wad, fund)
+        if outcome is None:
+            if strict:
+                fees = position_fees_up(position, fee_index_wad, params.scale)
+                raise HealthyPosition(
+                    price_wad,
+                    position_liquidation_price(
+                        position, fees, params.scale, params.maintenance_margin_wad
+                    ),
+                )
+            continue
+        fund -= outcome.fund_cover
+        free += outcome.liquidity_delta + outcome.reserved_released
+        if outcome.position is None:
+            del book[vault]
+        else:
+            book[vault] = outcome.position
+        steps.append(outcome)
+        done.append(vault)
+
+    payment = keeper_payment(steps, fund, free)
+    fund_left, pool_left = payment.from_fund, payment.from_pool
+    results: list[LiquidationOutcome] = []
+    for step in steps:
+        from_fund = min(step.keeper_unfunded, fund_left)
+        from_pool = min(step.keeper_unfunded - from_fund, pool_left)
+        fund_left -= from_fund
+        pool_left -= from_pool
+        results.append(
+            replace(
+                step,
+                keeper_from_fund=from_fund,
+                keeper_from_pool=from_pool,
+                liquidity_delta=step.liquidity_delta - from_pool,
+            )
+        )
+    return BatchOutcome(
+        results=tuple(results),
+        vaults=tuple(done),
+        positions=book,
+        payment=payment,
+        insurance_fund=fund - payment.from_fund + payment.penalties,
+        free_liquidity=free - payment.from_pool,
+    )
+
+
+def liquidate(
+    params: MarketParams,
+    position: Position,
+    price_wad: int,
+    fee_index_wad: int,
+    insurance_fund: int,
+    free_liquidity: int,
+) -> LiquidationOutcome:
+    """``Liquidator.liquidate(vault)``: a strict batch of one (:func:`liquidate_batch`), the
+    keeper paid from the equity, then the fund, then the pool's free liquidity, as far as each
+    goes (:attr:`LiquidationOutcome.keeper_shortfall` is what none of them could pay).
+
+    ``insurance_fund`` is the fund's balance and ``free_liquidity`` the pool's
+    ``totalAssets() - reserved()`` before the liquidation. Raises :class:`HealthyPosition`
+    ``(price, liquidation_price)`` when the position is not liquidatable.
+    """
+    batch = liquidate_batch(
+        params,
+        (0,),
+        {0: position},
+        price_wad,
+        fee_index_wad,
+        insurance_fund,
+        free_liquidity,
+        strict=True,
+    )
+    return batch.results[0]
+
+
+# --------------------------------------------------------------------------------------------
 # Exact rationals (DESIGN formulas, no rounding)
 # --------------------------------------------------------------------------------------------
 
@@ -1071,4 +1656,69 @@ def exact_health(
     Raises :class:`ZeroDivisionError` when the requirement is zero."""
     return Fraction(equity_assets) / exact_requirement(
         exact_notional(size, price_wad, scale), mm_wad
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartialLiquidationCheck:
+    """A partial liquidation in exact rationals: the position's equity and notional before and
+    after at the liquidation price (exact PnL, profit capped; fees as owed before, none after as
+    they are settled), against the target ``T`` (DESIGN: ``e' >= T * N'``, healthier than
+    before)."""
+
+    equity_before: Fraction
+    notional_before: Fraction
+    equity_after: Fraction
+    notional_after: Fraction
+    target_wad: int
+
+    @property
+    def target_after(self) -> Fraction:
+        """``T * N'``."""
+        return exact_requirement(self.notional_after, self.target_wad)
+
+    @property
+    def slack(self) -> Fraction:
+        """``e' - T * N'`` in assets: not negative when the target is restored."""
+        return self.equity_after - self.target_after
+
+    @property
+    def restores_target(self) -> bool:
+        """``e' >= T * N'``."""
+        return self.slack >= 0
+
+    @property
+    def healthier(self) -> bool:
+        """``e' / N' > e / N`` (strictly healthier than before)."""
+        return self.equity_after * self.notional_before > self.equity_before * self.notional_after
+
+
+def exact_partial_liquidation_check(
+    params: MarketParams, before: Position, outcome: LiquidationOutcome
+) -> PartialLiquidationCheck:
+    """:class:`PartialLiquidationCheck` of a partial ``outcome`` of ``before`` (raises
+    :class:`ValueError` for a full liquidation)."""
+    after = outcome.position
+    if outcome.full or after is None:
+        raise ValueError("not a partial liquidation")
+    scale = params.scale
+    price = outcome.price_wad
+
+    def exact_equity_of(position: Position, fees: int) -> Fraction:
+        pnl = exact_pnl(
+            position.is_long,
+            position.size,
+            position.entry_price,
+            price,
+            scale,
+            position.max_profit,
+        )
+        return exact_equity(position.margin, pnl, fees)
+
+    return PartialLiquidationCheck(
+        equity_before=exact_equity_of(before, outcome.fees),
+        notional_before=exact_notional(before.size, price, scale),
+        equity_after=exact_equity_of(after, 0),
+        notional_after=exact_notional(after.size, price, scale),
+        target_wad=params.liquidation_target_wad,
     )
