@@ -118,14 +118,21 @@ def check_losses(balances: dict[str, int], ghost: Ghost, traders: list[str]) -> 
             raise InvariantViolation("isolation", f"trader {trader} holds {balances[trader]} < {floor}")
 
 
-def check_liveness(liquidatable: list[str], liquidated: int) -> None:
+def check_liveness(liquidatable: list[str], liquidated: int, detail: str = "") -> None:
     """4. Every liquidatable vault can be liquidated (a dry run of one batch liquidates them all)."""
     if liquidated != len(liquidatable):
         raise InvariantViolation("liveness", f"{liquidated} of {len(liquidatable)} liquidatable vaults "
-                                             "could be liquidated")
+                                             f"could be liquidated{detail}")
 
 
 def check_safety(healthy_liquidated: list[str]) -> None:
     """5. No healthy vault can be liquidated."""
     if healthy_liquidated:
         raise InvariantViolation("safety", f"healthy vaults liquidated: {healthy_liquidated}")
+
+
+def check_refusals(wrong: dict[str, str]) -> None:
+    """5. (L1) A healthy vault's liquidation is refused by name (HealthyPosition), not by a panic or
+    another error; ``wrong`` maps each vault refused otherwise to its error."""
+    if wrong:
+        raise InvariantViolation("safety", f"healthy vaults refused with another error than HealthyPosition: {wrong}")

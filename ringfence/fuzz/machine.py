@@ -1,11 +1,21 @@
 """A hypothesis state machine that drives the protocol on a local chain and checks the invariants
 after every step. Actors: traders with several vaults each, an LP, a keeper, an oracle moving in small
-steps, jumps and crashes, time passing, a guardian pausing, an owner changing parameters."""
+steps, jumps and crashes, time passing, a guardian pausing, an owner changing parameters.
+
+Speed: actions go to the node as raw JSON-RPC (:mod:`ringfence.fuzz.rpc`): a dry run on the pending
+block (a revert raises its decoded :class:`RingfenceError`, nothing is sent), then the transaction. The
+per-step read is one call to the test-only FuzzReader (:mod:`ringfence.fuzz.reader`), liquidation dry
+runs included. On Anvil the block interval is fixed (1 s), so a run's chain history depends on its
+actions only and a saved sequence of steps replays exactly (:mod:`ringfence.fuzz.replay`).
+
+Every rule takes plain integers and booleans (vaults are picked by index, in the order they were
+first opened), so the steps hypothesis prints for a failure are runnable as they are.
+"""
 
 from __future__ import annotations
 
-import random
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -15,17 +25,20 @@ from ringfence.errors import RingfenceError
 from ringfence.fuzz.env import FEED_DECIMALS, USDC, FuzzEnv
 from ringfence.fuzz.invariants import (
     Ghost,
-    MarketRow,
     Snapshot,
     VaultRow,
     check_conservation,
     check_isolation,
     check_liveness,
     check_losses,
+    check_refusals,
     check_safety,
     check_solvency,
     check_sums,
 )
+from ringfence.fuzz.reader import Probes, Reader
+from ringfence.fuzz.rpc import Fn, Node
+from ringfence.sdk import MarketParams
 
 WAD = 10**18
 # Errors an action may meet in normal life; anything else fails the run.
@@ -35,14 +48,43 @@ EXPECTED = {
     "InsufficientMargin", "PositionNotOpen", "ERC4626ExceededMaxWithdraw", "NothingToClaim",
     "ZeroAmount", "PausedUnchanged",
 }
+PICK = st.integers(0, 255)  # a vault, by index modulo the candidates
+BLOCK_INTERVAL = 1  # seconds between blocks on Anvil while the fuzzer runs
+
+PARAMS = "(uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint128,uint128,uint128,uint128,uint128,uint128)"
+OPEN = Fn("openPosition", ["uint96", "bool", "uint256", "uint256", "uint256"])
+ADD_MARGIN = Fn("addMargin", ["address", "uint256"])
+REMOVE_MARGIN = Fn("removeMargin", ["address", "uint256", "address"])
+CLOSE = Fn("closePosition", ["address", "address", "uint256"])
+CLAIM = Fn("claim", ["address"])
+RECOVER = Fn("recoverDonation", ["address", "address", "address"])
+DEPOSIT = Fn("deposit", ["uint256", "address"])
+WITHDRAW = Fn("withdraw", ["uint256", "address", "address"])
+TRANSFER = Fn("transfer", ["address", "uint256"])
+LIQUIDATE = Fn("liquidate", ["address"])
+LIQUIDATE_BATCH = Fn("liquidateBatch", ["(address,address[])[]"])
+SET_ANSWER = Fn("setAnswer", ["int256"])
+LATEST_ANSWER = Fn("latestAnswer", [])
+SET_PAUSED = Fn("setPaused", ["address", "bool"])
+SET_PARAMS = Fn("setParams", ["address", PARAMS])
+HEALTHY_POSITION = Fn("HealthyPosition", ["address", "uint256", "uint256"]).selector  # the error's selector
 
 
 class Stats:
-    """Counts across a whole run (all examples)."""
+    """Counts across a whole run (all examples). ``on_step``, when set, is called after every action."""
 
-    steps = 0
-    actions: dict[str, int] = {}
-    errors: dict[str, int] = {}
+    steps: ClassVar[int] = 0
+    actions: ClassVar[dict[str, int]] = {}
+    errors: ClassVar[dict[str, int]] = {}
+    examples: ClassVar[int] = 0
+    on_step: ClassVar[Callable[[], None] | None] = None
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.steps = 0
+        cls.examples = 0
+        cls.actions = {}
+        cls.errors = {}
 
     @classmethod
     def count(cls, action: str, error: str | None = None) -> None:
@@ -50,41 +92,94 @@ class Stats:
         cls.actions[action] = cls.actions.get(action, 0) + 1
         if error:
             cls.errors[error] = cls.errors.get(error, 0) + 1
+        if cls.on_step is not None:
+            cls.on_step()
+
+
+class World:
+    """A deployed :class:`FuzzEnv` seen by address, with the fast path to its node and the FuzzReader."""
+
+    def __init__(self, env: FuzzEnv, chain: Any, project: Any):
+        self.env = env
+        self.chain = chain
+        self.node = Node.connect(chain.provider)
+        reader = env.owner.deploy(project.FuzzReader)
+        self.owner, self.guardian = str(env.owner.address), str(env.guardian.address)
+        self.lp, self.keeper = str(env.lp.address), str(env.keeper.address)
+        self.traders = [str(t.address) for t in env.traders]
+        self.token = str(env.token.address)
+        self.feeds = [str(f.address) for f in env.feeds]
+        self.pools = [m.address for m in env.markets]
+        self.factory = str(env.protocol.factory.address)
+        self.liquidator = str(env.protocol.liquidator.address)
+        self.scales = [int(m.pool.priceScale()) for m in env.markets]
+        self.params = [m.params() for m in env.markets]
+        # vault address of (market, trader, nonce), known before the vault exists
+        self.vault_of = {(i, t, n): m.vault_address(env.traders[t], n)
+                         for i, m in enumerate(env.markets) for t in range(len(env.traders)) for n in range(3)}
+        self.reader = Reader(self.node, str(reader.address), token=self.token, lens=str(env.protocol.lens.address),
+                             liquidator=self.liquidator, lp=self.lp, holders=env.holders(), pools=self.pools,
+                             scales=self.scales)
+        if self.node.anvil:
+            self.node.fix_block_interval(BLOCK_INTERVAL)
+
+    def close(self) -> None:
+        """Gives the node its wall clock back (other tests may share it)."""
+        try:
+            if self.node.anvil:
+                self.node.release_block_interval()
+        except OSError:  # the node is gone already (an interrupted run)
+            pass
+        finally:
+            self.node.transport.close()
+
+    # chain control that works on Anvil (raw) and on Ape's embedded chain (through Ape)
+    def snapshot(self) -> Any:
+        return self.node.snapshot() if self.node.anvil else self.chain.snapshot()
+
+    def restore(self, snapshot_id: Any) -> None:
+        if self.node.anvil:
+            self.node.revert(snapshot_id)
+        else:
+            self.chain.restore(snapshot_id)
+
+    def mine(self, seconds: int) -> None:
+        if self.node.anvil:
+            self.node.mine(self.node.head_timestamp() + seconds)
+        else:
+            self.chain.mine(timestamp=self.chain.blocks.head.timestamp + seconds)
 
 
 def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) -> type:
     """A RuleBasedStateMachine class bound to a deployed environment. Each example starts from a chain
-    snapshot and restores it at teardown."""
-    reader = env.owner.deploy(project.BalanceReader)
-    lens = env.protocol.lens
-    liquidator = env.protocol.liquidator
-    scales = [int(m.pool.priceScale()) for m in env.markets]
+    snapshot and restores it at teardown. ``ProtocolMachine.world`` holds the node and addresses."""
+    world = World(env, chain, project)
+    node = world.node
 
     class ProtocolMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.snapshot_id = chain.snapshot()
+            self.snapshot_id = world.snapshot()
+            Stats.examples += 1
             self.touched: set[str] = set()
-            self.vaults: dict[str, tuple[int, Any]] = {}  # vault -> (market, owner)
-            self.answers = [int(f.latestAnswer()) for f in env.feeds]
+            self.vaults: dict[str, tuple[int, int]] = {}  # vault -> (market, trader), in order of first open
+            self.params: list[MarketParams] = list(world.params)
+            self.answers = [int.from_bytes(node.call(f, LATEST_ANSWER()), "big", signed=True) for f in world.feeds]
             self.ghost = Ghost(minted=env.minted)
-            balances = self._balances(env.holders())
-            for t in env.traders:
-                self.ghost.start_balance[str(t.address)] = balances[str(t.address)]
+            snap, _ = world.reader.read([[] for _ in world.pools], probe=False)
+            for t in world.traders:
+                self.ghost.start_balance[t] = snap.holder_balances[t]
             self.last_rows: dict[str, VaultRow] = {}
+            self.last_probes: Probes | None = None
             self.step = 0
 
         def teardown(self) -> None:
-            chain.restore(self.snapshot_id)
+            world.restore(self.snapshot_id)
 
         # ------------------------------------------------------------ helpers
-        def _balances(self, holders: list[str]) -> dict[str, int]:
-            values = reader.balancesOf(env.token, holders) if holders else []
-            return dict(zip(holders, (int(v) for v in values)))
-
-        def _try(self, action: str, fn: Any) -> str | None:
+        def _try(self, action: str, sender: str, to: str, data: bytes) -> str | None:
             try:
-                fn()
+                node.send(sender, to, data)
             except RingfenceError as exc:
                 if exc.name not in EXPECTED:
                     raise
@@ -93,113 +188,123 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
             Stats.count(action)
             return None
 
+        def _pick(self, pick: int, among: list[str] | None = None) -> str:
+            candidates = list(self.vaults) if among is None else among
+            return candidates[pick % len(candidates)]
+
         def _open_vaults(self, market: int | None = None) -> list[str]:
             rows = self.last_rows
             return [v for v, (m, _) in self.vaults.items()
                     if (market is None or m == market) and (v not in rows or rows[v].status == 1)]
 
+        def _set_answer(self, market: int) -> None:
+            # a test feed's setter cannot revert: no dry run (the receipt is still checked)
+            node.send_unchecked(world.owner, world.feeds[market], SET_ANSWER(self.answers[market]))
+
         def _refresh_feeds(self) -> None:
-            for feed, answer in zip(env.feeds, self.answers):
-                feed.setAnswer(answer, sender=env.owner)
+            for market in range(len(world.feeds)):
+                self._set_answer(market)
+
+        def _paid(self, who: str, amount: int) -> None:
+            self.ghost.paid_in[who] = self.ghost.paid_in.get(who, 0) + amount
 
         # ------------------------------------------------------------ traders
         @rule(trader=st.integers(0, 3), market=st.integers(0, 1), nonce=st.integers(0, 2),
               is_long=st.booleans(), size_centi=st.integers(1, 2_000), lev_tenths=st.integers(10, 120))
         def open(self, trader: int, market: int, nonce: int, is_long: bool, size_centi: int,
                  lev_tenths: int) -> None:
-            who = env.traders[trader]
-            m = env.markets[market]
+            who = world.traders[trader]
             size = size_centi * WAD // 100
             price = self.answers[market] * 10 ** (18 - FEED_DECIMALS)
-            notional = model.notional_up(size, price, scales[market])
+            notional = model.notional_up(size, price, world.scales[market])
             margin = notional * 10 // lev_tenths + model.requirement_up(notional, WAD // 1000) + 1
-            vault = m.vault_address(who, nonce)
+            vault = world.vault_of[(market, trader, nonce)]
             self.touched |= {vault}
-            if self._try("open", lambda: m.open(who, is_long=is_long, size=size, margin=margin,
-                                                 nonce=nonce, approve=False)) is None:
-                self.vaults[vault] = (market, who)
-                key = str(who.address)
-                self.ghost.paid_in[key] = self.ghost.paid_in.get(key, 0) + margin
+            if self._try("open", who, world.pools[market], OPEN(nonce, is_long, size, margin, 0)) is None:
+                self.vaults[vault] = (market, trader)
+                self._paid(who, margin)
 
         @precondition(lambda self: self.vaults)
-        @rule(data=st.data(), payer=st.integers(0, 3), amount=st.integers(1, 2_000))
-        def add_margin(self, data: Any, payer: int, amount: int) -> None:
-            vault = data.draw(st.sampled_from(sorted(self.vaults)))
+        @rule(pick=PICK, payer=st.integers(0, 3), amount=st.integers(1, 2_000))
+        def add_margin(self, pick: int, payer: int, amount: int) -> None:
+            vault = self._pick(pick)
             market, _ = self.vaults[vault]
-            who = env.traders[payer]
+            who = world.traders[payer]
             self.touched |= {vault}
-            if self._try("add_margin", lambda: env.markets[market].add_margin(
-                    who, vault, amount * USDC, approve=False)) is None:
-                key = str(who.address)
-                self.ghost.paid_in[key] = self.ghost.paid_in.get(key, 0) + amount * USDC
+            if self._try("add_margin", who, world.pools[market], ADD_MARGIN(vault, amount * USDC)) is None:
+                self._paid(who, amount * USDC)
 
         @precondition(lambda self: self.vaults)
-        @rule(data=st.data(), amount=st.integers(1, 1_000), stranger=st.integers(0, 3))
-        def remove_margin(self, data: Any, amount: int, stranger: int) -> None:
-            vault = data.draw(st.sampled_from(sorted(self.vaults)))
-            market, owner = self.vaults[vault]
+        @rule(pick=PICK, amount=st.integers(1, 1_000), stranger=st.integers(0, 3))
+        def remove_margin(self, pick: int, amount: int, stranger: int) -> None:
+            vault = self._pick(pick)
+            market, owner_index = self.vaults[vault]
+            owner, pool = world.traders[owner_index], world.pools[market]
             self.touched |= {vault}
-            other = env.traders[stranger]
-            if other.address != owner.address and vault in self._open_vaults():
-                # 5. Safety: nobody but the owner moves margin out.
-                try:
-                    env.markets[market].remove_margin(other, vault, amount * USDC)
-                except RingfenceError as exc:
-                    assert exc.name == "NotVaultOwner", exc
-                else:
-                    raise AssertionError("a stranger removed margin")
-            self._try("remove_margin", lambda: env.markets[market].remove_margin(owner, vault, amount * USDC))
+            other = world.traders[stranger]
+            if other != owner and vault in self._open_vaults():
+                # 5. Safety: nobody but the owner moves margin out (dry runs: a success is the finding).
+                for what, data in (("removed margin from", REMOVE_MARGIN(vault, amount * USDC, other)),
+                                   ("closed", CLOSE(vault, other, 0)),
+                                   ("recovered a donation of", RECOVER(vault, world.token, other))):
+                    try:
+                        node.dry_run(other, pool, data)
+                    except RingfenceError as exc:
+                        assert exc.name == "NotVaultOwner", exc
+                    else:
+                        raise AssertionError(f"a stranger {what} {vault}")
+            self._try("remove_margin", owner, pool, REMOVE_MARGIN(vault, amount * USDC, owner))
 
         @precondition(lambda self: self.vaults)
-        @rule(data=st.data())
-        def close(self, data: Any) -> None:
-            vault = data.draw(st.sampled_from(sorted(self.vaults)))
-            market, owner = self.vaults[vault]
+        @rule(pick=PICK)
+        def close(self, pick: int) -> None:
+            vault = self._pick(pick)
+            market, owner_index = self.vaults[vault]
+            owner = world.traders[owner_index]
             self.touched |= {vault}
-            self._try("close", lambda: env.markets[market].close(owner, vault))
+            self._try("close", owner, world.pools[market], CLOSE(vault, owner, 0))
 
         @rule(trader=st.integers(0, 3), market=st.integers(0, 1))
         def claim(self, trader: int, market: int) -> None:
-            self._try("claim", lambda: env.markets[market].claim(env.traders[trader]))
+            who = world.traders[trader]
+            self._try("claim", who, world.pools[market], CLAIM(who))
 
         @precondition(lambda self: self.vaults)
-        @rule(data=st.data(), amount=st.integers(1, 500), to_pool=st.booleans())
-        def donate(self, data: Any, amount: int, to_pool: bool) -> None:
-            donor = env.traders[0]
-            key = str(donor.address)
+        @rule(pick=PICK, market=st.integers(0, 1), amount=st.integers(1, 500), to_pool=st.booleans())
+        def donate(self, pick: int, market: int, amount: int, to_pool: bool) -> None:
+            donor = world.traders[0]
             if to_pool:
-                market = data.draw(st.integers(0, 1))
-                env.token.transfer(env.markets[market].pool, amount, sender=donor)
+                node.send(donor, world.token, TRANSFER(world.pools[market], amount))
                 self.ghost.pool_donations[market] += amount
             else:
-                vault = data.draw(st.sampled_from(sorted(self.vaults)))
-                env.token.transfer(vault, amount, sender=donor)
+                vault = self._pick(pick)
+                node.send(donor, world.token, TRANSFER(vault, amount))
                 self.ghost.vault_donations[vault] = self.ghost.vault_donations.get(vault, 0) + amount
                 self.touched |= {vault}
-            self.ghost.paid_in[key] = self.ghost.paid_in.get(key, 0) + amount
+            self._paid(donor, amount)
             Stats.count("donate")
 
         @precondition(lambda self: any(self.ghost.vault_donations.values()))
-        @rule(data=st.data())
-        def recover_donation(self, data: Any) -> None:
-            vault = data.draw(st.sampled_from(sorted(v for v, a in self.ghost.vault_donations.items() if a)))
-            market, owner = self.vaults[vault]
+        @rule(pick=PICK)
+        def recover_donation(self, pick: int) -> None:
+            vault = self._pick(pick, [v for v in self.vaults if self.ghost.vault_donations.get(v)])
+            market, owner_index = self.vaults[vault]
+            owner = world.traders[owner_index]
             self.touched |= {vault}
-            env.markets[market].pool.recoverDonation(vault, env.token, owner, sender=owner)
+            node.send(owner, world.pools[market], RECOVER(vault, world.token, owner))
             amount = self.ghost.vault_donations.pop(vault)
-            key = str(owner.address)
-            self.ghost.paid_in[key] = self.ghost.paid_in.get(key, 0) - amount
+            self.ghost.paid_in[owner] = self.ghost.paid_in.get(owner, 0) - amount
             Stats.count("recover_donation")
 
         # ------------------------------------------------------------ keepers
         @precondition(lambda self: self.vaults)
-        @rule(data=st.data())
-        def liquidate_one(self, data: Any) -> None:
-            vault = data.draw(st.sampled_from(sorted(self.vaults)))
+        @rule(pick=PICK)
+        def liquidate_one(self, pick: int) -> None:
+            vault = self._pick(pick)
             row = self.last_rows.get(vault)
             self.touched |= {vault}
             try:
-                env.protocol.liquidate(env.keeper, vault)
+                node.send(world.keeper, world.liquidator, LIQUIDATE(vault))
                 Stats.count("liquidate")
             except RingfenceError as exc:
                 assert exc.name in {"HealthyPosition", "PositionNotOpen"}, exc
@@ -212,17 +317,17 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
             vaults = self._open_vaults(market)
             self.touched |= set(vaults)
             if vaults:
-                env.protocol.liquidate_batch(env.keeper, [(env.markets[market].address, vaults)])
+                node.send(world.keeper, world.liquidator, LIQUIDATE_BATCH([(world.pools[market], vaults)]))
             Stats.count("liquidate_batch")
 
         # ------------------------------------------------------------ LPs
         @rule(market=st.integers(0, 1), amount=st.integers(1, 100_000), deposit=st.booleans())
         def lp(self, market: int, amount: int, deposit: bool) -> None:
-            m = env.markets[market]
+            pool = world.pools[market]
             if deposit:
-                self._try("lp_deposit", lambda: m.deposit(env.lp, amount * USDC, approve=False))
+                self._try("lp_deposit", world.lp, pool, DEPOSIT(amount * USDC, world.lp))
             else:
-                self._try("lp_withdraw", lambda: m.withdraw(env.lp, amount * USDC))
+                self._try("lp_withdraw", world.lp, pool, WITHDRAW(amount * USDC, world.lp, world.lp))
 
         # ------------------------------------------------------------ the world
         @rule(market=st.integers(0, 1), bp=st.integers(-300, 300))
@@ -235,105 +340,80 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
 
         def _move(self, market: int, bp: int) -> None:
             self.answers[market] = max(10**FEED_DECIMALS, self.answers[market] * (10_000 + bp) // 10_000)
-            env.feeds[market].setAnswer(self.answers[market], sender=env.owner)
+            self._set_answer(market)
             Stats.count("price")
 
         @rule(seconds=st.integers(1, 3_000))
         def time_passes(self, seconds: int) -> None:
-            chain.mine(timestamp=chain.blocks.head.timestamp + seconds)
+            world.mine(seconds)
             self._refresh_feeds()
             Stats.count("time")
 
         @rule(market=st.integers(0, 1), paused=st.booleans())
         def guardian_pause(self, market: int, paused: bool) -> None:
-
-            def act() -> None:
-                from ringfence.errors import contract_errors
-
-                with contract_errors():
-                    env.protocol.factory.setPaused(env.markets[market].pool, paused, sender=env.guardian)
-
-            self._try("pause", act)
+            self._try("pause", world.guardian, world.factory, SET_PAUSED(world.pools[market], paused))
 
         @rule(market=st.integers(0, 1), mm_bp=st.integers(300, 600), fee_bp=st.integers(0, 30))
         def set_params(self, market: int, mm_bp: int, fee_bp: int) -> None:
-            m = env.markets[market]
-            params = m.params().with_(maintenance_margin_wad=mm_bp * WAD // 10_000,
-                                      liquidation_target_wad=max(mm_bp + 100, 750) * WAD // 10_000,
-                                      keeper_bonus_wad=min(100, mm_bp // 3) * WAD // 10_000,
-                                      liquidation_penalty_wad=min(100, mm_bp // 3) * WAD // 10_000,
-                                      close_fee_wad=fee_bp * WAD // 10_000)
+            current = self.params[market]
+            params = current.with_(maintenance_margin_wad=mm_bp * WAD // 10_000,
+                                   liquidation_target_wad=max(mm_bp + 100, 750) * WAD // 10_000,
+                                   keeper_bonus_wad=min(100, mm_bp // 3) * WAD // 10_000,
+                                   liquidation_penalty_wad=min(100, mm_bp // 3) * WAD // 10_000,
+                                   close_fee_wad=fee_bp * WAD // 10_000)
             self.touched |= set(self._open_vaults(market))  # parameters move every vault's health
-            if params != m.params():
-                env.protocol.factory.setParams(m.pool, params.as_tuple(), sender=env.owner)
+            if params != current:
+                node.send(world.owner, world.factory, SET_PARAMS(world.pools[market], params.as_tuple()))
+                self.params[market] = params
             Stats.count("set_params")
 
         # ------------------------------------------------------------ invariants
+        def _vault_lists(self) -> list[list[str]]:
+            lists: list[list[str]] = [[] for _ in world.pools]
+            for v, (m, _) in self.vaults.items():
+                lists[m].append(v)
+            return lists
+
+        def read_all(self, probe: bool = True) -> tuple[Snapshot, Probes]:
+            """The snapshot and the liquidation dry runs, in one call."""
+            return world.reader.read(self._vault_lists(), probe=probe)
+
         def read(self) -> Snapshot:
-            rows: dict[str, VaultRow] = {}
-            addresses = sorted(self.vaults)
-            balances = self._balances(env.holders() + addresses)
-            markets = []
-            for i, m in enumerate(env.markets):
-                mine = [v for v in addresses if self.vaults[v][0] == i]
-                for view in (lens.vaults(m.pool, mine) if mine else []):
-                    v = str(view.vault)
-                    rows[v] = VaultRow(
-                        vault=v, market=i, status=int(view.status), is_long=bool(view.isLong),
-                        size=int(view.size),
-                        entry_notional=model.notional_up(int(view.size), int(view.entryPriceWad), scales[i]),
-                        margin=int(view.margin), max_profit=int(view.maxProfit),
-                        balance=balances[v], liquidatable=bool(view.liquidatable),
-                    )
-                pool = m.pool
-                markets.append(MarketRow(
-                    balance=balances[m.address], total_assets=int(pool.totalAssets()),
-                    total_claimable=int(pool.totalClaimable()), reserved=int(pool.reserved()),
-                    open_interest=(tuple(pool.openInterest(True)), tuple(pool.openInterest(False))),
-                    max_withdraw_lp=int(pool.maxWithdraw(env.lp)), free_liquidity=int(pool.freeLiquidity()),
-                ))
-            holders = {h: balances[h] for h in env.holders()}
-            return Snapshot(holders, rows, markets)
+            return self.read_all(probe=False)[0]
 
         @invariant()
         def invariants_hold(self) -> None:
             self.step += 1
             if self.step % check_every:
                 return
-            snap = self.read()
+            snap, probes = self.read_all()
             check_conservation(snap, self.ghost)
             check_sums(snap)
             check_solvency(snap)
             stored = {v: _stored(r) for v, r in self.last_rows.items()}
             check_isolation(stored, {v: _stored(r) for v, r in snap.vaults.items()}, self.touched)
-            check_losses(snap.holder_balances, self.ghost, [str(t.address) for t in env.traders])
-            for i, m in enumerate(env.markets):
+            check_losses(snap.holder_balances, self.ghost, world.traders)
+            decode = node.decoder.decode
+            for i, batch in enumerate(probes.batches):
                 bad = [v for v, r in snap.vaults.items() if r.market == i and r.status == 1 and r.liquidatable]
                 if bad:
-                    data = liquidator.liquidateBatch.as_transaction([(m.address, bad)], sender=env.keeper).data
-                    done = int.from_bytes(_dry_run(liquidator.address, data, env.keeper.address), "big")
-                    check_liveness(bad, done)
+                    # 4. one batch liquidates them all, and each one alone can be liquidated
+                    why = f" (the batch reverted: {decode(batch.error)})" if batch.reverted else ""
+                    check_liveness(bad, batch.liquidated if batch.probed else 0, why)
+                    stuck = {v: probes.single_error.get(v, b"") for v in bad if not probes.single.get(v)}
+                    check_liveness(bad, len(bad) - len(stuck),
+                                   "; alone: " + ", ".join(f"{v}: {decode(e)}" for v, e in stuck.items()))
+            # 5. no healthy vault can be liquidated (every one is tried, alone), and each says why
             healthy = [v for v, r in snap.vaults.items() if r.status == 1 and not r.liquidatable]
-            wrongly = []
-            for v in random.Random(self.step).sample(healthy, min(2, len(healthy))):
-                data = liquidator.liquidate.as_transaction(v, sender=env.keeper).data
-                try:
-                    _dry_run(liquidator.address, data, env.keeper.address)
-                    wrongly.append(v)
-                except Exception:  # noqa: BLE001 - any revert is the safe outcome
-                    pass
-            check_safety(wrongly)
+            check_safety([v for v in healthy if probes.single.get(v)])
+            check_refusals({v: decode(probes.single_error[v]).name for v in healthy if not probes.single.get(v)
+                            and probes.single_error.get(v, b"")[:4] != HEALTHY_POSITION})
             self.last_rows = snap.vaults
+            self.last_probes = probes
             self.touched = set()
 
+    ProtocolMachine.world = world  # type: ignore[attr-defined]
     return ProtocolMachine
-
-
-def _dry_run(to: str, data: bytes, sender: str) -> bytes:
-    """An eth_call straight through web3 (no Ape trace on a revert, which is slow on Anvil)."""
-    from ape import chain
-
-    return bytes(chain.provider.web3.eth.call({"to": to, "from": sender, "data": data}))
 
 
 def _stored(row: VaultRow) -> tuple:

@@ -1,0 +1,30 @@
+"""Ringfence's liquidation keeper: an event-built index of open vaults ordered by liquidation price,
+on-chain confirmation through the Lens and gas-sized ``Liquidator.liquidateBatch`` transactions.
+
+* :mod:`ringfence.keeper.index` — the chain-free index (:class:`VaultIndex`, :class:`MarketIndex`);
+* :mod:`ringfence.keeper.plan` — packing vaults into transactions;
+* :mod:`ringfence.keeper.keeper` — :class:`Keeper`, the chain-facing loop (``ape run keeper``,
+  ``bots/keeper.py``);
+* :mod:`ringfence.keeper.bench` — :func:`decision_time`, the off-chain decision micro-benchmark.
+
+Importing this package touches no network.
+"""
+
+from ringfence.keeper.index import MarketIndex, VaultIndex, VaultRecord
+from ringfence.keeper.keeper import Keeper, KeeperConfig, SentTx, StepReport, describe_error, resolve_deployment
+from ringfence.keeper.plan import chunk_batches, split_batches, vaults_per_tx
+
+__all__ = [
+    "Keeper",
+    "KeeperConfig",
+    "MarketIndex",
+    "SentTx",
+    "StepReport",
+    "VaultIndex",
+    "VaultRecord",
+    "chunk_batches",
+    "describe_error",
+    "resolve_deployment",
+    "split_batches",
+    "vaults_per_tx",
+]

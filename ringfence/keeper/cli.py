@@ -1,0 +1,109 @@
+"""``ape run keeper``: the liquidation keeper on any network (``scripts/keeper.py`` is this command).
+
+::
+
+    ape run keeper --network ethereum:local:foundry --deployments deployments/ethereum-local.json
+    ape run keeper --network ethereum:mainnet:node --account keeper --factory 0x... --lens 0x... --once
+
+Continuous by default (one pass per new block, until interrupted); ``--once`` runs a single pass
+(for cron and tests) and exits with status 1 when that pass logged an error (a revert, a stale
+oracle), 0 otherwise. Without ``--factory`` the factory, Lens and start block come from the
+deployments file (default ``deployments/<ecosystem>-<network>.json``). On a live network
+``--account`` is required unless ``--dry-run``; on a local one the first test account is the default.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+
+from ringfence.keeper.keeper import Keeper, KeeperConfig, describe_error, resolve_deployment
+from ringfence.keeper.runner import configure_logging, summary
+
+__all__ = ["cli", "run"]
+
+
+def run(provider: Any, *, account: Any = None, factory: str | None = None, deployments: Path | None = None,
+        lens: str | None = None, start_block: int | None = None, once: bool = False,
+        poll_interval: float = 2.0, max_steps: int | None = None, echo=click.echo,
+        **config: Any) -> int:
+    """The command's body (also callable in-process): returns the exit status."""
+    from ape import accounts
+
+    from ringfence.deploy import is_live
+
+    live = is_live(provider)
+    dry_run = bool(config.get("dry_run"))
+    if account is None and not dry_run:
+        if live:
+            raise click.UsageError("--account is required on a live network (or --dry-run)")
+        account = accounts.test_accounts[0]
+    if live and account is not None and hasattr(account, "set_autosign"):
+        account.set_autosign(True)  # a keyfile account: unlock once, sign every liquidation
+    try:
+        factory_address, lens_address, start = resolve_deployment(
+            factory=factory, deployments=deployments, lens=lens, start_block=start_block, provider=provider)
+    except Exception as exc:  # noqa: BLE001 - a usage problem
+        raise click.UsageError(str(exc)) from None
+    settings = {k: v for k, v in config.items() if v is not None}
+    keeper = Keeper(factory_address, account=account, lens=lens_address, start_block=start,
+                    config=KeeperConfig(**settings))
+    echo(f"Ringfence keeper on {provider.network.choice} (chain id {provider.chain_id}): factory "
+         f"{factory_address}, lens {lens_address or '-'}, liquidator {keeper.liquidator.address}, from block "
+         f"{start}, account {getattr(account, 'address', None) or '- (dry run)'}")
+    if once:
+        report = keeper.step()
+        echo(summary(report))
+        for tx in report.sent:
+            echo(f"  {tx.txn_hash}: {tx.liquidated}/{tx.attempted} liquidated, gas {tx.gas_used}")
+        return 1 if report.errors else 0
+    try:
+        keeper.run(poll_interval=poll_interval, max_steps=max_steps)
+    except KeyboardInterrupt:
+        echo("stopped")
+    return 0
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Liquidate underwater Ringfence vaults")
+@click.option("--factory", default=None, help="The PoolFactory address [default: from the deployments file]")
+@click.option("--deployments", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A deployments file of `ape run deploy` [default: deployments/<ecosystem>-<network>.json]")
+@click.option("--lens", default=None, help="The Lens address [default: from the deployments file]")
+@account_option(prompt=False)
+@click.option("--start-block", type=int, default=None,
+              help="Index events from this block [default: the factory's deployment block, else 0]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Vaults per Lens call and per liquidation transaction, at most")
+@click.option("--max-gas", type=click.IntRange(min=100_000), default=None,
+              help="Gas cap per liquidation transaction [default: half the block gas limit]")
+@click.option("--once", is_flag=True, help="One pass, then exit (status 1 if it logged an error)")
+@click.option("--dry-run", is_flag=True, help="Decide and confirm, send nothing")
+@click.option("--confirmations", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Act on the head minus this many blocks")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=2_000, show_default=True,
+              help="Blocks per eth_getLogs request while catching up")
+@click.option("--estimate-gas/--no-estimate-gas", default=None,
+              help="Gas limits from eth_estimateGas [default: yes, except on the embedded chain]")
+@click.option("--poll-interval", type=float, default=2.0, show_default=True,
+              help="Seconds between head checks when following the chain")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def cli(provider, factory, deployments, lens, account, start_block, batch_size, max_gas, once, dry_run,
+        confirmations, chunk_size, estimate_gas, poll_interval, log_level):
+    """Index open vaults from events, liquidate the underwater ones, follow new blocks."""
+    configure_logging(log_level)
+    try:
+        status = run(provider, account=account, factory=factory, deployments=deployments, lens=lens,
+                     start_block=start_block, once=once, poll_interval=poll_interval, batch_size=batch_size,
+                     max_gas=max_gas, dry_run=dry_run, confirmations=confirmations, chunk_size=chunk_size,
+                     estimate_gas=estimate_gas)
+    except click.ClickException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        raise click.ClickException(describe_error(exc)) from None
+    if status:
+        sys.exit(status)

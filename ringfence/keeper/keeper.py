@@ -1,0 +1,664 @@
+"""The keeper: indexes open vaults from the protocol's events, finds the underwater ones after every
+block, confirms them on chain and liquidates them in gas-sized ``Liquidator.liquidateBatch``
+transactions.
+
+One pass (:meth:`Keeper.step`), on the chain's newest block ``N`` (minus ``confirmations``):
+
+1. **Index** (:meth:`Keeper.sync`): ``PoolCreated`` from the factory and ``PositionOpened``,
+   ``MarginAdded``, ``MarginRemoved``, ``PositionClosed``, ``Liquidated`` and ``ParamsUpdated`` from
+   every pool, fetched with ``eth_getLogs`` in chunks of ``chunk_size`` blocks from where the last
+   pass stopped (the start block on the first pass: a restart rebuilds everything from events). A
+   new pool, or one whose parameters changed, has its parameters, price scale and fee index read at
+   block ``N``; a partially liquidated vault has its position re-read with ``pool.position(vault)``.
+2. **Decide** (:class:`ringfence.keeper.index.MarketIndex`): per market, one oracle read; the
+   candidates are the vaults whose liquidation price at the horizon the price has crossed (bisection
+   in the market's sorted lists; fee drift up to the horizon included, so none is missed).
+3. **Confirm** with ``Lens.liquidatable(pool, vaults)`` in batches of ``batch_size``. An oracle
+   that cannot be trusted (stale, sequencer down…) makes the Lens revert: that market is logged and
+   retried on the next block. A candidate the Lens rejects although the index says it should be
+   liquidatable is re-read from the pool on the next pass (a missed event or a reorg heals itself).
+4. **Liquidate**: the confirmed vaults are packed into transactions of at most ``batch_size`` vaults
+   whose gas fits under the cap (``max_gas``, else ``gas_cap_ratio`` of the block gas limit) by a
+   per-market + per-vault gas model (an upper bound, raised when a receipt comes close to it).
+   Each transaction is first simulated with ``eth_call``: a revert is split per market (a stale
+   oracle in one market does not hold the others back) and then logged and retried on the next
+   block; a simulation that liquidates nothing (another keeper was faster) is not sent. Its gas
+   limit is ``gas_margin`` × ``eth_estimateGas`` (over the cap: split in two), or the model's bound
+   where estimates are off. A race lost between the simulation and inclusion costs only gas:
+   ``liquidateBatch`` skips vaults that are no longer liquidatable. A transaction that fails anyway
+   is logged and its vaults retried on the next block (a failure without a named error, i.e. out
+   of gas, doubles the gas model first).
+
+Idempotence: the keeper keeps no state outside the chain. A vault is only ever sent when the Lens
+has just confirmed it open and liquidatable, so a restarted keeper (which rebuilds its index from
+the events) never sends a transaction for a vault already liquidated or closed; and no transaction
+is sent while one of the account's own is still pending (its nonce ``pending`` above ``latest``),
+so a transaction in flight across a restart is not duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils import encode_hex, keccak, to_checksum_address
+
+from ringfence.keeper.index import VaultIndex
+from ringfence.keeper.plan import Batches, chunk_batches, count_vaults, split_batches, vaults_per_tx
+
+__all__ = ["Keeper", "KeeperConfig", "SentTx", "StepReport", "describe_error", "resolve_deployment"]
+
+logger = logging.getLogger("ringfence.keeper")
+
+
+@dataclass
+class KeeperConfig:
+    """How the keeper indexes, decides and sends."""
+
+    batch_size: int = 100
+    """At most this many vaults per ``Lens.liquidatable`` call and per liquidation transaction."""
+    max_gas: int | None = None
+    """Gas cap per liquidation transaction (``None``: ``gas_cap_ratio`` × the block gas limit; never
+    above the block gas limit)."""
+    gas_cap_ratio: float = 0.5
+    gas_margin: float = 1.25
+    """The gas limit sent is the estimate times this (room for a state change before inclusion)."""
+    chunk_size: int = 2_000
+    """Blocks per ``eth_getLogs`` request while catching up."""
+    horizon: int = 3_600
+    """Seconds ahead of the chain's clock at which liquidation prices are keyed (fee drift)."""
+    horizon_lead: int = 600
+    """Re-key when the chain's clock comes within this many seconds of the horizon."""
+    confirmations: int = 0
+    """Index and decide on the head minus this many blocks (reorg safety on live chains)."""
+    dry_run: bool = False
+    """Decide and confirm, log what would be sent, send nothing."""
+    estimate_gas: bool | None = None
+    """Size each transaction's gas limit with ``eth_estimateGas`` (times ``gas_margin``); ``None``:
+    yes, except on the embedded py-evm chain (where estimation is a slow binary search), which uses
+    the gas model alone."""
+    gas_per_tx: int = 60_000
+    gas_per_market: int = 250_000
+    gas_per_vault: int = 100_000
+    """The gas model, an upper bound per transaction: ``gas_per_tx + gas_per_market * markets +
+    gas_per_vault * vaults`` (measured: ~150k for a market's first vault, ~45k per further vault;
+    raised by half whenever a transaction uses more than 80 % of it, doubled when one fails without a
+    named error). It packs transactions under the cap and is the gas limit sent when estimates are off."""
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if self.horizon_lead >= self.horizon:
+            raise ValueError("horizon_lead must be shorter than the horizon")
+        if self.chunk_size < 1:
+            raise ValueError("chunk_size must be >= 1")
+
+
+@dataclass
+class SentTx:
+    """One liquidation transaction the keeper sent."""
+
+    txn_hash: str
+    block: int
+    batches: Batches
+    gas_limit: int
+    gas_used: int
+    attempted: int
+    liquidated: int
+
+
+@dataclass
+class StepReport:
+    """What one pass saw and did."""
+
+    block: int = -1
+    timestamp: int = 0
+    indexed: int = 0
+    prices: dict[str, int] = field(default_factory=dict)
+    candidates: dict[str, list[str]] = field(default_factory=dict)
+    confirmed: dict[str, list[str]] = field(default_factory=dict)
+    sent: list[SentTx] = field(default_factory=list)
+    not_sent_races: int = 0  # vaults dropped because a simulation showed they were already liquidated
+    errors: list[str] = field(default_factory=list)
+    skipped: bool = False  # a previous pass was still running
+
+    @property
+    def liquidated(self) -> int:
+        return sum(tx.liquidated for tx in self.sent)
+
+    @property
+    def lost_races(self) -> int:
+        """Vaults sent but skipped on chain (someone else liquidated them first) plus those not sent."""
+        return self.not_sent_races + sum(tx.attempted - tx.liquidated for tx in self.sent)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line description of a revert or failure, with the contract error's name when known."""
+    from ringfence.errors import RingfenceError, translate
+
+    if not isinstance(exc, RingfenceError):
+        try:
+            from ape.exceptions import ContractLogicError
+
+            if isinstance(exc, ContractLogicError):
+                exc = translate(exc)
+        except Exception:  # noqa: BLE001 - describing must never fail
+            pass
+    if isinstance(exc, RingfenceError):
+        return f"{exc.name}: {exc.message}"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def resolve_deployment(*, factory: str | None = None, deployments: str | Path | None = None,
+                       lens: str | None = None, start_block: int | None = None,
+                       provider: Any = None) -> tuple[str, str | None, int]:
+    """``(factory, lens, start_block)`` from explicit options, else from a deployments file
+    (``deployments/<ecosystem>-<network>.json`` of :mod:`ringfence.deploy` by default). The start
+    block defaults to the block the factory was deployed in (0 when unknown)."""
+    from ringfence.deploy import default_deployments_path, load_deployments
+
+    data: dict[str, Any] = {}
+    if deployments is not None or factory is None:
+        path = Path(deployments) if deployments is not None else default_deployments_path(provider)
+        data = load_deployments(path)
+        if not data and factory is None:
+            raise ValueError(f"no factory given and no deployments file at {path}")
+    contracts = data.get("contracts", {})
+    if factory is None:
+        factory = contracts.get("PoolFactory", {}).get("address")
+        if not factory:
+            raise ValueError("the deployments file has no PoolFactory")
+    if lens is None and contracts.get("Lens", {}).get("address"):
+        lens = contracts["Lens"]["address"]
+    if start_block is None:
+        record = contracts.get("PoolFactory", {})
+        same = record.get("address") and str(record["address"]).lower() == str(factory).lower()
+        start_block = int(record.get("block") or 0) if same else 0
+    return to_checksum_address(factory), (to_checksum_address(lens) if lens else None), int(start_block)
+
+
+class _Named(logging.LoggerAdapter):
+    """Prefixes the keeper's name (two keepers may log side by side)."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"[{self.extra['keeper']}] {msg}", kwargs  # type: ignore[index]
+
+
+class Keeper:
+    """A liquidation keeper for every market of one factory (see the module docstring)."""
+
+    def __init__(self, factory: Any, *, account: Any = None, lens: Any = None, start_block: int = 0,
+                 config: KeeperConfig | None = None, name: str = "keeper") -> None:
+        from ape import chain, project
+
+        self.chain = chain
+        self.project = project
+        self.factory = factory if hasattr(factory, "address") else project.PoolFactory.at(factory)
+        self.liquidator = project.Liquidator.at(self.factory.liquidator())
+        if lens is not None and not hasattr(lens, "address"):
+            lens = project.Lens.at(lens)
+        self.lens = lens
+        self.account = account
+        self.config = config or KeeperConfig()
+        self.name = name
+        self.log: logging.LoggerAdapter = _Named(logger, {"keeper": name})
+        self.start_block = start_block
+        self.next_block = start_block
+        self.index = VaultIndex()
+        self.pools: dict[str, Any] = {}
+        self.oracles: dict[str, Any] = {}
+        self.sent: list[SentTx] = []
+        self._gas_coefficients = (self.config.gas_per_market, self.config.gas_per_vault)
+        self._indexed_hash: tuple[int, str] | None = None
+        self._lock = threading.Lock()
+        self._pool_events = [project.MarginPool.contract_type.events[n] for n in VaultIndex.POOL_EVENTS]
+        self._factory_events = [project.PoolFactory.contract_type.events["PoolCreated"]]
+        if lens is None:
+            self.log.warning("no Lens: candidates are confirmed vault by vault (isLiquidatable)")
+
+    # ================================================================== indexing
+    def _logs(self, addresses: list[str], events: list[Any], start: int, stop: int) -> list[Any]:
+        from ape.types import LogFilter
+
+        selectors = [encode_hex(keccak(text=e.selector)) for e in events]
+        log_filter = LogFilter(addresses=addresses, events=events, topic_filter=[selectors],
+                               start_block=start, stop_block=stop)
+        logs = list(self.chain.provider.get_contract_logs(log_filter))
+        logs.sort(key=lambda lg: (int(lg.block_number), int(lg.log_index)))
+        return logs
+
+    def _read_market(self, pool: Any, block: int) -> dict[str, int]:
+        """Parameters, price scale and fee index of ``pool`` at ``block`` (or later: on a chain that
+        cannot read at a past block the fee index is newer than the block's timestamp it is paired
+        with, which only overstates the fees, i.e. errs towards more candidates)."""
+        from ringfence.sdk import MarketParams
+
+        try:
+            raw_params = pool.params(block_identifier=block)
+            fee_index = int(pool.currentFeeIndex(block_identifier=block))
+        except Exception:  # noqa: BLE001 - a node without that state: read the latest
+            raw_params = pool.params()
+            fee_index = int(pool.currentFeeIndex())
+        params = MarketParams.from_chain(raw_params)
+        return {
+            "scale": int(pool.priceScale()),
+            "mm_wad": params.maintenance_margin_wad,
+            "borrow_rate_wad": params.borrow_rate_wad,
+            "fee_index": fee_index,
+            "fee_index_ts": int(self.chain.blocks[block].timestamp),
+        }
+
+    def _add_pool(self, address: Any, block: int) -> None:
+        address = to_checksum_address(str(address))
+        if address in self.pools:
+            return
+        pool = self.project.MarginPool.at(address)
+        self.pools[address] = pool
+        self.oracles[address] = self.project.ChainlinkOracle.at(pool.oracle())
+        market = self._read_market(pool, block)
+        self.index.add_market(address, **market)
+        self.log.info("indexing market %s (oracle %s, MM %.2f%%)", address, self.oracles[address].address,
+                      market["mm_wad"] / 1e16)
+
+    def sync(self, to_block: int | None = None) -> int:
+        """Applies every protocol event up to ``to_block`` (default: head minus confirmations) and
+        returns how many pool events were applied."""
+        if to_block is None:
+            to_block = max(0, int(self.chain.blocks.head.number) - self.config.confirmations)
+        self._check_reorg(to_block)
+        applied = 0
+        start = self.next_block
+        caught_up_from = start
+        while start <= to_block:
+            end = min(start + self.config.chunk_size - 1, to_block)
+            # One request for the factory and every known pool; a pool created in this chunk has
+            # its own events of the chunk fetched in a second one (they all follow its creation).
+            logs = self._logs([self.factory.address, *self.pools],
+                              self._factory_events + self._pool_events, start, end)
+            created = [lg for lg in logs if lg.event_name == "PoolCreated"
+                       and _same(lg.contract_address, self.factory.address)]
+            if created:
+                for lg in created:
+                    self._add_pool(lg.event_arguments["pool"], to_block)
+                new = [to_checksum_address(str(lg.event_arguments["pool"])) for lg in created]
+                logs += self._logs(new, self._pool_events, int(created[0].block_number), end)
+                logs.sort(key=lambda lg: (int(lg.block_number), int(lg.log_index)))
+            for log in logs:
+                pool = to_checksum_address(str(log.contract_address))
+                if log.event_name in VaultIndex.POOL_EVENTS and pool in self.pools:
+                    self.index.apply(pool, log.event_name, log.event_arguments)
+                    applied += 1
+            start = end + 1
+            self.next_block = start
+        self._refresh(to_block)
+        self.index.commit()
+        if self.next_block > 0:
+            self._indexed_hash = (self.next_block - 1, _hex(self.chain.blocks[self.next_block - 1].hash))
+        if to_block - caught_up_from > self.config.chunk_size:
+            self.log.info("caught up blocks %d..%d: %d events, %d open vaults in %d market(s)",
+                          caught_up_from, to_block, applied, len(self.index), len(self.index.markets))
+        return applied
+
+    def _check_reorg(self, to_block: int) -> None:
+        """Rebuilds the index from the start block when the last indexed block is no longer on the
+        chain (a reorg deeper than ``confirmations``, or a local chain reverted to a snapshot)."""
+        if self._indexed_hash is None:
+            return
+        number, digest = self._indexed_hash
+        try:
+            current = _hex(self.chain.blocks[number].hash) if number <= to_block else None
+        except Exception:  # noqa: BLE001 - the block is gone
+            current = None
+        if current == digest:
+            return
+        self.log.warning("block %d is no longer the one indexed (reorg or chain reset): rebuilding the index "
+                         "from block %d", number, self.start_block)
+        self.index = VaultIndex(horizon_ts=self.index.horizon_ts)
+        self.pools.clear()
+        self.oracles.clear()
+        self.next_block = self.start_block
+        self._indexed_hash = None
+
+    def _refresh(self, block: int) -> None:
+        for address in sorted(self.index.dirty_pools):
+            market = self._read_market(self.pools[address], block)
+            self.index.markets[address].set_market(**market)
+            self.log.info("market %s: parameters updated (MM %.2f%%, borrow rate %d/s): re-keyed",
+                          address, market["mm_wad"] / 1e16, market["borrow_rate_wad"])
+        self.index.dirty_pools.clear()
+        for address, vaults in list(self.index.dirty.items()):
+            pool = self.pools[address]
+            for vault in sorted(vaults):
+                try:
+                    position = pool.position(vault, block_identifier=block)
+                except Exception:  # noqa: BLE001
+                    position = pool.position(vault)
+                self.index.refresh(address, vault, position)
+                self.log.debug("re-read vault %s of %s", vault, address)
+        self.index.dirty.clear()
+
+    def _roll_horizon(self, now_ts: int) -> None:
+        if self.index.horizon_ts < now_ts + self.config.horizon_lead:
+            self.index.set_horizon(now_ts + self.config.horizon)
+            self.log.debug("horizon rolled to %d (chain time %d)", self.index.horizon_ts, now_ts)
+
+    # ================================================================== one pass
+    def step(self) -> StepReport:
+        """One pass over the newest block: index, decide, confirm, liquidate. Never raises for a
+        market-level problem (a revert is logged and retried on the next block)."""
+        if not self._lock.acquire(blocking=False):
+            self.log.info("previous pass still running: skipping this block")
+            return StepReport(skipped=True)
+        try:
+            return self._step()
+        finally:
+            self._lock.release()
+
+    def _step(self) -> StepReport:
+        head = self.chain.blocks.head
+        block = max(0, int(head.number) - self.config.confirmations)
+        now = int(head.timestamp)
+        self._roll_horizon(now)
+        self.sync(block)
+        report = StepReport(block=block, timestamp=now, indexed=len(self.index))
+        for address, market in self.index.markets.items():
+            if not len(market):
+                continue
+            price = self._price(address, report)
+            if price is None:
+                continue
+            report.prices[address] = price
+            candidates = market.candidates(price)
+            if not candidates:
+                continue
+            report.candidates[address] = candidates
+            flags = self._confirm(address, candidates, report)
+            if flags is None:
+                continue
+            confirmed = [v for v, ok in zip(candidates, flags, strict=True) if ok]
+            rejected = [v for v, ok in zip(candidates, flags, strict=True) if not ok]
+            self._check_rejected(address, rejected, price, now)
+            self.log.info("block %d: market %s at %s: %d candidate(s), %d liquidatable",
+                          block, address, _fmt_wad(price), len(candidates), len(confirmed))
+            if confirmed:
+                report.confirmed[address] = confirmed
+        if report.confirmed:
+            self._liquidate(report)
+        return report
+
+    def _price(self, pool: str, report: StepReport) -> int | None:
+        from ringfence.errors import contract_errors
+
+        try:
+            with contract_errors():
+                return int(self.oracles[pool].price())
+        except Exception as exc:  # noqa: BLE001 - logged, retried next block
+            message = f"market {pool}: no trustworthy price ({describe_error(exc)}): retry next block"
+            self.log.warning(message)
+            report.errors.append(message)
+            return None
+
+    def _confirm(self, pool: str, vaults: list[str], report: StepReport) -> list[bool] | None:
+        """The Lens's verdict on each vault, in order; None when the market cannot be read now."""
+        from ringfence.errors import contract_errors
+
+        flags: list[bool] = []
+        try:
+            with contract_errors():
+                for i in range(0, len(vaults), self.config.batch_size):
+                    chunk = vaults[i:i + self.config.batch_size]
+                    if self.lens is not None:
+                        flags.extend(bool(f) for f in self.lens.liquidatable(pool, chunk))
+                    else:
+                        flags.extend(self._vault_liquidatable(v) for v in chunk)
+        except Exception as exc:  # noqa: BLE001
+            message = f"market {pool}: confirmation reverted ({describe_error(exc)}): retry next block"
+            self.log.warning(message)
+            report.errors.append(message)
+            return None
+        return flags
+
+    def _vault_liquidatable(self, vault: str) -> bool:
+        from ape.exceptions import ContractLogicError
+
+        from ringfence.errors import translate
+
+        try:
+            return bool(self.project.PositionVault.at(vault).isLiquidatable())
+        except ContractLogicError as exc:
+            if translate(exc).name in ("PositionNotOpen", "UnknownVault"):
+                return False
+            raise
+
+    def _check_rejected(self, pool: str, rejected: list[str], price: int, now: int) -> None:
+        """A candidate the Lens rejected is expected within the fee drift of the horizon; one the
+        index says is liquidatable now means the index is out of date: re-read it next pass."""
+        market = self.index.markets[pool]
+        for vault in rejected:
+            record = market.vaults.get(vault)
+            if record is not None and market.is_liquidatable_at(record, price, now):
+                self.log.info("vault %s: index disagrees with the Lens: re-reading its position", vault)
+                self.index.dirty.setdefault(pool, set()).add(vault)
+
+    # ================================================================== liquidation
+    def gas_cap(self) -> int:
+        limit = int(self.chain.blocks.head.gas_limit)
+        if self.config.max_gas is not None:
+            return min(self.config.max_gas, limit)
+        return int(limit * self.config.gas_cap_ratio)
+
+    def _pending_transactions(self) -> bool:
+        try:
+            provider = self.chain.provider
+            address = self.account.address
+            return int(provider.get_nonce(address, "pending")) > int(provider.get_nonce(address, "latest"))
+        except Exception:  # noqa: BLE001 - a provider without a pending view: nothing is in flight
+            return False
+
+    def _use_estimates(self) -> bool:
+        if self.config.estimate_gas is not None:
+            return self.config.estimate_gas
+        # eth_estimateGas is a native call on a node; on the embedded py-evm chain it is a binary
+        # search of a dozen executions in Python: there the gas model alone sizes transactions.
+        return type(self.chain.provider).__name__ != "LocalProvider"
+
+    def model_gas(self, batches: Batches) -> int:
+        """The gas model's upper bound for one transaction (calibrated by receipts)."""
+        c = self.config
+        per_pool, per_vault = self._gas_coefficients
+        return c.gas_per_tx + per_pool * len(batches) + per_vault * count_vaults(batches)
+
+    def _vaults_per_tx(self, cap: int) -> int:
+        per_pool, per_vault = self._gas_coefficients
+        return vaults_per_tx(self.config.batch_size, cap, per_vault, self.config.gas_per_tx + per_pool)
+
+    def _learn(self, sent: SentTx, model: int) -> None:
+        """Raises the gas model when a transaction used more than 80 % of what the model allowed."""
+        if sent.gas_used > 0.8 * model:
+            per_pool, per_vault = self._gas_coefficients
+            self._gas_coefficients = (per_pool * 3 // 2, per_vault * 3 // 2)
+            self.log.info("gas model raised to %d per market + %d per vault (a transaction used %d of %d)",
+                          *self._gas_coefficients, sent.gas_used, model)
+
+    def _liquidate(self, report: StepReport) -> None:
+        total = sum(len(v) for v in report.confirmed.values())
+        if self.config.dry_run or self.account is None:
+            self.log.warning("dry run: would liquidate %d vault(s): %s", total,
+                             {p: len(v) for p, v in report.confirmed.items()})
+            return
+        if self._pending_transactions():
+            message = f"a transaction of {self.account.address} is still pending: not sending (next block)"
+            self.log.warning(message)
+            report.errors.append(message)
+            return
+        cap = self.gas_cap()
+        estimate = self._use_estimates()
+        queue: deque[Batches] = deque(chunk_batches(report.confirmed, self._vaults_per_tx(cap)))
+        while queue:
+            batches = queue.popleft()
+            n = count_vaults(batches)
+            model = self.model_gas(batches)
+            if model > cap and n > 1 and not estimate:
+                queue.extendleft(reversed(split_batches(batches)))
+                continue
+            try:
+                will = self._simulate(batches)
+                if will == 0:
+                    self.log.info("lost race: none of %d vault(s) is liquidatable any more; not sent", n)
+                    report.not_sent_races += n
+                    continue
+                gas_limit = min(cap, model)
+                if estimate:
+                    gas_limit = int(self._estimate(batches) * self.config.gas_margin)
+                    if gas_limit > cap:
+                        if n > 1:
+                            self.log.info("%d vaults need %d gas, over the cap %d: splitting", n, gas_limit, cap)
+                            queue.extendleft(reversed(split_batches(batches)))
+                            continue
+                        gas_limit = cap
+            except Exception as exc:  # noqa: BLE001 - a revert in the simulation or the estimate
+                reason = describe_error(exc)
+                if len(batches) > 1:  # find the market that reverts; send the others
+                    self.log.info("a batch over %d markets would revert (%s): splitting per market",
+                                  len(batches), reason)
+                    queue.extendleft(reversed([[b] for b in batches]))
+                    continue
+                message = (f"market {batches[0][0]}: liquidating {n} vault(s) would revert ({reason}): "
+                           f"retry next block")
+                self.log.warning(message)
+                report.errors.append(message)
+                continue
+            sent = self._send(batches, gas_limit, report)
+            if sent is not None:
+                report.sent.append(sent)
+                self._learn(sent, model)
+
+    def _args(self, batches: Batches) -> list[tuple[str, list[str]]]:
+        return [(pool, list(vaults)) for pool, vaults in batches]
+
+    def _estimate(self, batches: Batches) -> int:
+        from ringfence.errors import contract_errors
+
+        with contract_errors():
+            return int(self.liquidator.liquidateBatch.estimate_gas_cost(self._args(batches),
+                                                                        sender=self.account))
+
+    def _simulate(self, batches: Batches) -> int:
+        """How many of the batch's vaults a transaction would liquidate now (``eth_call``); raises
+        the contract's error when it would revert."""
+        from ringfence.errors import contract_errors
+
+        with contract_errors():
+            return int(self.liquidator.liquidateBatch.call(self._args(batches), sender=self.account))
+
+    def _transact(self, args: list[tuple[str, list[str]]], gas_limit: int) -> Any:
+        """Sends one ``liquidateBatch`` (a seam for tests)."""
+        return self.liquidator.liquidateBatch(args, sender=self.account, gas_limit=gas_limit)
+
+    def _send(self, batches: Batches, gas_limit: int, report: StepReport) -> SentTx | None:
+        from ringfence.errors import contract_errors
+
+        n = count_vaults(batches)
+        self.log.debug("sending liquidateBatch, gas limit %d: %s", gas_limit, batches)
+        try:
+            with contract_errors():
+                receipt = self._transact(self._args(batches), gas_limit)
+        except Exception as exc:  # noqa: BLE001 - the vaults are retried next block
+            reason = describe_error(exc)
+            message = f"liquidateBatch of {n} vault(s) failed ({reason}): retry next block"
+            self.log.error(message)
+            if _gas_suspect(exc):
+                # The simulation just passed: a failure without a named error is (almost surely) the
+                # gas limit (an inner call out of gas reverts with empty data). Double the model.
+                per_market, per_vault = self._gas_coefficients
+                self._gas_coefficients = (per_market * 2, per_vault * 2)
+                self.log.warning("gas model doubled to %d per market + %d per vault", *self._gas_coefficients)
+            report.errors.append(message)
+            return None
+        events = list(receipt.decode_logs(self.liquidator.BatchLiquidated))
+        attempted = sum(int(e.attempted) for e in events)
+        liquidated = sum(int(e.liquidated) for e in events)
+        sent = SentTx(txn_hash=_hex(receipt.txn_hash), block=int(receipt.block_number), batches=batches,
+                      gas_limit=gas_limit, gas_used=int(receipt.gas_used), attempted=attempted,
+                      liquidated=liquidated)
+        self.sent.append(sent)
+        self.log.info("sent %s (block %d): liquidated %d of %d vault(s) in %d market(s), gas %d of %d",
+                      sent.txn_hash, sent.block, liquidated, attempted, len(batches), sent.gas_used, gas_limit)
+        if liquidated < attempted:
+            self.log.info("lost race for %d vault(s): already liquidated (or healthy again) on inclusion",
+                          attempted - liquidated)
+        return sent
+
+    # ================================================================== running
+    def run(self, *, poll_interval: float = 2.0, max_steps: int | None = None,
+            stop: Callable[[], bool] | None = None, heartbeat: float = 600.0) -> None:
+        """Follows the chain: one :meth:`step` per new block (an unexpected error is logged and the
+        block retried on the next one) until ``stop()`` or ``max_steps`` passes. A pass that found
+        something is summarised in the log, and so is a quiet one every ``heartbeat`` seconds."""
+        from ringfence.keeper.runner import summary
+
+        last: int | None = None
+        steps = 0
+        last_beat = time.monotonic()
+        while not (stop and stop()) and (max_steps is None or steps < max_steps):
+            try:
+                head = int(self.chain.blocks.head.number)
+            except Exception as exc:  # noqa: BLE001 - node hiccup
+                self.log.warning("cannot read the head (%s): retrying", describe_error(exc))
+                time.sleep(poll_interval)
+                continue
+            if head != last:
+                try:
+                    report = self.step()
+                    busy = report.candidates or report.errors or report.sent
+                    if busy or time.monotonic() - last_beat >= heartbeat:
+                        self.log.info(summary(report))
+                        last_beat = time.monotonic()
+                except Exception:  # noqa: BLE001 - keep running
+                    self.log.exception("pass on block %d failed: retrying on the next block", head)
+                last = head
+                steps += 1
+            else:
+                time.sleep(poll_interval)
+
+    def indexed_vaults(self) -> dict[str, set[str]]:
+        """Every open vault the index holds, per pool."""
+        return {pool: set(market.vaults) for pool, market in self.index.markets.items()}
+
+
+def _gas_suspect(exc: BaseException) -> bool:
+    """A failed transaction with no named contract error (empty revert data, out of gas)."""
+    from ringfence.errors import RingfenceError, UnknownRevertError
+
+    if "out of gas" in str(exc).lower() or type(exc).__name__ == "OutOfGasError":
+        return True
+    return isinstance(exc, UnknownRevertError) or not isinstance(exc, RingfenceError) and _is_revert(exc)
+
+
+def _is_revert(exc: BaseException) -> bool:
+    try:
+        from ape.exceptions import ContractLogicError, TransactionError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (ContractLogicError, TransactionError))
+
+
+def _same(a: Any, b: Any) -> bool:
+    return str(a).lower() == str(b).lower()
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return str(value)
+
+
+def _fmt_wad(value: int) -> str:
+    return f"{value / 1e18:,.4f}"

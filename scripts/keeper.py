@@ -1,0 +1,11 @@
+"""`ape run keeper --network <choice> [--once] [--factory 0x… | --deployments file] [--account alias]
+[--start-block N] [--batch-size N] [--max-gas N] [--dry-run]`: Ringfence's liquidation keeper.
+
+Indexes open vaults from the protocol's events, liquidates the underwater ones through the
+Liquidator in gas-sized batches, and follows new blocks (or runs one pass with --once). The logic
+is in ringfence/keeper/ (`ape run keeper --help` lists every option).
+"""
+
+from ringfence.keeper.cli import cli
+
+__all__ = ["cli"]
