@@ -42,6 +42,7 @@ from typing import Any
 
 import click
 
+from ringfence.abi import at
 from ringfence.units import from_units, from_wad, to_units, to_wad
 
 DEFAULT_NETWORK = "ethereum:local"
@@ -170,7 +171,7 @@ def read_price(market: Any) -> int:
     """The market's oracle price (WAD), or the oracle's named error."""
     from ape import project
 
-    return int(read(project.ChainlinkOracle.at(market.oracle_address).price))
+    return int(read(at(project.ChainlinkOracle, market.oracle_address).price))
 
 
 def vault_state(market: Any, vault: str) -> Any:
@@ -286,7 +287,7 @@ class Session:
                         "node, e.g. --network ethereum:local:http://127.0.0.1:8545)")
             raise CliError(f"no contract at pool {pool} on {self.provider.network.choice}{hint}")
         try:
-            return Market(project.MarginPool.at(pool))
+            return Market(at(project.MarginPool, pool))
         except Exception as exc:  # noqa: BLE001 - a contract that is not a pool
             raise CliError(f"{pool} is not a Ringfence pool ({_first_line(str(exc))})") from None
 
@@ -297,7 +298,7 @@ class Session:
         if not self.provider.get_code(vault):
             raise CliError(f"no contract at vault {vault} on {self.provider.network.choice}")
         try:
-            pool = str(project.PositionVault.at(vault).pool(skip_trace=True))
+            pool = str(at(project.PositionVault, vault).pool(skip_trace=True))
         except Exception:  # noqa: BLE001
             raise CliError(f"{vault} is not a Ringfence vault") from None
         return vault, self.market_at(pool)

@@ -56,6 +56,7 @@ from typing import Any
 
 from eth_utils import is_address, keccak, to_checksum_address
 
+from ringfence.abi import at
 from ringfence.errors import contract_errors
 from ringfence.sdk import SECONDS_PER_YEAR, MarketParams
 from ringfence.units import WAD, to_units
@@ -732,7 +733,7 @@ class _Run:
             matches=lambda rec: _same(rec["args"][2], deployer["address"]),
         )
         self._record("contracts", "PoolFactory", factory_entry)
-        factory = self.project.PoolFactory.at(factory_entry["address"])
+        factory = at(self.project.PoolFactory, factory_entry["address"])
         is_owner = _same(factory.owner(), me)
 
         liquidator = self._record("contracts", "Liquidator", self.deploy_contract(
@@ -897,7 +898,7 @@ class _Run:
                                              market.name, market.symbol, sender=self.account)
             pool = str(receipt.decode_logs(factory.PoolCreated)[0].pool)
             tx = self._sent(description, receipt)
-        instance = self.project.MarginPool.at(pool)
+        instance = at(self.project.MarginPool, pool)
         markets[market.id].update({
             "pool": to_checksum_address(pool),
             "insurance_fund": str(instance.insuranceFund()),
@@ -911,14 +912,14 @@ class _Run:
         for address in factory.pools():
             if str(address) in known:
                 continue
-            pool = self.project.MarginPool.at(address)
+            pool = at(self.project.MarginPool, address)
             if _same(pool.asset(), asset) and _same(pool.oracle(), oracle):
                 return str(address)
         return None
 
     def _check_drift(self, market: MarketSpec, record: Mapping[str, Any], asset: str,
                      params: MarketParams) -> None:
-        pool = self.project.MarginPool.at(record["pool"])
+        pool = at(self.project.MarginPool, record["pool"])
         if not _same(pool.asset(), asset):
             self._warn(f"market {market.id} exists with token {pool.asset()}, the file says "
                        f"{asset}: left as is (a new token needs a new market id)")

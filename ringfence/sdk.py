@@ -11,6 +11,7 @@ from dataclasses import astuple, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from ringfence.abi import at
 from ringfence.errors import contract_errors
 from ringfence.units import WAD, from_units, from_wad
 
@@ -184,7 +185,7 @@ class Market:
     def vault(self, address: str) -> Any:
         from ape import project
 
-        return project.PositionVault.at(address)
+        return at(project.PositionVault, address)
 
     # ------------------------------------------------------------ trader
     def open(
@@ -289,7 +290,7 @@ class Protocol:
         from ape import project
 
         self.factory = factory
-        self.liquidator = liquidator or project.Liquidator.at(factory.liquidator())
+        self.liquidator = liquidator or at(project.Liquidator, factory.liquidator())
         self.lens = lens
 
     @classmethod
@@ -321,7 +322,7 @@ class Protocol:
         with contract_errors():
             receipt = self.factory.createPool(asset, oracle, params.as_tuple(), name, symbol, sender=owner)
         pool_address = receipt.decode_logs(self.factory.PoolCreated)[0].pool
-        return Market(project.MarginPool.at(pool_address))
+        return Market(at(project.MarginPool, pool_address))
 
     def liquidate(self, keeper: Any, vault: str) -> Any:
         """Liquidates one vault (reverts by name if it cannot be); returns the receipt."""
@@ -338,7 +339,7 @@ class Protocol:
     def markets(self) -> list[Market]:
         from ape import project
 
-        return [Market(project.MarginPool.at(a)) for a in self.factory.pools()]
+        return [Market(at(project.MarginPool, a)) for a in self.factory.pools()]
 
 
 def deploy_oracle(
@@ -365,7 +366,7 @@ def deploy_oracle(
 def _oracle(address: str) -> Any:
     from ape import project
 
-    return project.ChainlinkOracle.at(address)
+    return at(project.ChainlinkOracle, address)
 
 
 def erc20(address: str) -> Any:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ringfence.abi import at
 from ringfence.bench.measure import Recorder, StoryError, ape_tx
 from ringfence.bench.shared import ETH, USDC, USDC_DECIMALS, SharedEnv, feed_answer
 
@@ -79,7 +80,7 @@ def _ensure_liquidator(project: Any, protocol: Any, owner: Any) -> Any | None:
         liquidator = owner.deploy(project.Liquidator, factory.address)
         factory.setLiquidator(liquidator.address, sender=owner)
         return liquidator
-    return project.Liquidator.at(current)
+    return at(project.Liquidator, current)
 
 
 def deploy_ringfence(project: Any, accounts: Sequence[Any], env: SharedEnv, recorder: Recorder | None,
@@ -140,7 +141,7 @@ class RingfenceStories:
         tick(self.chain)
 
     def _vault(self, address: str) -> Any:
-        return self.ctx.project.PositionVault.at(address)
+        return at(self.ctx.project.PositionVault, address)
 
     def _fund(self, who: Any, amount: int = 100_000 * USDC) -> None:
         self.env.usdc.mint(who, amount, sender=self.ctx.owner)

@@ -49,6 +49,7 @@ from typing import Any
 
 from eth_utils import encode_hex, keccak, to_checksum_address
 
+from ringfence.abi import at
 from ringfence.keeper.index import VaultIndex
 from ringfence.keeper.plan import Batches, chunk_batches, count_vaults, split_batches, vaults_per_tx
 
@@ -200,10 +201,10 @@ class Keeper:
 
         self.chain = chain
         self.project = project
-        self.factory = factory if hasattr(factory, "address") else project.PoolFactory.at(factory)
-        self.liquidator = project.Liquidator.at(self.factory.liquidator())
+        self.factory = factory if hasattr(factory, "address") else at(project.PoolFactory, factory)
+        self.liquidator = at(project.Liquidator, self.factory.liquidator())
         if lens is not None and not hasattr(lens, "address"):
-            lens = project.Lens.at(lens)
+            lens = at(project.Lens, lens)
         self.lens = lens
         self.account = account
         self.config = config or KeeperConfig()
@@ -259,9 +260,9 @@ class Keeper:
         address = to_checksum_address(str(address))
         if address in self.pools:
             return
-        pool = self.project.MarginPool.at(address)
+        pool = at(self.project.MarginPool, address)
         self.pools[address] = pool
-        self.oracles[address] = self.project.ChainlinkOracle.at(pool.oracle())
+        self.oracles[address] = at(self.project.ChainlinkOracle, pool.oracle())
         market = self._read_market(pool, block)
         self.index.add_market(address, **market)
         self.log.info("indexing market %s (oracle %s, MM %.2f%%)", address, self.oracles[address].address,
@@ -431,7 +432,7 @@ class Keeper:
         from ringfence.errors import translate
 
         try:
-            return bool(self.project.PositionVault.at(vault).isLiquidatable())
+            return bool(at(self.project.PositionVault, vault).isLiquidatable())
         except ContractLogicError as exc:
             if translate(exc).name in ("PositionNotOpen", "UnknownVault"):
                 return False

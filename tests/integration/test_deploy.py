@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from ringfence.abi import at
 from ringfence.deploy import (
     CREATE2_PROXY,
     DeployAborted,
@@ -297,10 +298,10 @@ def test_deploys_everything_then_nothing(accounts, project, chain, tmp_path):
     assert data["chain_id"] == chain.provider.chain_id
     # Core 4 + setLiquidator, one mock token, two feeds, two oracles, two pools.
     assert len(report.sent) == 12
-    factory = project.PoolFactory.at(report.factory)
+    factory = at(project.PoolFactory, report.factory)
     contracts = data["contracts"]
     assert factory.liquidator() == contracts["Liquidator"]["address"] == data["liquidator"]
-    assert project.Liquidator.at(contracts["Liquidator"]["address"]).factory() == factory.address
+    assert at(project.Liquidator, contracts["Liquidator"]["address"]).factory() == factory.address
     assert factory.owner() == owner.address and factory.guardian() == owner.address
     assert contracts["PoolFactory"]["args"] == [owner.address, owner.address,
                                                 contracts["MarginPoolDeployer"]["address"]]
@@ -316,14 +317,14 @@ def test_deploys_everything_then_nothing(accounts, project, chain, tmp_path):
                                                          liquidation_target_wad=WAD * 15 // 100)}
     for market_id, params in expected.items():
         market = data["markets"][market_id]
-        pool = project.MarginPool.at(market["pool"])
+        pool = at(project.MarginPool, market["pool"])
         assert factory.isPool(pool) and pool.asset() == usdc == market["asset"]
         assert MarketParams.from_chain(pool.params()) == params
-        oracle = project.ChainlinkOracle.at(market["oracle"]["address"])
+        oracle = at(project.ChainlinkOracle, market["oracle"]["address"])
         assert pool.oracle() == oracle.address and oracle.feed() == market["feed"]
         assert oracle.maxAge() == 3600 and oracle.minAnswer() == 10**8
         assert market["tx_hash"] and market["block"] and market["insurance_fund"]
-    assert project.ChainlinkOracle.at(data["markets"]["ETH-USD"]["oracle"]["address"]).price() \
+    assert at(project.ChainlinkOracle, data["markets"]["ETH-USD"]["oracle"]["address"]).price() \
         == 3000 * WAD
 
     nonce = count_nonce(owner)
@@ -356,7 +357,7 @@ def test_a_new_market_deploys_only_what_it_needs(accounts, project, tmp_path):
                                                       "factory.createPool"]
     assert second.data["markets"]["ETH-USD"] == first.data["markets"]["ETH-USD"]
     assert second.data["contracts"] == first.data["contracts"]
-    factory = project.PoolFactory.at(second.factory)
+    factory = at(project.PoolFactory, second.factory)
     assert factory.poolCount() == 2
     # Changing the parameters of an existing market is reported, not redeployed.
     three = tmp_path / "three.yaml"
@@ -388,7 +389,7 @@ def test_owner_and_guardian_from_the_file(accounts, project, tmp_path):
     file.write_text(_single_market_file(
         "ETH-USD", 3000, f"owner: '{multisig.address}'\nguardian: '{guardian.address}'\n"))
     report = deploy(deployer, file, path=path)
-    factory = project.PoolFactory.at(report.factory)
+    factory = at(project.PoolFactory, report.factory)
     # Created by the deployer (it sets the liquidator and creates the pools), then handed over.
     assert factory.pendingOwner() == multisig.address and factory.owner() == deployer.address
     assert factory.guardian() == guardian.address

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ape
 import pytest
 
+from ringfence.abi import at
 from ringfence.sdk import MarketParams, deploy_oracle
 from tests.conftest import USDC, reverts
 
@@ -67,7 +68,7 @@ def test_create_pool_registers_it_with_its_fund(protocol, market, project):
     assert protocol.factory.isPool(market.pool)
     pools = protocol.factory.pools()
     assert market.pool.address in pools and len(pools) == protocol.factory.poolCount()
-    fund = project.InsuranceFund.at(market.pool.insuranceFund())
+    fund = at(project.InsuranceFund, market.pool.insuranceFund())
     assert fund.pool() == market.pool.address and fund.asset() == market.asset_address
     assert market.pool.factory() == protocol.factory.address
 
@@ -120,7 +121,7 @@ def test_pool_deployer_serves_only_its_factory(protocol, mallory, usdc, oracle, 
     deployer = protocol.factory.deployer()
     from ape import project
 
-    d = project.MarginPoolDeployer.at(deployer)
+    d = at(project.MarginPoolDeployer, deployer)
     with reverts("AlreadyBound"):
         d.bind(sender=mallory)
     with reverts("NotFactory", caller=mallory):
@@ -129,9 +130,9 @@ def test_pool_deployer_serves_only_its_factory(protocol, mallory, usdc, oracle, 
 
 def test_pool_parts_point_at_their_pool(market, project):
     """The vault implementation and the fund, created before the pool, name the pool that was created."""
-    implementation = project.PositionVault.at(market.pool.vaultImplementation())
+    implementation = at(project.PositionVault, market.pool.vaultImplementation())
     assert implementation.pool() == market.pool.address
-    assert project.InsuranceFund.at(market.pool.insuranceFund()).pool() == market.pool.address
+    assert at(project.InsuranceFund, market.pool.insuranceFund()).pool() == market.pool.address
 
 
 def test_lp_withdraw_cannot_touch_reserve(market, pool, lp, alice):

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ringfence.abi import at
 from ringfence import model as m
 from ringfence.sdk import Market, MarketParams, deploy_oracle
 from tests.conftest import ETH, USDC, reverts, sync_clock
@@ -133,7 +134,7 @@ def env(project, chain, owner, protocol, lp, alice, bob, keeper) -> Env:
     market = protocol.create_market(
         owner, asset=token, oracle=oracle, params=params, name="Ringfence ledger LP", symbol="rfLED"
     )
-    fund = project.InsuranceFund.at(market.pool.insuranceFund())
+    fund = at(project.InsuranceFund, market.pool.insuranceFund())
     token.mint(lp, LP_FUNDS, sender=owner)
     market.deposit(lp, LP_FUNDS)
     for trader in (alice, bob):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ape
 import pytest
 
+from ringfence.abi import at
 from ringfence.errors import RingfenceError, error_class
 from tests.conftest import ETH, START_PRICE, USDC, reverts
 
@@ -174,7 +175,7 @@ def test_initialize_clone_or_implementation_reverts(market, pool, open_vault, ma
     vault = market.vault(open_vault())
     with reverts("NotPool", caller=mallory):
         vault.initialize(mallory, sender=mallory)
-    implementation = project.PositionVault.at(pool.vaultImplementation())
+    implementation = at(project.PositionVault, pool.vaultImplementation())
     assert implementation.owner() == implementation.address  # locked at construction
     with reverts("NotPool", caller=mallory):
         implementation.initialize(mallory, sender=mallory)
@@ -190,7 +191,7 @@ def test_initialize_twice_by_pool_reverts_with_AlreadyInitialized(market, pool, 
     vault = market.vault(open_vault())
     with reverts("AlreadyInitialized"):
         vault.initialize(as_pool, sender=as_pool)
-    implementation = project.PositionVault.at(pool.vaultImplementation())
+    implementation = at(project.PositionVault, pool.vaultImplementation())
     with reverts("AlreadyInitialized"):
         implementation.initialize(as_pool, sender=as_pool)
 
@@ -238,7 +239,7 @@ def test_close_at_loss_pays_pool_the_loss_and_fees(market, pool, open_vault, ali
 def test_close_bankrupt_position_insurance_pays_gap_then_lps(market, pool, open_vault, alice, owner, usdc,
                                                                set_price, project):
     """L6 (core part): a negative result is bad debt: margin to the pool, the fund pays what it can."""
-    fund = project.InsuranceFund.at(pool.insuranceFund())
+    fund = at(project.InsuranceFund, pool.insuranceFund())
     usdc.mint(owner, 50 * USDC, sender=owner)
     usdc.approve(fund, 50 * USDC, sender=owner)
     fund.fund(50 * USDC, sender=owner)

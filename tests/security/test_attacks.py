@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ringfence.abi import at
 from ringfence.sdk import MarketParams, deploy_oracle
 from tests.conftest import ETH, USDC, feed_answer, reverts
 
@@ -146,7 +147,7 @@ def test_blocklisted_owner_cannot_block_liquidation(project, protocol, owner, ho
                                sender=owner)
     vault = market.open(alice, is_long=True, size=ETH // 10, margin=40 * USDC, approve=False)
     token.setBlocked(alice, True, sender=owner)
-    feed = project.MockAggregator.at(project.ChainlinkOracle.at(hostile_oracle.address).feed())
+    feed = at(project.MockAggregator, at(project.ChainlinkOracle, hostile_oracle.address).feed())
     feed.setAnswer(int(market.state(vault).liquidation_price_wad // 10**10) - 1, sender=owner)
     event = protocol.liquidator.liquidate(vault, sender=keeper).decode_logs(market.pool.Liquidated)[0]
     assert event.full and event.ownerCredit > 0
