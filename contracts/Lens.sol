@@ -3,7 +3,6 @@ pragma solidity 0.8.37;
 
 import {ILens, VaultView} from "../interfaces/ILens.sol";
 import {IMarginPool, Position, PositionStatus} from "../interfaces/IMarginPool.sol";
-import {IPositionVault} from "../interfaces/IPositionVault.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {MarginMath} from "./libraries/MarginMath.sol";
 
@@ -54,7 +53,7 @@ contract Lens is ILens {
         Position memory p = pool.position(vault);
         v.status = uint8(p.status);
         if (p.status != PositionStatus.Open) return v;
-        v.owner = IPositionVault(vault).owner();
+        v.owner = p.owner;
         v.isLong = p.isLong;
         v.size = p.size;
         v.entryPriceWad = p.entryPriceWad;

@@ -2,7 +2,7 @@
 pragma solidity 0.8.37;
 
 import {ILiquidator, Batch} from "../interfaces/ILiquidator.sol";
-import {IMarginPool, LiquidationResult} from "../interfaces/IMarginPool.sol";
+import {IMarginPool} from "../interfaces/IMarginPool.sol";
 import {IPoolFactory} from "../interfaces/IPoolFactory.sol";
 import {IPositionVault} from "../interfaces/IPositionVault.sol";
 
@@ -18,12 +18,12 @@ contract Liquidator is ILiquidator {
     }
 
     /// @inheritdoc ILiquidator
-    function liquidate(address vault) external returns (LiquidationResult memory result) {
+    function liquidate(address vault) external {
         address pool = IPositionVault(vault).pool();
         _requirePool(pool);
         address[] memory vaults = new address[](1);
         vaults[0] = vault;
-        result = IMarginPool(pool).liquidate(vaults, msg.sender, true)[0];
+        IMarginPool(pool).liquidate(vaults, msg.sender, true);
     }
 
     /// @inheritdoc ILiquidator
@@ -32,7 +32,7 @@ contract Liquidator is ILiquidator {
         for (uint256 i; i < batches.length; ++i) {
             Batch calldata batch = batches[i];
             _requirePool(batch.pool);
-            uint256 done = IMarginPool(batch.pool).liquidate(batch.vaults, msg.sender, false).length;
+            uint256 done = IMarginPool(batch.pool).liquidate(batch.vaults, msg.sender, false);
             emit BatchLiquidated(batch.pool, msg.sender, batch.vaults.length, done);
             liquidated += done;
         }

@@ -34,6 +34,30 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @dev Assets added to a partial liquidation's shortfall so that its roundings cannot leave it short.
     uint256 internal constant PARTIAL_SLACK = 3;
 
+    /// @dev MarketParams as stored: the same fields grouped by the operations that read them, so that an
+    /// operation reads few cold slots (accrual, remove margin and close one or two; open three).
+    struct StoredParams {
+        // slot 0: every fee accrual, open, remove margin, close
+        uint64 borrowRateWad;
+        uint64 initialMarginWad;
+        uint64 openFeeWad;
+        uint64 closeFeeWad;
+        // slot 1: open, remove margin, partial liquidation (the factory bounds both amounts to 96 bits)
+        uint64 maxProfitWad;
+        uint96 minMargin;
+        uint96 minNotional;
+        // slot 2: open
+        uint128 maxPositionNotional;
+        uint128 maxOpenInterest;
+        // slots 3 and 4: liquidation
+        uint64 maintenanceMarginWad;
+        uint64 liquidationTargetWad;
+        uint64 keeperBonusWad;
+        uint64 liquidationPenaltyWad;
+        uint128 keeperBonusMin;
+        uint128 keeperBonusMax;
+    }
+
     /// @dev Open interest of one side.
     struct Side {
         uint128 size;
@@ -53,7 +77,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @dev 10**(36 - asset decimals): size (WAD) * price (WAD) / SCALE = assets.
     uint256 internal immutable SCALE;
 
-    MarketParams internal _params;
+    StoredParams internal _params;
     uint128 internal _feeIndex;
     uint64 internal _lastAccrual;
     /// @inheritdoc IMarginPool
@@ -64,8 +88,6 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     Side internal _longs;
     Side internal _shorts;
     mapping(address vault => Position) internal _positions;
-    /// @inheritdoc IMarginPool
-    mapping(address owner => uint256) public claimable;
     /// @inheritdoc IMarginPool
     uint256 public totalClaimable;
 
@@ -103,7 +125,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         factory = factory_;
         liquidator = liquidator_;
         oracle = oracle_;
-        _params = params_;
+        _storeParams(params_);
         _feeIndex = uint128(INITIAL_FEE_INDEX);
         _lastAccrual = uint64(block.timestamp);
         vaultImplementation = vaultImplementation_;
@@ -127,19 +149,18 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         bytes32 salt = _salt(msg.sender, nonce);
         vault = Clones.predictDeterministicAddress(vaultImplementation, salt);
         Position storage p = _positions[vault];
-        if (p.status == PositionStatus.Open) revert PositionAlreadyOpen(vault);
+        PositionStatus status = p.status;
+        if (status == PositionStatus.Open) revert PositionAlreadyOpen(vault);
+        // A credit left by the vault's last liquidation is the owner's: paid out before the slot is reused.
+        if (status == PositionStatus.Closed && p.margin != 0) _payCredit(p, vault, msg.sender, msg.sender, p.margin);
 
         uint256 feeIndex = _accrue();
         uint256 priceWad = _price();
         _checkSlippage(isLong, priceWad, acceptablePriceWad);
-        _open(p, vault, isLong, size, margin, priceWad, feeIndex);
-
-        if (p.status == PositionStatus.None) {
-            // First position of this vault: the vault is created here, in the same transaction.
-            Clones.cloneDeterministic(vaultImplementation, salt);
-            IPositionVault(vault).initialize(msg.sender);
-        }
-        p.status = PositionStatus.Open;
+        _open(vault, isLong, size, margin, priceWad, feeIndex);
+        // The first position of this vault creates it, in the same transaction. The vault stores nothing:
+        // its owner is in the position record and in its address.
+        if (status == PositionStatus.None) Clones.cloneDeterministic(vaultImplementation, salt);
         _pullInto(vault, msg.sender, margin);
     }
 
@@ -157,7 +178,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     function removeMargin(address vault, uint256 amount, address receiver) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         Position storage p = _openPosition(vault);
-        _requireVaultOwner(vault);
+        _requireVaultOwner(p);
         uint256 feeIndex = _accrue();
         uint256 priceWad = _price();
 
@@ -184,7 +205,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         returns (uint256 payout)
     {
         Position storage p = _openPosition(vault);
-        address owner = _requireVaultOwner(vault);
+        address owner = _requireVaultOwner(p);
         uint256 feeIndex = _accrue();
         uint256 priceWad = _price();
         _checkSlippage(!p.isLong, priceWad, acceptablePriceWad);
@@ -194,7 +215,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint256 fees = MarginMath.feesUp(entryNotional, feeIndex, closing.feeBaseWad)
             + MarginMath.requirementUp(MarginMath.notionalUp(closing.size, priceWad, SCALE), _params.closeFeeWad);
         int256 pnl = MarginMath.pnlDown(closing.isLong, closing.size, closing.entryPriceWad, priceWad, SCALE, closing.maxProfit);
-        _release(p, entryNotional);
+        _release(p, entryNotional, 0);
         payout = _settle(vault, owner, receiver, closing.margin, pnl, fees, priceWad);
     }
 
@@ -206,7 +227,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     {
         Position storage p = _positions[vault];
         if (p.status == PositionStatus.None) revert UnknownVault(vault);
-        _requireVaultOwner(vault);
+        _requireVaultOwner(p);
         amount = IERC20(token).balanceOf(vault);
         if (token == asset() && p.status == PositionStatus.Open) amount -= p.margin;
         if (amount == 0) revert ZeroAmount();
@@ -215,13 +236,11 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IMarginPool
-    function claim(address receiver) external nonReentrant returns (uint256 amount) {
-        amount = claimable[msg.sender];
-        if (amount == 0) revert NothingToClaim(msg.sender);
-        claimable[msg.sender] = 0;
-        totalClaimable -= amount;
-        emit Claimed(msg.sender, receiver, amount);
-        IERC20(asset()).safeTransfer(receiver, amount);
+    function claim(address vault, address receiver) external nonReentrant returns (uint256 amount) {
+        Position storage p = _positions[vault];
+        amount = p.status == PositionStatus.Closed ? p.margin : 0;
+        if (amount == 0) revert NothingToClaim(vault);
+        _payCredit(p, vault, _requireVaultOwner(p), receiver, amount);
     }
 
     // ================================================================ liquidation
@@ -230,14 +249,12 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     function liquidate(address[] calldata vaults, address keeper, bool strict)
         external
         nonReentrant
-        returns (LiquidationResult[] memory results)
+        returns (uint256 liquidated)
     {
-        if (msg.sender != liquidator) revert NotLiquidator(msg.sender);
+        if (keeper != msg.sender && msg.sender != liquidator) revert NotLiquidator(msg.sender);
         uint256 feeIndex = _accrue();
         uint256 priceWad = _price();
-        results = new LiquidationResult[](vaults.length);
         Payments memory pay;
-        uint256 count;
         for (uint256 i; i < vaults.length; ++i) {
             address vault = vaults[i];
             Position storage p = _positions[vault];
@@ -254,13 +271,10 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
             }
             LiquidationResult memory r = _liquidateOne(p, pos, vault, priceWad, fees, feeIndex, pay);
             emit Liquidated(
-                vault, IPositionVault(vault).owner(), keeper, r.full, r.closedSize, priceWad, r.equityBefore,
+                vault, pos.owner, keeper, r.full, r.closedSize, priceWad, r.equityBefore,
                 r.keeperBonus, r.penalty, r.ownerCredit, r.badDebt
             );
-            results[count++] = r;
-        }
-        assembly ("memory-safe") {
-            mstore(results, count)
+            ++liquidated;
         }
         _pay(keeper, pay);
     }
@@ -270,7 +284,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     function setParams(MarketParams calldata params_) external onlyFactory {
         _accrue();
-        _params = params_;
+        _storeParams(params_);
         emit ParamsUpdated(params_);
     }
 
@@ -284,7 +298,24 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginPool
     function params() external view returns (MarketParams memory) {
-        return _params;
+        StoredParams storage s = _params;
+        return MarketParams({
+            initialMarginWad: s.initialMarginWad,
+            maintenanceMarginWad: s.maintenanceMarginWad,
+            liquidationTargetWad: s.liquidationTargetWad,
+            keeperBonusWad: s.keeperBonusWad,
+            liquidationPenaltyWad: s.liquidationPenaltyWad,
+            openFeeWad: s.openFeeWad,
+            closeFeeWad: s.closeFeeWad,
+            borrowRateWad: s.borrowRateWad,
+            maxProfitWad: s.maxProfitWad,
+            minMargin: s.minMargin,
+            minNotional: s.minNotional,
+            maxPositionNotional: s.maxPositionNotional,
+            maxOpenInterest: s.maxOpenInterest,
+            keeperBonusMin: s.keeperBonusMin,
+            keeperBonusMax: s.keeperBonusMax
+        });
     }
 
     /// @inheritdoc IMarginPool
@@ -295,6 +326,12 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     function position(address vault) external view nonReentrantView returns (Position memory) {
         return _positions[vault];
+    }
+
+    /// @inheritdoc IMarginPool
+    function claimable(address vault) external view returns (uint256) {
+        Position storage p = _positions[vault];
+        return p.status == PositionStatus.Closed ? p.margin : 0;
     }
 
     /// @inheritdoc IMarginPool
@@ -336,16 +373,11 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     // ================================================================ internal: positions
 
-    /// @dev Checks and books a new position; the caller writes its status and pulls the margin.
-    function _open(
-        Position storage p,
-        address vault,
-        bool isLong,
-        uint256 size,
-        uint256 margin,
-        uint256 priceWad,
-        uint256 feeIndex
-    ) internal {
+    /// @dev Checks and books a new position of `msg.sender` (its three slots written once each); the caller
+    /// creates the vault if needed and pulls the margin.
+    function _open(address vault, bool isLong, uint256 size, uint256 margin, uint256 priceWad, uint256 feeIndex)
+        internal
+    {
         if (size == 0) revert ZeroSize();
         uint256 notional = MarginMath.notionalUp(size, priceWad, SCALE);
         (uint256 openFee, uint256 maxProfit) = _checkOpen(isLong, margin, notional);
@@ -355,12 +387,16 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         side.size = (side.size + size).toUint128();
         side.entryNotional = (side.entryNotional + notional).toUint128();
         uint256 feeBase = feeIndex - _params.openFeeWad;
-        p.size = size.toUint128();
-        p.entryPriceWad = priceWad.toUint128();
-        p.margin = margin.toUint128();
-        p.maxProfit = maxProfit.toUint128();
-        p.feeBaseWad = uint128(feeBase);
-        p.isLong = isLong;
+        _positions[vault] = Position({
+            size: size.toUint128(),
+            entryPriceWad: priceWad.toUint128(),
+            margin: margin.toUint128(),
+            maxProfit: maxProfit.toUint128(),
+            feeBaseWad: feeBase.toUint80(),
+            isLong: isLong,
+            status: PositionStatus.Open,
+            owner: msg.sender
+        });
         emit PositionOpened(vault, msg.sender, isLong, size, priceWad, margin, openFee, maxProfit, feeBase);
     }
 
@@ -371,7 +407,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         view
         returns (uint256 openFee, uint256 maxProfit)
     {
-        MarketParams storage mp = _params;
+        StoredParams storage mp = _params;
         if (margin < mp.minMargin) revert MarginBelowMinimum(margin, mp.minMargin);
         if (notional < mp.minNotional) revert NotionalBelowMinimum(notional, mp.minNotional);
         if (notional > mp.maxPositionNotional) revert PositionTooLarge(notional, mp.maxPositionNotional);
@@ -388,14 +424,24 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (maxProfit > free) revert InsufficientLiquidity(free, maxProfit);
     }
 
-    /// @dev Takes a closed or liquidated position off the books.
-    function _release(Position storage p, uint256 entryNotional) internal {
+    /// @dev Takes a closed or liquidated position off the books; `credit` (a full liquidation's remains for
+    /// the owner) stays in the record's margin field until claimed.
+    function _release(Position storage p, uint256 entryNotional, uint256 credit) internal {
         reserved -= p.maxProfit;
         Side storage side = p.isLong ? _longs : _shorts;
         side.size -= p.size;
         side.entryNotional -= uint128(entryNotional);
         p.status = PositionStatus.Closed;
+        p.margin = uint128(credit);
+        if (credit != 0) totalClaimable += credit;
+    }
+
+    /// @dev Pays a liquidation's credit out of the pool (the tokens never left it: see `_liquidateFully`).
+    function _payCredit(Position storage p, address vault, address owner, address receiver, uint256 amount) internal {
         p.margin = 0;
+        totalClaimable -= amount;
+        emit Claimed(vault, owner, receiver, amount);
+        IERC20(asset()).safeTransfer(receiver, amount);
     }
 
     /// @dev Moves the tokens of a closed position: `margin + pnl - fees` to `receiver` (the vault pays first,
@@ -457,7 +503,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// a full liquidation will do. `_liquidatePartially` checks the target exactly afterwards.
     function _partialSize(Position memory pos, uint256 priceWad, int256 equity) internal view returns (uint256) {
         if (equity <= 0) return 0;
-        MarketParams storage mp = _params;
+        StoredParams storage mp = _params;
         uint256 notional = MarginMath.notionalUp(pos.size, priceWad, SCALE);
         uint256 targetWad = mp.liquidationTargetWad;
         uint256 equityScaled = uint256(equity) * MarginMath.WAD;
@@ -485,7 +531,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         LiquidationResult memory r,
         Payments memory pay
     ) internal returns (bool) {
-        MarketParams storage mp = _params;
+        StoredParams storage mp = _params;
         uint256 remaining = pos.size - closedSize;
         uint256 remainingNotional = MarginMath.notionalUp(remaining, priceWad, SCALE);
         if (remainingNotional < mp.minNotional) return false;
@@ -515,7 +561,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         p.size = uint128(remaining);
         p.margin = uint128(uint256(marginAfter));
         p.maxProfit = uint128(pos.maxProfit - profitCapClosed);
-        p.feeBaseWad = uint128(feeIndex); // every fee owed so far is settled now
+        p.feeBaseWad = feeIndex.toUint80(); // every fee owed so far is settled now
 
         pay.keeperFromEquity += r.keeperBonus;
         pay.penalties += r.penalty;
@@ -553,22 +599,18 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         r.keeperBonus = bonus;
         r.badDebt = r.equityBefore < 0 ? uint256(-r.equityBefore) : 0;
 
-        _release(p, MarginMath.entryNotionalUp(pos, SCALE));
+        _release(p, MarginMath.entryNotionalUp(pos, SCALE), r.ownerCredit);
         pay.keeperFromEquity += fromEquity;
         pay.keeperUnfunded += bonus - fromEquity;
         pay.penalties += r.penalty;
         _liquidity = _liquidity + pos.margin - fromEquity - r.penalty - r.ownerCredit;
-        if (r.ownerCredit != 0) {
-            claimable[IPositionVault(vault).owner()] += r.ownerCredit;
-            totalClaimable += r.ownerCredit;
-        }
         if (pos.margin != 0) IPositionVault(vault).pay(asset(), address(this), pos.margin);
         if (r.badDebt != 0) _coverBadDebt(vault, r.badDebt);
     }
 
     /// @dev The keeper bonus on a closed notional: `b * notional`, rounded down, within [floor, cap].
     function _keeperBonus(uint256 closedNotional) internal view returns (uint256) {
-        MarketParams storage mp = _params;
+        StoredParams storage mp = _params;
         uint256 bonus = MarginMath.mulDivDown(closedNotional, mp.keeperBonusWad, MarginMath.WAD);
         return Math.min(Math.max(bonus, mp.keeperBonusMin), mp.keeperBonusMax);
     }
@@ -607,12 +649,32 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         }
     }
 
-    function _requireVaultOwner(address vault) internal view returns (address owner) {
-        owner = IPositionVault(vault).owner();
+    function _requireVaultOwner(Position storage p) internal view returns (address owner) {
+        owner = p.owner;
         if (owner != msg.sender) revert NotVaultOwner(msg.sender, owner);
     }
 
     // ================================================================ internal: fees, price, tokens
+
+    function _storeParams(MarketParams memory p) internal {
+        _params = StoredParams({
+            borrowRateWad: p.borrowRateWad,
+            initialMarginWad: p.initialMarginWad,
+            openFeeWad: p.openFeeWad,
+            closeFeeWad: p.closeFeeWad,
+            maxProfitWad: p.maxProfitWad,
+            minMargin: uint256(p.minMargin).toUint96(),
+            minNotional: uint256(p.minNotional).toUint96(),
+            maxPositionNotional: p.maxPositionNotional,
+            maxOpenInterest: p.maxOpenInterest,
+            maintenanceMarginWad: p.maintenanceMarginWad,
+            liquidationTargetWad: p.liquidationTargetWad,
+            keeperBonusWad: p.keeperBonusWad,
+            liquidationPenaltyWad: p.liquidationPenaltyWad,
+            keeperBonusMin: p.keeperBonusMin,
+            keeperBonusMax: p.keeperBonusMax
+        });
+    }
 
     /// @dev Writes the fee index up to now and returns it. The index only grows: rate * elapsed seconds.
     function _accrue() internal returns (uint256 feeIndex) {

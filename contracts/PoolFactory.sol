@@ -40,6 +40,12 @@ contract PoolFactory is IPoolFactory, Ownable2Step {
         emit GuardianSet(guardian_);
     }
 
+    /// @notice Disabled: an ownerless factory would freeze every market's parameters and market creation.
+    /// Ownership moves only by the two-step transfer.
+    function renounceOwnership() public view override onlyOwner {
+        revert RenounceDisabled();
+    }
+
     modifier onlyKnownPool(address pool) {
         if (!isPool[pool]) revert UnknownPool(pool);
         _;
@@ -113,8 +119,8 @@ contract PoolFactory is IPoolFactory, Ownable2Step {
         _within("closeFeeWad", p.closeFeeWad, 0, MAX_FEE);
         _within("borrowRateWad", p.borrowRateWad, 0, MAX_BORROW_RATE);
         _within("maxProfitWad", p.maxProfitWad, MIN_PROFIT_CAP, MAX_PROFIT_CAP);
-        _within("minMargin", p.minMargin, 1, type(uint128).max);
-        _within("minNotional", p.minNotional, 1, type(uint128).max);
+        _within("minMargin", p.minMargin, 1, type(uint96).max);
+        _within("minNotional", p.minNotional, 1, type(uint96).max);
         _within("maxPositionNotional", p.maxPositionNotional, p.minNotional, type(uint128).max);
         _within("maxOpenInterest", p.maxOpenInterest, p.maxPositionNotional, type(uint128).max);
         _within("keeperBonusMin", p.keeperBonusMin, 0, p.minMargin / 2);

@@ -10,20 +10,17 @@ import {MarginMath} from "./libraries/MarginMath.sol";
 
 /// @title PositionVault
 /// @notice Custody of one isolated position. Deployed once per pool as the implementation (`pool` is an
-/// immutable of the implementation's code, which every clone reads), then cloned per position.
-/// See IPositionVault.
+/// immutable of the implementation's code, which every clone reads), then cloned per position. A clone
+/// has no storage and no initializer: its owner is in the pool's position record (and in its CREATE2
+/// salt), so there is nothing to initialise twice. See IPositionVault.
 contract PositionVault is IPositionVault {
     using SafeERC20 for IERC20;
 
     /// @inheritdoc IPositionVault
     address public immutable pool;
 
-    /// @inheritdoc IPositionVault
-    address public owner;
-
     constructor(address pool_) {
         pool = pool_;
-        owner = address(this); // locks the implementation: `initialize` only works on a fresh clone
     }
 
     modifier onlyPool() {
@@ -32,14 +29,13 @@ contract PositionVault is IPositionVault {
     }
 
     /// @inheritdoc IPositionVault
-    function initialize(address owner_) external onlyPool {
-        if (owner != address(0)) revert AlreadyInitialized();
-        owner = owner_;
+    function pay(address token, address to, uint256 amount) external onlyPool {
+        IERC20(token).safeTransfer(to, amount);
     }
 
     /// @inheritdoc IPositionVault
-    function pay(address token, address to, uint256 amount) external onlyPool {
-        IERC20(token).safeTransfer(to, amount);
+    function owner() external view returns (address) {
+        return position().owner;
     }
 
     /// @inheritdoc IPositionVault

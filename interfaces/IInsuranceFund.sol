@@ -3,7 +3,8 @@ pragma solidity ^0.8.24;
 
 /// @title IInsuranceFund
 /// @notice One per pool. Receives liquidation penalties (and anyone's contributions) and pays the pool's
-/// bad debt before the pool's LPs bear any of it. Its tokens can leave only to its own pool.
+/// bad debt before the pool's LPs bear any of it. Its tokens leave only on its own pool's order: to the
+/// pool (`cover`) or to the keeper of a liquidation whose equity could not pay the bonus (`payTo`).
 interface IInsuranceFund {
     event Covered(uint256 requested, uint256 paid);
     event Funded(address indexed from, uint256 amount);

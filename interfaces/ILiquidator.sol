@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {LiquidationResult} from "./IMarginPool.sol";
-
 /// @notice Vaults of one pool to liquidate together (one oracle read, one keeper payment).
 struct Batch {
     address pool;
@@ -20,7 +18,8 @@ interface ILiquidator {
     error EmptyBatch();
 
     /// @notice Liquidates one vault; reverts (HealthyPosition, PositionNotOpen, an oracle error…) if it cannot.
-    function liquidate(address vault) external returns (LiquidationResult memory result);
+    /// What it did is in the pool's `Liquidated` and `KeeperPaid` events.
+    function liquidate(address vault) external;
 
     /// @notice Liquidates many vaults of many pools; skips vaults that are healthy, closed or unknown
     /// instead of reverting, so a lost race costs nothing. Oracle errors still revert.

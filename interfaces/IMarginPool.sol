@@ -15,8 +15,8 @@ struct MarketParams {
     uint64 closeFeeWad; // on the notional at close, to the LPs
     uint64 borrowRateWad; // per second, on the entry notional, to the LPs
     uint64 maxProfitWad; // PnL cap as a multiple of the margin at open (reserved in the pool)
-    uint128 minMargin; // dust bound on a position's margin
-    uint128 minNotional; // dust bound on a position's notional (the minimum position)
+    uint128 minMargin; // dust bound on a position's margin (at most 2**96 - 1)
+    uint128 minNotional; // dust bound on a position's notional, the minimum position (at most 2**96 - 1)
     uint128 maxPositionNotional; // single-position cap
     uint128 maxOpenInterest; // per side, sum of entry notionals
     uint128 keeperBonusMin; // floor of the keeper bonus
@@ -30,15 +30,20 @@ enum PositionStatus {
     Closed // closed or liquidated: the vault may be reopened by its owner
 }
 
-/// @notice One position, stored by the pool under its vault's address.
+/// @notice One position, stored by the pool under its vault's address in three slots.
 struct Position {
     uint128 size; // index-asset units, WAD
     uint128 entryPriceWad; // oracle price at open, WAD
-    uint128 margin; // accounted margin held by the vault (donations excluded)
+    // Open: the accounted margin held by the vault (donations excluded). Closed: what a full liquidation
+    // left the owner, held by the pool and claimable with `claim` (0 once claimed, or after a close).
+    uint128 margin;
     uint128 maxProfit; // PnL cap, reserved in the pool while the position is open
-    uint128 feeBaseWad; // fee index from which fees are owed; the open fee is folded in
+    // The fee index grows linearly from 1e18 by at most 1e18 a year (borrow rate <= 100 %/year):
+    // 80 bits hold it for over a million years.
+    uint80 feeBaseWad; // fee index from which fees are owed; the open fee is folded in
     bool isLong;
     PositionStatus status;
+    address owner; // the vault's owner, part of its CREATE2 salt: the same for every position of the vault
 }
 
 /// @notice What one liquidation did, every amount in assets.
@@ -50,7 +55,7 @@ struct LiquidationResult {
     int256 equityBefore; // margin + PnL - fees before the liquidation
     uint256 keeperBonus; // paid to the keeper (from equity, then the fund, then the pool)
     uint256 penalty; // paid to the insurance fund (from equity only)
-    uint256 ownerCredit; // credited to the owner, claimable from the pool (full liquidation)
+    uint256 ownerCredit; // credited to the vault's owner, claimable from the pool (full liquidation)
     uint256 badDebt; // shortfall of a bankrupt position
 }
 
@@ -103,7 +108,7 @@ interface IMarginPool is IERC4626 {
     );
     /// @notice The keeper's bonus: `fromEquity` out of the vault, then `fromFund`, then `fromPool` (LPs).
     event KeeperPaid(address indexed keeper, uint256 fromEquity, uint256 fromFund, uint256 fromPool);
-    event Claimed(address indexed owner, address indexed receiver, uint256 amount);
+    event Claimed(address indexed vault, address indexed owner, address indexed receiver, uint256 amount);
     event DonationRecovered(address indexed vault, address indexed token, address indexed receiver, uint256 amount);
     event ParamsUpdated(MarketParams params);
     event PausedSet(bool paused);
@@ -130,12 +135,13 @@ interface IMarginPool is IERC4626 {
     error UnsupportedAssetDecimals(uint8 decimals);
     error HealthyPosition(address vault, uint256 priceWad, uint256 liquidationPriceWad);
     error NotLiquidator(address caller);
-    error NothingToClaim(address owner);
+    error NothingToClaim(address vault);
 
     // ---------------------------------------------------------------- trader
     /// @notice Opens a position in the caller's vault number `nonce`, creating the vault (a deterministic
     /// EIP-1167 clone at `vaultAddress(msg.sender, nonce)`) in the same transaction if it does not exist,
-    /// or reusing it if its previous position is closed. Pulls `margin` from the caller into the vault.
+    /// or reusing it if its previous position is closed (an unclaimed liquidation credit of the vault is paid
+    /// to the caller first). Pulls `margin` from the caller into the vault.
     /// @param isLong Long (profits when the price rises) or short.
     /// @param size Index-asset units, WAD.
     /// @param margin Settlement-token units moved from the caller to the vault; the open fee is owed from it.
@@ -162,20 +168,22 @@ interface IMarginPool is IERC4626 {
     /// @notice Sends tokens held by the caller's vault beyond its accounted margin (donations) to `receiver`.
     function recoverDonation(address vault, address token, address receiver) external returns (uint256 amount);
 
-    /// @notice Withdraws what liquidations credited to the caller (the remains of their liquidated
-    /// positions). Pull, not push: an owner who cannot receive tokens cannot block their liquidation.
-    function claim(address receiver) external returns (uint256 amount);
+    /// @notice Withdraws what the full liquidation of the caller's `vault` credited to them (the remains of
+    /// the liquidated position). Pull, not push: an owner who cannot receive tokens cannot block their
+    /// liquidation. The credit stays in the vault's record (no fresh storage per liquidation); reopening
+    /// the vault pays it to the owner first.
+    function claim(address vault, address receiver) external returns (uint256 amount);
 
-    // ---------------------------------------------------------------- liquidation (liquidator only)
-    /// @notice Liquidates `vaults` at one oracle price and pays `keeper` once for all of them. Partial
-    /// where it suffices (the smallest fraction that restores equity >= T * notional), full when that
+    // ---------------------------------------------------------------- liquidation (permissionless)
+    /// @notice Liquidates `vaults` at one oracle price and pays `keeper` once for all of them. Anyone may
+    /// call it for themselves (`keeper == msg.sender`, one call less than through the Liquidator); only the
+    /// Liquidator names another keeper (its own caller): anyone else gets NotLiquidator. Partial where it
+    /// suffices (the smallest fraction that restores equity >= T * notional), full when that
     /// fraction rounds to the whole position, leaves less than the minimum position, or the vault is
     /// bankrupt. `strict`: revert on a vault that is healthy or not open (HealthyPosition,
     /// PositionNotOpen, UnknownVault) instead of skipping it. Oracle errors always revert.
-    /// @return results One entry per vault liquidated, in order (skipped vaults are left out).
-    function liquidate(address[] calldata vaults, address keeper, bool strict)
-        external
-        returns (LiquidationResult[] memory results);
+    /// @return liquidated How many vaults were liquidated (one `Liquidated` event each, in order).
+    function liquidate(address[] calldata vaults, address keeper, bool strict) external returns (uint256 liquidated);
 
     // ---------------------------------------------------------------- admin (factory only)
     /// @notice New parameters, already checked against the factory's hard bounds. Accrues fees first.
@@ -189,10 +197,11 @@ interface IMarginPool is IERC4626 {
     function factory() external view returns (address);
     function oracle() external view returns (address);
     function insuranceFund() external view returns (address);
-    /// @notice The only caller of `liquidate` (the protocol's Liquidator, fixed at creation).
+    /// @notice The protocol's Liquidator (fixed at creation): the only caller of `liquidate` that may name
+    /// a keeper other than itself.
     function liquidator() external view returns (address);
-    /// @notice What liquidations credited to `owner`, claimable with `claim`.
-    function claimable(address owner) external view returns (uint256);
+    /// @notice What the full liquidation of `vault` credited to its owner and is not claimed yet.
+    function claimable(address vault) external view returns (uint256);
     /// @notice Sum of all claimable credits (held by the pool, not the LPs').
     function totalClaimable() external view returns (uint256);
     function vaultImplementation() external view returns (address);

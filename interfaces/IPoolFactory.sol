@@ -32,6 +32,7 @@ interface IPoolFactory {
     error LiquidatorAlreadySet(address liquidator);
     error LiquidatorNotSet();
     error GuardianUnchanged(address guardian);
+    error RenounceDisabled();
 
     /// @notice Creates a market over `asset` priced by `oracle` (an IPriceOracle whose maxAge is bounded).
     /// @return pool The new MarginPool (an ERC-4626 whose shares are named `name`/`symbol`).

@@ -6,21 +6,18 @@ import {Position} from "./IMarginPool.sol";
 /// @title IPositionVault
 /// @notice The custody account of one isolated position: an EIP-1167 clone that holds the position's
 /// margin as a real token balance at its own address and nothing else that backs another position.
-/// @dev The pool is the implementation's immutable; the owner is written once by `initialize`. Only the
+/// @dev The pool is the implementation's immutable; the owner is recorded by the pool (a clone has no
+/// storage and no initializer) and is part of the clone's CREATE2 salt. Only the
 /// pool moves tokens out, and only for settlement (close, remove margin, liquidation) or to give the
 /// owner back what was donated. Position state and maths live in the pool (`IMarginPool.position`);
 /// the views here forward to it so a wallet can ask the vault directly.
 interface IPositionVault {
     error NotPool(address caller);
-    error AlreadyInitialized();
-
-    /// @notice Writes the owner once, in the transaction that creates the clone. The implementation
-    /// itself is locked at construction.
-    function initialize(address owner) external;
 
     /// @notice Sends `amount` of `token` held by the vault to `to`. Pool only.
     function pay(address token, address to, uint256 amount) external;
 
+    /// @notice The vault's owner as the pool records it (address(0) for the implementation).
     function owner() external view returns (address);
     function pool() external view returns (address);
 

@@ -9,7 +9,7 @@ Run it from the repository root (it uses the project's compiled contracts throug
     ringfence add-margin 0xVault --amount 100
     ringfence remove-margin 0xVault --amount 50
     ringfence close 0xVault
-    ringfence claim                            # what liquidations credited to you
+    ringfence claim <vault>                    # what a liquidation credited to you
     ringfence lp deposit --amount 10000
     ringfence lp withdraw --amount 5000        # or --all
 
@@ -818,23 +818,23 @@ def close(session: Session, as_json: bool, vault: str, receiver: str | None,
 
 
 @main.command()
+@click.argument("vault")
 @click.option("--to", "receiver", default=None, help="Receiver [default: the account]")
 @common_options
 @connected
-def claim(session: Session, as_json: bool, receiver: str | None) -> None:
-    """Withdraw what liquidations of your positions credited to you."""
-    market_id, market = session.market()
+def claim(session: Session, as_json: bool, vault: str, receiver: str | None) -> None:
+    """Withdraw what the liquidation of your vault credited to you."""
+    vault, market = session.vault_market(vault)
     view = MarketView(market)
     owner = session.account
     to = session.address_of(receiver)
     with view.guard():
-        amount = int(market.pool.claimable(owner))
-        if amount == 0:
-            raise CliError(f"nothing to claim for {owner.address} in {market_id}")
-        simulate(market.pool.claim, to or owner.address, sender=owner)
-        paid = market.claim(owner, to)
-    _emit(as_json, {"market": market_id, "claimed": paid, "receiver": str(to or owner.address)},
-          [("market", market_id), ("claimed", view.amount(paid)), ("to", str(to or owner.address))])
+        if market.claimable(vault) == 0:
+            raise CliError(f"nothing to claim in vault {vault}")
+        simulate(market.pool.claim, vault, to or owner.address, sender=owner)
+        paid = market.claim(owner, vault, to)
+    _emit(as_json, {"vault": vault, "claimed": paid, "receiver": str(to or owner.address)},
+          [("vault", vault), ("claimed", view.amount(paid)), ("to", str(to or owner.address))])
 
 
 @main.group()

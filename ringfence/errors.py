@@ -53,14 +53,15 @@ MESSAGES: dict[str, str] = {
     "ERC20InsufficientBalance": "balance {balance} of {sender} is below {needed}",
     "ERC20InsufficientAllowance": "allowance {allowance} of {spender} is below {needed}",
     "OwnableUnauthorizedAccount": "{account} is not the owner",
-    "NothingToClaim": "{owner} has nothing to claim",
+    "NothingToClaim": "vault {vault} has nothing to claim",
     "HealthyPosition": "vault {vault} is healthy at price {priceWad} (liquidation price {liquidationPriceWad})",
-    "NotLiquidator": "{caller} is not the protocol's liquidator",
+    "NotLiquidator": "{caller} may only liquidate for itself (only the Liquidator names another keeper)",
     "LiquidatorNotSet": "the factory's liquidator must be set before creating a market",
     "LiquidatorAlreadySet": "the liquidator is already set ({liquidator})",
     "UnknownPool": "{pool} is not a pool of this factory",
     "ZeroAddress": "an address argument is zero",
     "EmptyBatch": "the batch names no pool",
+    "RenounceDisabled": "the factory cannot be left without an owner: transfer it instead",
     "ReentrancyGuardReentrantCall": "re-entrant call refused",
 }
 

@@ -396,7 +396,7 @@ class MarketParams:
 class Position:
     """An open position as the pool stores it (the Solidity ``Position`` struct without its
     status): ``size`` in index-asset WAD units, ``entry_price`` and ``fee_base`` in WAD,
-    ``margin`` and ``max_profit`` in assets; every amount a uint128."""
+    ``margin`` and ``max_profit`` in assets; every amount a uint128, the fee base a uint80."""
 
     size: int
     entry_price: int
@@ -406,8 +406,9 @@ class Position:
     is_long: bool
 
     def __post_init__(self) -> None:
-        for name in ("size", "entry_price", "margin", "max_profit", "fee_base"):
+        for name in ("size", "entry_price", "margin", "max_profit"):
             _uint(name, getattr(self, name), 128)
+        _uint("fee_base", self.fee_base, 80)
 
     @classmethod
     def from_struct(cls, raw: Any) -> Position:

@@ -91,6 +91,7 @@ class Position:
     fee_base_wad: int
     is_long: bool
     status: int  # 0 none, 1 open, 2 closed
+    owner: str  # the vault's owner (fixed for the vault's life)
 
     OPEN = 1
 
@@ -102,10 +103,10 @@ class Position:
     def from_chain(cls, raw: Any) -> Position:
         if hasattr(raw, "size"):
             return cls(int(raw.size), int(raw.entryPriceWad), int(raw.margin), int(raw.maxProfit),
-                       int(raw.feeBaseWad), bool(raw.isLong), int(raw.status))
-        size, entry, margin, max_profit, fee_base, is_long, status = tuple(raw)
+                       int(raw.feeBaseWad), bool(raw.isLong), int(raw.status), str(raw.owner))
+        size, entry, margin, max_profit, fee_base, is_long, status, owner = tuple(raw)
         return cls(int(size), int(entry), int(margin), int(max_profit), int(fee_base),
-                   bool(is_long), int(status))
+                   bool(is_long), int(status), str(owner))
 
 
 @dataclass(frozen=True)
@@ -223,10 +224,14 @@ class Market:
         events = receipt.decode_logs(self.pool.PositionClosed)
         return int(events[0].payout) if events else 0
 
-    def claim(self, owner: Any, receiver: Any = None) -> int:
-        """Withdraws what liquidations credited to ``owner``; returns the amount."""
+    def claimable(self, vault: Any) -> int:
+        """What the full liquidation of ``vault`` credited to its owner and is not claimed yet."""
+        return int(self.pool.claimable(vault))
+
+    def claim(self, owner: Any, vault: Any, receiver: Any = None) -> int:
+        """Withdraws what the liquidation of ``owner``'s ``vault`` credited to them; returns the amount."""
         with contract_errors():
-            receipt = self.pool.claim(receiver or owner, sender=owner)
+            receipt = self.pool.claim(vault, receiver or owner, sender=owner)
         return int(receipt.decode_logs(self.pool.Claimed)[0].amount)
 
     # ------------------------------------------------------------ LPs

@@ -238,6 +238,8 @@ class MorphoStories:
             raise StoryError(f"Morpho full liquidation left {pos}")
         self.rec.add("liquidate_full", [web3_tx("liquidate", receipt)],
                      note="all the borrow shares; the rest of the collateral stays the borrower's")
+        self.rec.add("liquidate_full_direct", [web3_tx("liquidate", receipt)],
+                     note="the same transaction: Morpho is always called directly")
 
         receipts = []
         for who in batch:

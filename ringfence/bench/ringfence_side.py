@@ -213,9 +213,13 @@ class RingfenceStories:
         self.rec.add("lp_withdraw", [ape_tx("withdraw", receipt)], note="ERC-4626 withdraw, half")
 
     # ------------------------------------------------------------------ liquidation stories
-    def _liquidate_one(self, vault: str) -> tuple[Any, Any]:
+    def _liquidate_one(self, vault: str, direct: bool = False) -> tuple[Any, Any]:
         self._tick()
-        receipt = self.ctx.liquidator.liquidate(vault, sender=self.r["keeper"])
+        keeper = self.r["keeper"]
+        if direct:  # a keeper of one pool can skip the Liquidator's routing and registry check
+            receipt = self.pool.liquidate([vault], keeper, True, sender=keeper)
+        else:
+            receipt = self.ctx.liquidator.liquidate(vault, sender=keeper)
         events = receipt.decode_logs(self.pool.Liquidated)
         if len(events) != 1:
             raise StoryError(f"liquidate({vault}) emitted {len(events)} Liquidated events")
@@ -226,8 +230,9 @@ class RingfenceStories:
             return
         env = self.env
         env.set_price(3000)
-        warm, partial, full, bad = (self._fresh_trader() for _ in range(4))
+        warm, partial, full, bad, direct = (self._fresh_trader() for _ in range(5))
         v_warm = str(self.pool.vaultAddress(warm, 0))
+        v_direct = str(self.pool.vaultAddress(direct, 0))
         v_partial = str(self.pool.vaultAddress(partial, 0))
         v_full = str(self.pool.vaultAddress(full, 0))
         v_bad = str(self.pool.vaultAddress(bad, 0))
@@ -235,6 +240,7 @@ class RingfenceStories:
         self._open(partial, PARTIAL)
         self._open(full, SMALL)
         self._open(bad, BAD_DEBT)
+        self._open(direct, SMALL)
 
         # Warm-up (not measured): the insurance fund and the keeper already hold the token.
         env.set_answer(_answer_below(int(self._vault(v_warm).liquidationPrice()), 0.005))
@@ -255,6 +261,13 @@ class RingfenceStories:
         self.rec.add("liquidate_full", [ape_tx("Liquidator.liquidate", receipt)],
                      owner_credit=int(ev.ownerCredit),
                      note="small position (a partial would leave dust): closed, leftover credited to the owner")
+
+        env.set_answer(_answer_below(int(self._vault(v_direct).liquidationPrice()), 0.005))
+        receipt, ev = self._liquidate_one(v_direct, direct=True)
+        if not ev.full or int(ev.badDebt) != 0 or int(ev.ownerCredit) == 0:
+            raise StoryError(f"direct full liquidation: full={ev.full} badDebt={ev.badDebt}")
+        self.rec.add("liquidate_full_direct", [ape_tx("MarginPool.liquidate", receipt)],
+                     owner_credit=int(ev.ownerCredit), note="the same, called on the pool by the keeper for itself")
 
         env.set_answer(_answer_below(int(self._vault(v_bad).bankruptcyPrice()), 0.03))
         receipt, ev = self._liquidate_one(v_bad)

@@ -56,7 +56,7 @@ OPEN = Fn("openPosition", ["uint96", "bool", "uint256", "uint256", "uint256"])
 ADD_MARGIN = Fn("addMargin", ["address", "uint256"])
 REMOVE_MARGIN = Fn("removeMargin", ["address", "uint256", "address"])
 CLOSE = Fn("closePosition", ["address", "address", "uint256"])
-CLAIM = Fn("claim", ["address"])
+CLAIM = Fn("claim", ["address", "address"])
 RECOVER = Fn("recoverDonation", ["address", "address", "address"])
 DEPOSIT = Fn("deposit", ["uint256", "address"])
 WITHDRAW = Fn("withdraw", ["uint256", "address", "address"])
@@ -264,10 +264,11 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
             self.touched |= {vault}
             self._try("close", owner, world.pools[market], CLOSE(vault, owner, 0))
 
-        @rule(trader=st.integers(0, 3), market=st.integers(0, 1))
-        def claim(self, trader: int, market: int) -> None:
-            who = world.traders[trader]
-            self._try("claim", who, world.pools[market], CLAIM(who))
+        @rule(trader=st.integers(0, 3), market=st.integers(0, 1), nonce=st.integers(0, 2))
+        def claim(self, trader: int, market: int, nonce: int = 0) -> None:
+            # A liquidation's credit stays in the vault's record until its owner claims it.
+            who, vault = world.traders[trader], world.vault_of[(market, trader, nonce)]
+            self._try("claim", who, world.pools[market], CLAIM(vault, who))
 
         @precondition(lambda self: self.vaults)
         @rule(pick=PICK, market=st.integers(0, 1), amount=st.integers(1, 500), to_pool=st.booleans())

@@ -173,3 +173,12 @@ def test_first_depositor_inflation_attack_unprofitable(protocol, owner, usdc, or
 
 def test_market_params_round_trip_struct(market, params):
     assert MarketParams.from_chain(market.pool.params()) == params
+
+
+def test_renouncing_ownership_is_disabled(protocol, owner, mallory):
+    """An ownerless factory would freeze every market: renouncing reverts; only a two-step transfer moves it."""
+    with reverts("RenounceDisabled"):
+        protocol.factory.renounceOwnership(sender=owner)
+    with reverts("OwnableUnauthorizedAccount", account=mallory):
+        protocol.factory.renounceOwnership(sender=mallory)
+    assert protocol.factory.owner() == owner.address

@@ -98,10 +98,25 @@ def test_liquidate_with_stale_price_reverts_with_StalePrice(protocol, market, op
         protocol.liquidator.liquidateBatch([(market.pool, [vault])], sender=keeper)
 
 
-def test_pool_liquidate_only_by_liquidator(market, pool, open_vault, mallory):
+def test_pool_liquidate_names_another_keeper_only_through_the_liquidator(market, pool, open_vault, mallory, keeper):
     vault = open_vault()
     with reverts("NotLiquidator", caller=mallory):
+        pool.liquidate([vault], keeper, True, sender=mallory)
+    # For oneself, the pool is callable directly, with the same checks as through the Liquidator.
+    with reverts("HealthyPosition", vault=vault):
         pool.liquidate([vault], mallory, True, sender=mallory)
+
+
+def test_direct_pool_liquidation_pays_the_caller(market, pool, open_vault, keeper, usdc, set_price):
+    vault = open_vault(margin=400 * USDC)
+    set_price(2700)
+    before = usdc.balanceOf(keeper)
+    receipt = pool.liquidate([vault], keeper, True, sender=keeper)
+    [event] = [e for e in receipt.events if e.event_name == "Liquidated"]
+    assert event.keeper == keeper.address and event.vault == vault
+    [paid] = [e for e in receipt.events if e.event_name == "KeeperPaid"]
+    assert usdc.balanceOf(keeper) - before == paid.fromEquity + paid.fromFund + paid.fromPool > 0
+    assert pool.position(vault).size < ETH or pool.position(vault).status == 2  # partly or fully closed
 
 
 def test_liquidator_rejects_unknown_pool(protocol, keeper, mallory):
@@ -121,12 +136,30 @@ def test_owner_claims_leftover_after_full_liquidation(protocol, market, pool, op
     receipt = protocol.liquidator.liquidate(vault, sender=keeper)
     event = receipt.decode_logs(pool.Liquidated)[0]
     assert event.full and event.ownerCredit > 0
-    assert pool.claimable(alice) == event.ownerCredit
+    assert pool.claimable(vault) == event.ownerCredit
     before = int(usdc.balanceOf(alice))
-    pool.claim(alice, sender=alice)
+    pool.claim(vault, alice, sender=alice)
     assert int(usdc.balanceOf(alice)) == before + event.ownerCredit
-    with reverts("NothingToClaim", owner=alice):
-        pool.claim(alice, sender=alice)
+    with reverts("NothingToClaim", vault=vault):
+        pool.claim(vault, alice, sender=alice)
+
+
+def test_reopening_a_liquidated_vault_pays_its_credit_to_the_owner_first(protocol, market, pool, open_vault, alice,
+                                                                        keeper, usdc, set_price, owner, params):
+    protocol.factory.setParams(pool, params.with_(min_notional=250 * USDC).as_tuple(), sender=owner)
+    vault = open_vault(size=ETH // 10, margin=40 * USDC)
+    set_price(_liquidation_price_usd(market, vault) - 1)
+    credit = protocol.liquidator.liquidate(vault, sender=keeper).decode_logs(pool.Liquidated)[0].ownerCredit
+    assert credit > 0 and pool.claimable(vault) == credit
+    usdc.approve(pool, 40 * USDC, sender=alice)
+    total, before = int(pool.totalClaimable()), int(usdc.balanceOf(alice))
+    receipt = pool.openPosition(0, True, ETH // 10, 40 * USDC, 0, sender=alice)
+    [claimed] = receipt.decode_logs(pool.Claimed)
+    assert (claimed.vault, claimed.owner, claimed.receiver, claimed.amount) == (vault, alice.address, alice.address,
+                                                                                credit)
+    assert int(usdc.balanceOf(alice)) == before + credit - 40 * USDC
+    assert pool.claimable(vault) == 0 and pool.totalClaimable() == total - credit
+    assert pool.position(vault).status == 1 and pool.position(vault).margin == 40 * USDC
 
 
 def test_liquidation_touches_no_other_vault_or_pool(protocol, owner, market, usdc, alice, bob, keeper,

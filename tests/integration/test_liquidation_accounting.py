@@ -3,7 +3,7 @@
 
 For each liquidation the test reads, before and after: the token balances of every vault, the pool,
 the keeper, the insurance fund, the owners and the LP; the pool's ``totalAssets``, ``reserved``,
-``openInterest`` of both sides, ``totalClaimable`` and ``claimable``; the positions. It then checks
+``openInterest`` of both sides, ``totalClaimable`` and each vault's ``claimable``; the positions. It then checks
 the ``Liquidated``, ``KeeperPaid`` and ``BadDebtCovered`` events and every one of those changes
 against the model run on the state before, at the block's price and fee index. Conservation is
 checked outright too: the token's supply is the sum of the balances of every holder, and the pool
@@ -174,7 +174,7 @@ class Books:
     total_assets: int
     reserved: int
     total_claimable: int
-    claimable: dict[str, int]
+    claimable: dict[str, int]  # per vault
     open_interest: dict[bool, tuple[int, int]]
     positions: dict[str, m.Position]  # the open ones
     statuses: dict[str, int]
@@ -192,14 +192,13 @@ def read_books(env: Env, vaults: list[str]) -> Books:
         margins[vault] = int(raw.margin)
         if statuses[vault] == 1:
             positions[vault] = m.Position.from_struct(raw)
-    owners = {env.alice.address, env.bob.address}
     books = Books(
         balances={a: int(env.token.balanceOf(a)) for a in env.holders()},
         supply=int(env.token.totalSupply()),
         total_assets=int(pool.totalAssets()),
         reserved=int(pool.reserved()),
         total_claimable=int(pool.totalClaimable()),
-        claimable={o: int(pool.claimable(o)) for o in owners},
+        claimable={v: int(pool.claimable(v)) for v in statuses},
         open_interest={
             side: tuple(int(v) for v in pool.openInterest(side))  # type: ignore[misc]
             for side in (True, False)
@@ -307,11 +306,9 @@ def liquidate_and_check(
     assert after.total_assets - after.reserved == expected.free_liquidity
     assert before.reserved - after.reserved == expected.reserved_released
     assert after.total_claimable - before.total_claimable == expected.owner_credits
-    for owner in before.claimable:
-        assert after.claimable[owner] - before.claimable[owner] == sum(
-            r.owner_credit
-            for v, r in zip(expected.vaults, expected.results, strict=True)
-            if env.owners[v] == owner
+    for vault in before.claimable:  # a credit stays in the liquidated vault's record
+        assert after.claimable[vault] - before.claimable[vault] == sum(
+            r.owner_credit for v, r in zip(expected.vaults, expected.results, strict=True) if v == vault
         )
     for side in (True, False):
         released = [
@@ -329,8 +326,9 @@ def liquidate_and_check(
     for vault in dict.fromkeys(vaults):
         if vault in expected.positions:
             assert after.positions[vault] == expected.positions[vault]
-        elif vault in before.positions:
-            assert after.statuses[vault] == 2 and after.margins[vault] == 0
+        elif vault in before.positions:  # closed: the record's margin holds the owner's credit
+            credit = sum(r.owner_credit for v, r in zip(expected.vaults, expected.results, strict=True) if v == vault)
+            assert after.statuses[vault] == 2 and after.margins[vault] == credit
         else:
             assert after.statuses[vault] == before.statuses[vault]
     return Checked(receipt, expected, before, after, price, fee_index)
@@ -433,14 +431,16 @@ def test_full_liquidation_credits_the_owner_who_claims_it(env):
     assert r.keeper_from_equity == r.keeper_bonus and r.owner_credit > 0
     assert r.keeper_bonus + r.penalty + r.owner_credit == r.equity_before
     assert r.vault_to_pool == checked.before.positions[vault].margin
-    assert int(env.pool.claimable(env.alice)) == r.owner_credit
+    assert int(env.pool.claimable(vault)) == r.owner_credit
+    with reverts("NotVaultOwner", caller=env.bob, owner=env.alice):
+        env.pool.claim(vault, env.bob, sender=env.bob)
 
     before = read_books(env, [vault])
-    receipt = env.pool.claim(env.alice, sender=env.alice)
+    receipt = env.pool.claim(vault, env.alice, sender=env.alice)
     after = read_books(env, [vault])
     claimed = receipt.decode_logs(env.pool.Claimed)
-    assert [(e.owner, e.receiver, e.amount) for e in claimed] == [
-        (env.alice.address, env.alice.address, r.owner_credit)
+    assert [(e.vault, e.owner, e.receiver, e.amount) for e in claimed] == [
+        (vault, env.alice.address, env.alice.address, r.owner_credit)
     ]
     changed = {
         a: after.balances[a] - before.balances[a]
@@ -450,9 +450,9 @@ def test_full_liquidation_credits_the_owner_who_claims_it(env):
     assert changed == {env.alice.address: r.owner_credit, env.pool.address: -r.owner_credit}
     assert after.total_claimable == before.total_claimable - r.owner_credit
     assert after.total_assets == before.total_assets and after.reserved == before.reserved
-    assert after.claimable[env.alice.address] == 0
-    with reverts("NothingToClaim", owner=env.alice):
-        env.pool.claim(env.alice, sender=env.alice)
+    assert after.claimable[vault] == 0 and after.margins[vault] == 0
+    with reverts("NothingToClaim", vault=vault):
+        env.pool.claim(vault, env.alice, sender=env.alice)
 
 
 def test_full_liquidation_with_equity_below_the_bonus_the_fund_tops_it_up(env):

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ape
 import pytest
+from ape.exceptions import ContractLogicError
+from ape.utils import ZERO_ADDRESS
+from eth_utils import keccak
 
 from ringfence.abi import at
 from ringfence.errors import RingfenceError, error_class
@@ -170,30 +173,23 @@ def test_vault_pay_by_anyone_but_pool_reverts_with_NotPool(market, open_vault, m
         vault.pay(usdc, mallory, 1, sender=mallory)
 
 
-def test_initialize_clone_or_implementation_reverts(market, pool, open_vault, mallory, project):
-    """C1: neither a clone nor the implementation can be (re)initialised by anyone."""
-    vault = market.vault(open_vault())
-    with reverts("NotPool", caller=mallory):
-        vault.initialize(mallory, sender=mallory)
+def test_vault_has_no_initializer_and_its_owner_is_the_pools_record(market, pool, open_vault, alice, mallory,
+                                                                     project, chain):
+    """C1: there is nothing to (re)initialise: a clone stores nothing, its owner is the pool's record and
+    part of its CREATE2 address, and neither a clone nor the implementation has an initializer."""
+    vault = market.vault(open_vault(alice))
+    assert vault.owner() == alice.address == pool.position(vault).owner
+    assert pool.vaultAddress(alice, 0) == vault.address != pool.vaultAddress(mallory, 0)
+    assert int.from_bytes(bytes(chain.provider.get_storage(vault.address, 0)), "big") == 0
     implementation = at(project.PositionVault, pool.vaultImplementation())
-    assert implementation.owner() == implementation.address  # locked at construction
-    with reverts("NotPool", caller=mallory):
-        implementation.initialize(mallory, sender=mallory)
-
-
-@pytest.mark.anvil_only
-def test_initialize_twice_by_pool_reverts_with_AlreadyInitialized(market, pool, open_vault, accounts, project):
-    """C1: even the pool cannot initialise a clone or the implementation a second time."""
-    if ape.chain.provider.name != "foundry":
-        pytest.skip("impersonating the pool needs Anvil")
-    as_pool = accounts[pool.address]
-    ape.chain.provider.set_balance(pool.address, 10**18)
-    vault = market.vault(open_vault())
-    with reverts("AlreadyInitialized"):
-        vault.initialize(as_pool, sender=as_pool)
-    implementation = at(project.PositionVault, pool.vaultImplementation())
-    with reverts("AlreadyInitialized"):
-        implementation.initialize(as_pool, sender=as_pool)
+    assert implementation.owner() == ZERO_ADDRESS
+    initialize = keccak(text="initialize(address)")[:4] + bytes(12) + bytes.fromhex(mallory.address[2:])
+    for target in (vault.address, implementation.address):
+        call = chain.provider.network.ecosystem.create_transaction(receiver=target, sender=mallory.address,
+                                                                   data=initialize)
+        with pytest.raises(ContractLogicError):  # no such function and no fallback: a bare revert
+            chain.provider.send_call(call)
+    assert vault.owner() == alice.address
 
 
 def test_close_at_profit_pays_margin_plus_pnl_minus_fees(

