@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -182,14 +182,21 @@ def translate(exc: Exception) -> RingfenceError:
 
 
 def _revert_data(exc: Exception) -> bytes | None:
-    """The raw revert data carried by an Ape exception, when there is some.
-
-    Depending on the provider Ape keeps it as bytes, as a hex string, or as the ``repr`` of bytes.
-    """
+    """The raw revert data carried by an Ape exception, when there is some."""
     base = getattr(exc, "base_err", None)
-    candidates = [getattr(exc, "revert_message", None), getattr(base, "data", None),
-                  str(base) if base is not None else None]
+    return revert_data_from([getattr(exc, "revert_message", None), getattr(base, "data", None),
+                             str(base) if base is not None else None])
+
+
+def revert_data_from(candidates: Iterable[Any]) -> bytes | None:
+    """The first revert data found among ``candidates`` (the fields of an exception, in order of trust).
+
+    Providers and libraries keep it as bytes, as a hex string, as the ``repr`` of bytes (eth-tester's
+    ``execution reverted: b'...'``), as web3's ``(message, data)`` tuple, or as Anvil's text rendering.
+    """
     for candidate in candidates:
+        if isinstance(candidate, tuple) and candidate:  # web3's ContractLogicError args: (message, data)
+            candidate = candidate[-1]
         if isinstance(candidate, bytes) and candidate:
             return candidate
         if not isinstance(candidate, str):
@@ -201,9 +208,10 @@ def _revert_data(exc: Exception) -> bytes | None:
                 continue
         if (anvil := _anvil_rendering(candidate)) is not None:
             return anvil
-        if candidate[:2] in ("b'", 'b"'):
+        rendered = candidate.partition("execution reverted: ")[2] or candidate
+        if rendered[:2] in ("b'", 'b"'):
             try:
-                value = ast.literal_eval(candidate)
+                value = ast.literal_eval(rendered)
             except (ValueError, SyntaxError):
                 continue
             if isinstance(value, bytes) and value:

@@ -14,7 +14,6 @@ decoded error and nothing is sent. Only a call that succeeds is sent, and its re
 
 from __future__ import annotations
 
-import ast
 import http.client
 import itertools
 import json
@@ -26,7 +25,7 @@ from urllib.parse import urlparse
 from eth_abi import encode
 from eth_utils import keccak
 
-from ringfence.errors import ErrorDecoder, project_decoder
+from ringfence.errors import ErrorDecoder, project_decoder, revert_data_from
 
 # Enough for a batch liquidation of every vault the fuzzer can open; the dry run uses the same limit,
 # so running out of gas shows up as a revert there, not as a failed transaction.
@@ -145,29 +144,10 @@ def _tx(tx: dict[str, Any]) -> dict[str, Any]:
 
 
 def _exception_revert_data(exc: Exception) -> bytes | None:
-    for candidate in (getattr(exc, "data", None), *getattr(exc, "args", ())):
-        if isinstance(candidate, tuple) and candidate:  # web3's ContractLogicError args: (message, data)
-            candidate = candidate[-1]
-        if isinstance(candidate, bytes):
-            return candidate
-        if not isinstance(candidate, str):
-            continue
-        if candidate.startswith("0x"):
-            try:
-                return bytes.fromhex(candidate[2:])
-            except ValueError:
-                continue
-        rendered = candidate.partition("execution reverted: ")[2]  # eth-tester: the repr of the bytes
-        if rendered[:2] in ("b'", 'b"'):
-            try:
-                value = ast.literal_eval(rendered)
-            except (ValueError, SyntaxError):
-                continue
-            if isinstance(value, bytes):
-                return value
-    if type(exc).__name__ in {"TransactionFailed", "ContractLogicError", "ContractCustomError"}:
-        return b""
-    return None
+    data = revert_data_from((getattr(exc, "data", None), *getattr(exc, "args", ())))
+    if data is None and type(exc).__name__ in {"TransactionFailed", "ContractLogicError", "ContractCustomError"}:
+        return b""  # a bare revert
+    return data
 
 
 class Fn:

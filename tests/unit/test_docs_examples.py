@@ -18,6 +18,7 @@ Run: ``pytest tests/unit/test_docs_examples.py -p no:cacheprovider``; print the 
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +27,7 @@ import pytest
 
 from ringfence import model as m
 from ringfence.model import WAD
+from ringfence.sdk import MarketParams
 
 ROOT = Path(__file__).resolve().parents[2]
 MATHS = ROOT / "docs" / "maths.md"
@@ -63,24 +65,7 @@ def flag(value: bool) -> str:
 
 def eth_usdc_params() -> m.MarketParams:
     """The ETH/USD market of ``markets/local.yaml`` (= ``MarketParams.default(6)`` of the SDK)."""
-    return m.MarketParams(
-        asset_decimals=USDC_DECIMALS,
-        initial_margin_wad=WAD // 10,
-        maintenance_margin_wad=WAD // 20,
-        liquidation_target_wad=WAD * 75 // 1000,
-        keeper_bonus_wad=WAD // 100,
-        liquidation_penalty_wad=WAD // 100,
-        open_fee_wad=WAD // 1000,
-        close_fee_wad=WAD // 1000,
-        borrow_rate_wad=WAD // 10 // YEAR,
-        max_profit_wad=5 * WAD,
-        min_margin=10 * USDC,
-        min_notional=50 * USDC,
-        max_position_notional=1_000_000 * USDC,
-        max_open_interest=10_000_000 * USDC,
-        keeper_bonus_min=1 * USDC,
-        keeper_bonus_max=1_000 * USDC,
-    )
+    return m.MarketParams(asset_decimals=USDC_DECIMALS, **asdict(MarketParams.default(USDC_DECIMALS)))
 
 
 def max_removable(p: m.MarketParams, pos: m.Position, price: int, index: int) -> int:
