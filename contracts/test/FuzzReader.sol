@@ -126,7 +126,8 @@ contract FuzzReader {
             r.isLong = v.isLong;
             r.size = v.size;
             r.entryPriceWad = v.entryPriceWad;
-            r.margin = v.margin;
+            // open: the accounted margin; closed: the liquidation credit kept in the record
+            r.margin = v.status == 1 ? v.margin : IMarginPool(pool).claimable(list[j]);
             r.maxProfit = v.maxProfit;
             r.balance = token.balanceOf(list[j]);
             r.liquidatable = v.liquidatable;

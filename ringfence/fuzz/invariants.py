@@ -76,8 +76,12 @@ def check_conservation(snap: Snapshot, ghost: Ghost) -> None:
 
 
 def check_sums(snap: Snapshot) -> None:
-    """A2: the pools' aggregates equal the sums over their open vaults."""
+    """A2: the pools' aggregates equal the sums over their vaults: open interest and reserve over the open
+    ones, ``totalClaimable`` over the closed ones' unclaimed liquidation credits."""
     for i, m in enumerate(snap.markets):
+        credits = sum(v.margin for v in snap.vaults.values() if v.market == i and v.status == 2)
+        if m.total_claimable != credits:
+            raise InvariantViolation("sums", f"pool {i} totalClaimable {m.total_claimable} != {credits} credited")
         rows = [v for v in snap.vaults.values() if v.market == i and v.status == 1]
         for side, is_long in ((0, True), (1, False)):
             size = sum(v.size for v in rows if v.is_long == is_long)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from eth_abi import decode
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -58,6 +59,7 @@ REMOVE_MARGIN = Fn("removeMargin", ["address", "uint256", "address"])
 CLOSE = Fn("closePosition", ["address", "address", "uint256"])
 CLAIM = Fn("claim", ["address", "address"])
 RECOVER = Fn("recoverDonation", ["address", "address", "address"])
+LIQUIDATION_PRICE = Fn("liquidationPrice", [], ["uint256"])
 DEPOSIT = Fn("deposit", ["uint256", "address"])
 WITHDRAW = Fn("withdraw", ["uint256", "address", "address"])
 TRANSFER = Fn("transfer", ["address", "uint256"])
@@ -210,7 +212,7 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
 
         # ------------------------------------------------------------ traders
         @rule(trader=st.integers(0, 3), market=st.integers(0, 1), nonce=st.integers(0, 2),
-              is_long=st.booleans(), size_centi=st.integers(1, 2_000), lev_tenths=st.integers(10, 120))
+              is_long=st.booleans(), size_centi=st.one_of(st.integers(1, 4), st.integers(1, 2_000)), lev_tenths=st.integers(10, 120))
         def open(self, trader: int, market: int, nonce: int, is_long: bool, size_centi: int,
                  lev_tenths: int) -> None:
             who = world.traders[trader]
@@ -266,8 +268,24 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
 
         @rule(trader=st.integers(0, 3), market=st.integers(0, 1), nonce=st.integers(0, 2))
         def claim(self, trader: int, market: int, nonce: int = 0) -> None:
-            # A liquidation's credit stays in the vault's record until its owner claims it.
-            who, vault = world.traders[trader], world.vault_of[(market, trader, nonce)]
+            # A liquidation's credit stays in the vault's record until its owner claims it: claim one when
+            # there is one (by its owner, or by a stranger, who must fail), else a vault that may have none.
+            credited = [v for v, row in self.last_rows.items() if row.status == 2 and row.margin > 0]
+            if credited:
+                vault = credited[(trader * 3 + nonce) % len(credited)]
+                market, owner_index = self.vaults[vault]
+                owner, stranger = world.traders[owner_index], world.traders[trader]
+                if stranger != owner:
+                    try:
+                        node.dry_run(stranger, world.pools[market], CLAIM(vault, stranger))
+                    except RingfenceError as exc:
+                        assert exc.name == "NotVaultOwner", exc
+                    else:
+                        raise AssertionError(f"a stranger claimed the credit of {vault}")
+                who = owner
+            else:
+                who, vault = world.traders[trader], world.vault_of[(market, trader, nonce)]
+            self.touched |= {vault}
             self._try("claim", who, world.pools[market], CLAIM(vault, who))
 
         @precondition(lambda self: self.vaults)
@@ -341,6 +359,26 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
 
         def _move(self, market: int, bp: int) -> None:
             self.answers[market] = max(10**FEED_DECIMALS, self.answers[market] * (10_000 + bp) // 10_000)
+            self._set_answer(market)
+            Stats.count("price")
+
+        @precondition(lambda self: self._open_vaults())
+        @rule(pick=PICK, beyond_bp=st.integers(0, 40))
+        def price_to_liquidation(self, pick: int, beyond_bp: int) -> None:
+            """The price just past one open vault's liquidation price (0-0.4 %): the boundary where a small
+            position is liquidated fully with equity left for its owner (a credit) and a large one partly."""
+            vault = self._pick(pick, self._open_vaults())
+            market, _ = self.vaults[vault]
+            row = self.last_rows.get(vault)
+            if row is None:  # not read yet (the invariants read after every step)
+                return
+            (liquidation_wad,) = decode(["uint256"], node.call(vault, LIQUIDATION_PRICE()))
+            answer = liquidation_wad // 10 ** (18 - FEED_DECIMALS)
+            if row.is_long:
+                answer = answer * (10_000 - beyond_bp) // 10_000 - 1
+            else:
+                answer = (answer + 1) * (10_000 + beyond_bp) // 10_000 + 1
+            self.answers[market] = max(10**FEED_DECIMALS, answer)
             self._set_answer(market)
             Stats.count("price")
 

@@ -123,6 +123,9 @@ def test_canary_sums_catch_a_drifted_aggregate(clean):
     with pytest.raises(InvariantViolation, match="sums"):
         check_sums(dataclasses.replace(snap, markets=[dataclasses.replace(m0, reserved=m0.reserved - 1),
                                                       *snap.markets[1:]]))
+    with pytest.raises(InvariantViolation, match="totalClaimable"):
+        check_sums(dataclasses.replace(snap, markets=[dataclasses.replace(m0, total_claimable=m0.total_claimable + 1),
+                                                      *snap.markets[1:]]))
 
 
 def test_canary_solvency_catches_a_dug_reserve(clean):
@@ -207,6 +210,30 @@ def test_reverts_are_named_and_nothing_is_sent(machine):
         assert Stats.errors == {"LeverageTooHigh": 1, "NothingToClaim": 1} and Stats.steps == 2
         assert machine.world.node.transactions == sent and not m.vaults
         m.invariants_hold()
+    finally:
+        m.teardown()
+
+
+def test_a_full_liquidation_credit_is_claimed_by_its_owner_only(machine, anvil_only):
+    """The machine's credit path, directed: a small position liquidated right past its liquidation price
+    closes fully with equity left; the claim rule (asked by a stranger) dry-runs the stranger's claim,
+    which must fail, then claims as the owner; the A2 sums hold at every step."""
+    m = machine()
+    try:
+        Stats.reset()
+        m.open(trader=0, market=0, nonce=0, is_long=True, size_centi=2, lev_tenths=30)
+        m.invariants_hold()
+        [vault] = m.vaults
+        m.price_to_liquidation(pick=0, beyond_bp=0)
+        m.invariants_hold()
+        assert m.last_rows[vault].liquidatable
+        m.liquidate_all(market=0)
+        m.invariants_hold()
+        credit = m.last_rows[vault]
+        assert credit.status == 2 and credit.margin > 0
+        m.claim(trader=1, market=0, nonce=0)  # trader 1 is a stranger to the credited vault
+        m.invariants_hold()
+        assert m.last_rows[vault].margin == 0 and Stats.errors == {}
     finally:
         m.teardown()
 
