@@ -211,9 +211,37 @@ def bench_markdown(table_rows: list[Row], ringfence: Recorder, morpho: Recorder 
         lines += [f"| {f.name} | {f.cell()} | {f.detail} |" for f in offchain]
     else:
         lines.append("None in this run.")
+    lines += missed_goals_markdown(missed, traces)
     if traces:
         lines += ["", trace_markdown(traces)]
     return "\n".join(lines) + "\n"
+
+
+# Call frames that every priced operation pays whatever the protocol does: the mainnet-shaped feed read.
+ORACLE_FRAMES = ("ChainlinkOracle", "AggregatorProxy", "MockV3Aggregator")
+
+
+def missed_goals_markdown(missed: list[Row], traces: list[TxTrace]) -> list[str]:
+    """For each missed goal with a trace: what the transaction spends outside the protocol's own code
+    (intrinsic cost, the oracle read, the token) and the biggest kinds of cost, from the trace."""
+    by_op = {t.op: t for t in traces if t.protocol == "ringfence"}
+    lines = ["", "## Missed goals: what dominates (from the traces below)", ""]
+    if not missed:
+        return lines + ["Every goal is met."]
+    for r in missed:
+        t = by_op.get(r.op)
+        if t is None or r.goal is None or r.ringfence is None:
+            lines.append(f"- **{r.name}**: {r.status}; not traced in this run.")
+            continue
+        oracle = sum(v for k, v in t.by_contract.items() if k in ORACLE_FRAMES)
+        token = sum(v for k, v in t.by_contract.items() if "ERC20" in k)
+        kinds = sorted(((k, v) for k, v in t.by_kind.items() if v > 0 and not k.startswith("intrinsic")),
+                       key=lambda kv: -kv[1])[:3]
+        top = ", ".join(f"{k}: {v:,}" + (f" ({t.counts[k]}×)" if t.counts.get(k) else "") for k, v in kinds)
+        lines.append(f"- **{r.name}** ({r.status}): intrinsic {t.intrinsic:,} + oracle read {oracle:,} + "
+                     f"token transfers {token:,} = {t.intrinsic + oracle + token:,} before any Ringfence code; "
+                     f"largest kinds: {top}.")
+    return lines
 
 
 def write_reports(ringfence: Recorder, morpho: Recorder | None, meta: dict[str, Any],

@@ -27,7 +27,8 @@ from ringfence.bench.trace import TxTrace, trace_tx
 # Transactions traced for the "where the gas goes" section (traced as soon as they are mined).
 TRACE_OPS = {
     "ringfence": {"open_from_nothing", "reopen", "add_margin", "remove_margin", "close_profit", "close_loss",
-                  "liquidate_full", "liquidate_partial", "liquidate_bad_debt", "batch_10_per_vault"},
+                  "liquidate_full", "liquidate_full_direct", "liquidate_partial", "liquidate_bad_debt",
+                  "batch_10_per_vault"},
     "morpho_blue": {"open_from_nothing", "liquidate_full"},
 }
 KEEPER_TIMING_BATCH = 100
