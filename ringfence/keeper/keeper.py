@@ -88,7 +88,7 @@ class KeeperConfig:
     gas_per_market: int = 250_000
     gas_per_vault: int = 100_000
     """The gas model, an upper bound per transaction: ``gas_per_tx + gas_per_market * markets +
-    gas_per_vault * vaults`` (measured: ~150k for a market's first vault, ~45k per further vault;
+    gas_per_vault * vaults`` (measured: ~150k for a market's first vault, ~36-47k per further vault;
     raised by half whenever a transaction uses more than 80 % of it, doubled when one fails without a
     named error). It packs transactions under the cap and is the gas limit sent when estimates are off."""
 
