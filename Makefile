@@ -29,7 +29,8 @@ test-anvil: install
 	$(APE) test tests --network ethereum:local:foundry
 
 demo: install
-	$(APE) run demo
+	$(APE) compile --force
+	$(APE) run simulate flash-crash
 
 clean:
 	rm -rf .build contracts/.cache .venv node_modules .solcx
