@@ -58,8 +58,14 @@ class Anvil:
 
 
 @contextmanager
-def anvil(mnemonic: str = DEFAULT_MNEMONIC, accounts: int = 10, timeout: float = 20.0) -> Iterator[Anvil]:
-    """Starts Anvil, yields it once it answers JSON-RPC, and stops it (only this process) afterwards."""
+def anvil(mnemonic: str = DEFAULT_MNEMONIC, accounts: int = 10, timeout: float = 20.0, *,
+          bench: bool = True) -> Iterator[Anvil]:
+    """Starts Anvil, yields it once it answers JSON-RPC, and stops it (only this process) afterwards.
+
+    ``bench``: free gas, step tracing (so debug_traceTransaction returns opcodes) and a fixed 1 s block
+    interval, for deterministic gas figures. Without it, a plain node for long runs (the simulator's
+    benchmark): step traces of every transaction would grow Anvil's memory by gigabytes.
+    """
     import requests
 
     port = _free_port()
@@ -72,10 +78,10 @@ def anvil(mnemonic: str = DEFAULT_MNEMONIC, accounts: int = 10, timeout: float =
         "--mnemonic", mnemonic,
         "--accounts", str(accounts),
         "--balance", "1000000",
-        "--block-base-fee-per-gas", "0",
-        "--gas-price", "0",
-        "--steps-tracing",  # ape-foundry's own default; lets debug_traceTransaction return opcodes
     ]
+    if bench:
+        # free gas; step tracing is ape-foundry's own default and lets debug_traceTransaction return opcodes
+        command += ["--block-base-fee-per-gas", "0", "--gas-price", "0", "--steps-tracing"]
     log_dir = Path(tempfile.mkdtemp(prefix="ringfence-bench-anvil-"))
     log = log_dir / "anvil.log"
     with open(log, "wb") as out:
@@ -99,8 +105,9 @@ def anvil(mnemonic: str = DEFAULT_MNEMONIC, accounts: int = 10, timeout: float =
         # Deterministic clock: each block 1 s after the previous one, whatever the wall clock does (the
         # stories date their measured transactions further ahead themselves), so accrued fees and
         # interest, and with them the gas of the maths, are the same in every run.
-        requests.post(node.uri, json={"jsonrpc": "2.0", "id": 2, "method": "anvil_setBlockTimestampInterval",
-                                      "params": [BLOCK_INTERVAL]}, timeout=5).raise_for_status()
+        if bench:
+            requests.post(node.uri, json={"jsonrpc": "2.0", "id": 2, "method": "anvil_setBlockTimestampInterval",
+                                          "params": [BLOCK_INTERVAL]}, timeout=5).raise_for_status()
         yield node
     finally:
         if process.poll() is None:

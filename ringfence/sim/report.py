@@ -17,6 +17,21 @@ __all__ = ["comparison_rows", "cross_figures", "isolated_figures", "write_report
 WAD = 10**18
 
 
+
+def _label(ax: Any, ylabel: str, title: str) -> None:
+    """A time plot's axes: hours across, ``ylabel`` up."""
+    ax.set_xlabel("hours")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
+def _save(plt: Any, fig: Any, out: Path, name: str) -> str:
+    """Writes ``fig`` as ``out/name``, frees it, and returns the file name."""
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=110)
+    plt.close(fig)
+    return name
+
 def _drawdown(series: list[int]) -> int:
     peak, worst = None, 0
     for v in series:
@@ -247,10 +262,7 @@ def _plots(run: Any, out: Path) -> list[str]:
         ax.set_xlabel("hours")
         ax.set_ylabel("price")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "price.png", dpi=110)
-    plt.close(fig)
-    files.append("price.png")
+    files.append(_save(plt, fig, out, "price.png"))
 
     fig, ax = plt.subplots(figsize=(11, 4.2))
     xs, p10, p50, p90, lo = [], [], [], [], []
@@ -269,14 +281,9 @@ def _plots(run: Any, out: Path) -> list[str]:
         ax.plot(xs, lo, color="tab:red", lw=0.8, label="lowest")
     ax.axhline(1.0, color="k", ls="--", lw=0.8, label="maintenance (health 1)")
     ax.set_yscale("log")
-    ax.set_xlabel("hours")
-    ax.set_ylabel("vault health (equity / MM x notional)")
-    ax.set_title("Distribution of open vaults' health (isolated, on chain)")
+    _label(ax, "vault health (equity / MM x notional)", "Distribution of open vaults' health (isolated, on chain)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "health.png", dpi=110)
-    plt.close(fig)
-    files.append("health.png")
+    files.append(_save(plt, fig, out, "health.png"))
 
     dec0 = run.markets[0].spec.decimals
     fig, ax = plt.subplots(figsize=(11, 4))
@@ -284,14 +291,9 @@ def _plots(run: Any, out: Path) -> list[str]:
             [sum(mk["fund"] for mk in s["markets"]) / 10**dec0 for s in run.samples], label="isolated (chain)")
     ax.step([hours(b) for b, _ in cro["fund_series"]], [sum(f) / 10**dec0 for _, f in cro["fund_series"]],
             where="post", label="cross (model)", ls="--")
-    ax.set_xlabel("hours")
-    ax.set_ylabel("tokens")
-    ax.set_title("Insurance-fund balance")
+    _label(ax, "tokens", "Insurance-fund balance")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "insurance_fund.png", dpi=110)
-    plt.close(fig)
-    files.append("insurance_fund.png")
+    files.append(_save(plt, fig, out, "insurance_fund.png"))
 
     fig, ax = plt.subplots(figsize=(11, 4))
     for i, m in enumerate(run.markets):
@@ -300,14 +302,9 @@ def _plots(run: Any, out: Path) -> list[str]:
                 label=f"{m.spec.id} isolated (chain)")
         ax.scatter([hours(sc.blocks)], [cro["markets"][i]["share_price_end"] / 10**m.spec.decimals],
                    marker="D", color="tab:orange", label=f"{m.spec.id} cross model, end", zorder=3)
-    ax.set_xlabel("hours")
-    ax.set_ylabel("assets per LP share")
-    ax.set_title("LP share price")
+    _label(ax, "assets per LP share", "LP share price")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "lp_share_price.png", dpi=110)
-    plt.close(fig)
-    files.append("lp_share_price.png")
+    files.append(_save(plt, fig, out, "lp_share_price.png"))
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1, 2]})
     labels = ["liquidated", "contagion"]
@@ -330,10 +327,7 @@ def _plots(run: Any, out: Path) -> list[str]:
     a2.axhline(0, color="k", lw=0.6)
     a2.legend()
     fig.suptitle(f"{sc.name}: isolated (Ringfence, on chain) vs cross margin (model)")
-    fig.tight_layout()
-    fig.savefig(out / "comparison.png", dpi=110)
-    plt.close(fig)
-    files.append("comparison.png")
+    files.append(_save(plt, fig, out, "comparison.png"))
     return files
 
 
