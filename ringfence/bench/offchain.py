@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-SYNTHETIC_SIZES = (1_000, 10_000)
+SYNTHETIC_SIZES = (1_000, 10_000, 100_000)
 SYNTHETIC_MOVE = -0.05
 
 
@@ -107,5 +107,25 @@ def keeper_index_figures(market: Any, vaults: Sequence[str], price_wad: int, now
     ]
 
 
-def keeper_figures(market: Any, vaults: Sequence[str], price_wad: int, now_ts: int) -> list[OffchainFigure]:
-    return keeper_index_figures(market, vaults, price_wad, now_ts) + keeper_synthetic_figures()
+def lens_confirm_figure(lens: Any, pool: Any, vaults: Sequence[str], n: int = 1_000) -> OffchainFigure:
+    """The keeper's on-chain confirmation: one ``Lens.liquidatable`` eth_call over ``n`` candidates (the
+    bench's vaults repeated up to ``n``), best of 3, as the keeper sends it (the node computes each)."""
+    name = f"keeper confirmation of {n:,} candidates through Lens (one eth_call)"
+    try:
+        candidates = [vaults[i % len(vaults)] for i in range(n)]
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            flags = lens.liquidatable(pool, candidates)
+            best = min(best, time.perf_counter() - t0)
+    except Exception as exc:  # noqa: BLE001 - a figure, not a test: report the failure
+        return OffchainFigure(name, None, "s", f"Lens call failed: {exc!r}")
+    return OffchainFigure(name, best, "s", f"Lens.liquidatable on Anvil, best of 3: {sum(flags)} flagged")
+
+
+def keeper_figures(market: Any, vaults: Sequence[str], price_wad: int, now_ts: int,
+                   lens: Any = None) -> list[OffchainFigure]:
+    figures = keeper_index_figures(market, vaults, price_wad, now_ts)
+    if lens is not None:
+        figures.append(lens_confirm_figure(lens, market.pool, vaults))
+    return figures + keeper_synthetic_figures()

@@ -144,7 +144,8 @@ def run_bench(batch_sizes: Sequence[int] = BATCH_SIZES, with_morpho: bool = True
         def before_batch(n: int, vaults: list[str]) -> None:
             if keeper_timing and n == max(batch_sizes):
                 price_wad = int(env.answer()) * 10**10
-                offchain.extend(keeper_figures(ctx.market, vaults, price_wad, chain.blocks.head.timestamp))
+                offchain.extend(keeper_figures(ctx.market, vaults, price_wad, chain.blocks.head.timestamp,
+                                               ctx.protocol.lens))
 
         RingfenceStories(ctx, rf, chain, account_factory(accounts, chain), before_batch).run(batch_sizes)
         if keeper_timing and (not liquidation or not batch_sizes):
