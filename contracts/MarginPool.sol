@@ -67,8 +67,6 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     address public immutable factory;
     /// @inheritdoc IMarginPool
-    address public immutable oracle;
-    /// @inheritdoc IMarginPool
     address public immutable insuranceFund;
     /// @inheritdoc IMarginPool
     address public immutable vaultImplementation;
@@ -78,13 +76,17 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     uint256 internal immutable SCALE;
 
     StoredParams internal _params;
-    uint128 internal _feeIndex;
+    // One slot, read by every priced operation: the price adapter (replaceable by the factory's owner
+    // through its delay), the last accrual time and the pause flag.
+    /// @inheritdoc IMarginPool
+    address public oracle;
     uint64 internal _lastAccrual;
     /// @inheritdoc IMarginPool
     bool public paused;
+    // One slot, read by every priced operation: the fee index and the reserve.
+    uint128 internal _feeIndex;
+    uint128 internal _reserved;
     uint256 internal _liquidity;
-    /// @inheritdoc IMarginPool
-    uint256 public reserved;
     Side internal _longs;
     Side internal _shorts;
     mapping(address vault => Position) internal _positions;
@@ -152,7 +154,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         PositionStatus status = p.status;
         if (status == PositionStatus.Open) revert PositionAlreadyOpen(vault);
         // A credit left by the vault's last liquidation is the owner's: paid out before the slot is reused.
-        if (status == PositionStatus.Closed && p.margin != 0) _payCredit(p, vault, msg.sender, msg.sender, p.margin);
+        uint256 credit = _credit(p);
+        if (credit != 0) _payCredit(p, vault, msg.sender, msg.sender, credit);
 
         uint256 feeIndex = _accrue();
         uint256 priceWad = _price();
@@ -188,6 +191,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
             revert MarginBelowMinimum(marginAfter, _params.minMargin);
         }
         p.margin = uint128(marginAfter);
+        _lowerProfitCap(p, marginAfter, p.size);
         Position memory updated = p;
         (int256 available, uint256 required) = MarginMath.initialMarginTest(
             updated, priceWad, MarginMath.positionFeesUp(updated, feeIndex, SCALE), SCALE, _params.initialMarginWad
@@ -212,8 +216,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
         Position memory closing = p;
         uint256 entryNotional = MarginMath.entryNotionalUp(closing, SCALE);
-        uint256 fees = MarginMath.feesUp(entryNotional, feeIndex, closing.feeBaseWad)
-            + MarginMath.requirementUp(MarginMath.notionalUp(closing.size, priceWad, SCALE), _params.closeFeeWad);
+        uint256 fees = MarginMath.closingFeesUp(closing, feeIndex, priceWad, _params.closeFeeWad, SCALE);
         int256 pnl = MarginMath.pnlDown(closing.isLong, closing.size, closing.entryPriceWad, priceWad, SCALE, closing.maxProfit);
         _release(p, entryNotional, 0);
         payout = _settle(vault, owner, receiver, closing.margin, pnl, fees, priceWad);
@@ -238,9 +241,20 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     function claim(address vault, address receiver) external nonReentrant returns (uint256 amount) {
         Position storage p = _positions[vault];
-        amount = p.status == PositionStatus.Closed ? p.margin : 0;
+        amount = _credit(p);
         if (amount == 0) revert NothingToClaim(vault);
         _payCredit(p, vault, _requireVaultOwner(p), receiver, amount);
+    }
+
+    /// @inheritdoc IMarginPool
+    function sweep() external nonReentrant returns (uint256 amount) {
+        IERC20 token = IERC20(asset());
+        uint256 counted = _liquidity + totalClaimable;
+        uint256 balance = token.balanceOf(address(this));
+        amount = balance > counted ? balance - counted : 0;
+        if (amount == 0) revert ZeroAmount();
+        emit Swept(insuranceFund, amount);
+        token.safeTransfer(insuranceFund, amount);
     }
 
     // ================================================================ liquidation
@@ -289,6 +303,12 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IMarginPool
+    function setOracle(address oracle_) external onlyFactory {
+        oracle = oracle_;
+        emit OracleUpdated(oracle_);
+    }
+
+    /// @inheritdoc IMarginPool
     function setPaused(bool paused_) external onlyFactory {
         paused = paused_;
         emit PausedSet(paused_);
@@ -330,8 +350,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginPool
     function claimable(address vault) external view returns (uint256) {
-        Position storage p = _positions[vault];
-        return p.status == PositionStatus.Closed ? p.margin : 0;
+        return _credit(_positions[vault]);
     }
 
     /// @inheritdoc IMarginPool
@@ -350,9 +369,15 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IMarginPool
+    function reserved() external view returns (uint256) {
+        return _reserved;
+    }
+
+    /// @inheritdoc IMarginPool
     function freeLiquidity() public view returns (uint256) {
         uint256 liquidity = _liquidity;
-        return liquidity > reserved ? liquidity - reserved : 0;
+        uint256 reserve = _reserved;
+        return liquidity > reserve ? liquidity - reserve : 0;
     }
 
     /// @inheritdoc IMarginPool
@@ -380,9 +405,9 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     {
         if (size == 0) revert ZeroSize();
         uint256 notional = MarginMath.notionalUp(size, priceWad, SCALE);
-        (uint256 openFee, uint256 maxProfit) = _checkOpen(isLong, margin, notional);
+        (uint256 openFee, uint256 maxProfit) = _checkOpen(isLong, size, margin, priceWad, notional);
 
-        reserved += maxProfit;
+        _reserved += maxProfit.toUint128();
         Side storage side = isLong ? _longs : _shorts;
         side.size = (side.size + size).toUint128();
         side.entryNotional = (side.entryNotional + notional).toUint128();
@@ -400,9 +425,10 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         emit PositionOpened(vault, msg.sender, isLong, size, priceWad, margin, openFee, maxProfit, feeBase);
     }
 
-    /// @dev The checks of a new position of `notional` (assets, rounded up) with `margin`: dust, caps,
-    /// leverage (`margin - openFee >= IM * notional`) and room in the pool for its maximum payout.
-    function _checkOpen(bool isLong, uint256 margin, uint256 notional)
+    /// @dev The checks of a new position of `size` at `priceWad` (`notional` in assets, rounded up) with
+    /// `margin`: dust, caps, leverage (`margin - openFee >= IM * notional`) and room in the pool for its
+    /// maximum payout.
+    function _checkOpen(bool isLong, uint256 size, uint256 margin, uint256 priceWad, uint256 notional)
         internal
         view
         returns (uint256 openFee, uint256 maxProfit)
@@ -415,11 +441,11 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (openInterestAfter > mp.maxOpenInterest) {
             revert OpenInterestCapExceeded(openInterestAfter, mp.maxOpenInterest);
         }
-        openFee = MarginMath.requirementUp(notional, mp.openFeeWad);
-        uint256 required = MarginMath.requirementUp(notional, mp.initialMarginWad);
+        openFee = MarginMath.notionalRatioUp(size, priceWad, mp.openFeeWad, SCALE);
+        uint256 required = MarginMath.notionalRatioUp(size, priceWad, mp.initialMarginWad, SCALE);
         int256 available = int256(margin) - int256(openFee);
         if (available < int256(required)) revert LeverageTooHigh(available, required);
-        maxProfit = MarginMath.mulDivDown(margin, mp.maxProfitWad, MarginMath.WAD);
+        maxProfit = MarginMath.profitCapDown(margin, size, priceWad, SCALE, mp.maxProfitWad);
         uint256 free = freeLiquidity();
         if (maxProfit > free) revert InsufficientLiquidity(free, maxProfit);
     }
@@ -427,13 +453,30 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @dev Takes a closed or liquidated position off the books; `credit` (a full liquidation's remains for
     /// the owner) stays in the record's margin field until claimed.
     function _release(Position storage p, uint256 entryNotional, uint256 credit) internal {
-        reserved -= p.maxProfit;
+        _reserved -= p.maxProfit;
         Side storage side = p.isLong ? _longs : _shorts;
         side.size -= p.size;
         side.entryNotional -= uint128(entryNotional);
         p.status = PositionStatus.Closed;
         p.margin = uint128(credit);
         if (credit != 0) totalClaimable += credit;
+    }
+
+    /// @dev Lowers the position's profit cap (and the pool's reserve with it) to what the cap rule allows for
+    /// `margin` and `size` now: removing margin or a partial liquidation cannot leave a reserve that the
+    /// position as it stands could not have reserved at open. The cap never rises.
+    function _lowerProfitCap(Position storage p, uint256 margin, uint256 size) internal {
+        uint256 cap = MarginMath.profitCapDown(margin, size, p.entryPriceWad, SCALE, _params.maxProfitWad);
+        uint256 current = p.maxProfit;
+        if (cap < current) {
+            p.maxProfit = uint128(cap);
+            _reserved -= uint128(current - cap);
+        }
+    }
+
+    /// @dev What a full liquidation left the owner of a closed position and is not claimed yet.
+    function _credit(Position storage p) internal view returns (uint256) {
+        return p.status == PositionStatus.Closed ? p.margin : 0;
     }
 
     /// @dev Pays a liquidation's credit out of the pool (the tokens never left it: see `_liquidateFully`).
@@ -494,7 +537,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (closedSize != 0 && _liquidatePartially(p, pos, vault, priceWad, fees, feeIndex, closedSize, r, pay)) {
             return r;
         }
-        _liquidateFully(p, pos, vault, priceWad, r, pay);
+        _liquidateFully(p, pos, vault, priceWad, fees, r, pay);
     }
 
     /// @dev The size to close so that `equity' >= T * notional'`: `phi = (T*N - e) / (N*(T - b - q))`, rounded
@@ -533,21 +576,26 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     ) internal returns (bool) {
         StoredParams storage mp = _params;
         uint256 remaining = pos.size - closedSize;
-        uint256 remainingNotional = MarginMath.notionalUp(remaining, priceWad, SCALE);
-        if (remainingNotional < mp.minNotional) return false;
-        uint256 closedNotional = MarginMath.notionalUp(closedSize, priceWad, SCALE);
+        if (MarginMath.notionalUp(remaining, priceWad, SCALE) < mp.minNotional) return false;
         uint256 profitCapClosed = MarginMath.mulDivDown(pos.maxProfit, closedSize, pos.size);
         int256 pnlClosed =
             MarginMath.pnlDown(pos.isLong, closedSize, pos.entryPriceWad, priceWad, SCALE, profitCapClosed);
-        r.keeperBonus = _keeperBonus(closedNotional);
-        r.penalty = MarginMath.requirementUp(closedNotional, mp.liquidationPenaltyWad);
+        r.keeperBonus = _keeperBonus(closedSize, priceWad);
+        r.penalty = MarginMath.notionalRatioUp(closedSize, priceWad, mp.liquidationPenaltyWad, SCALE);
         int256 marginAfter = int256(uint256(pos.margin)) + pnlClosed - int256(fees + r.keeperBonus + r.penalty);
         if (marginAfter < int256(uint256(mp.minMargin))) return false;
-        int256 equityAfter = marginAfter
-            + MarginMath.pnlDown(
-                pos.isLong, remaining, pos.entryPriceWad, priceWad, SCALE, pos.maxProfit - profitCapClosed
-            );
-        if (equityAfter <= 0 || uint256(equityAfter) * MarginMath.WAD < remainingNotional * mp.liquidationTargetWad) {
+        // The rest keeps the smaller of its share of the cap and what the cap rule allows for its margin now.
+        uint256 capAfter = Math.min(
+            pos.maxProfit - profitCapClosed,
+            MarginMath.profitCapDown(uint256(marginAfter), remaining, pos.entryPriceWad, SCALE, mp.maxProfitWad)
+        );
+        int256 equityAfter =
+            marginAfter + MarginMath.pnlDown(pos.isLong, remaining, pos.entryPriceWad, priceWad, SCALE, capAfter);
+        if (
+            equityAfter <= 0
+                || uint256(equityAfter)
+                    < MarginMath.notionalRatioUp(remaining, priceWad, mp.liquidationTargetWad, SCALE)
+        ) {
             return false;
         }
 
@@ -557,10 +605,10 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         Side storage side = pos.isLong ? _longs : _shorts;
         side.size -= uint128(closedSize);
         side.entryNotional -= uint128(entryNotionalBefore - entryNotionalAfter);
-        reserved -= profitCapClosed;
+        _reserved -= uint128(pos.maxProfit - capAfter);
         p.size = uint128(remaining);
         p.margin = uint128(uint256(marginAfter));
-        p.maxProfit = uint128(pos.maxProfit - profitCapClosed);
+        p.maxProfit = uint128(capAfter);
         p.feeBaseWad = feeIndex.toUint80(); // every fee owed so far is settled now
 
         pay.keeperFromEquity += r.keeperBonus;
@@ -583,35 +631,40 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         Position memory pos,
         address vault,
         uint256 priceWad,
+        uint256 fees,
         LiquidationResult memory r,
         Payments memory pay
     ) internal {
         r.full = true;
         r.closedSize = pos.size;
-        uint256 notional = MarginMath.notionalUp(pos.size, priceWad, SCALE);
-        uint256 bonus = _keeperBonus(notional);
-        uint256 penaltyDue = MarginMath.requirementUp(notional, _params.liquidationPenaltyWad);
+        uint256 bonus = _keeperBonus(pos.size, priceWad);
+        uint256 penaltyDue = MarginMath.notionalRatioUp(pos.size, priceWad, _params.liquidationPenaltyWad, SCALE);
         uint256 available = r.equityBefore > 0 ? uint256(r.equityBefore) : 0;
         uint256 fromEquity = Math.min(bonus, available);
         available -= fromEquity;
         r.penalty = Math.min(penaltyDue, available);
         r.ownerCredit = available - r.penalty;
-        r.keeperBonus = bonus;
         r.badDebt = r.equityBefore < 0 ? uint256(-r.equityBefore) : 0;
+        // What the equity cannot pay, the fund and then the LPs pay only up to the floor (a keeper's gas)
+        // and never more than the fees the position was charged: liquidating a bankrupt vault, one's own
+        // included, returns at most what that position paid the pool, and at most the floor.
+        uint256 floor = Math.min(Math.min(bonus, _params.keeperBonusMin), fees);
+        uint256 unfunded = floor > fromEquity ? floor - fromEquity : 0;
+        r.keeperBonus = fromEquity + unfunded;
 
         _release(p, MarginMath.entryNotionalUp(pos, SCALE), r.ownerCredit);
         pay.keeperFromEquity += fromEquity;
-        pay.keeperUnfunded += bonus - fromEquity;
+        pay.keeperUnfunded += unfunded;
         pay.penalties += r.penalty;
         _liquidity = _liquidity + pos.margin - fromEquity - r.penalty - r.ownerCredit;
         if (pos.margin != 0) IPositionVault(vault).pay(asset(), address(this), pos.margin);
         if (r.badDebt != 0) _coverBadDebt(vault, r.badDebt);
     }
 
-    /// @dev The keeper bonus on a closed notional: `b * notional`, rounded down, within [floor, cap].
-    function _keeperBonus(uint256 closedNotional) internal view returns (uint256) {
+    /// @dev The keeper bonus on a closed size: `b * size * price`, rounded down, within [floor, cap].
+    function _keeperBonus(uint256 closedSize, uint256 priceWad) internal view returns (uint256) {
         StoredParams storage mp = _params;
-        uint256 bonus = MarginMath.mulDivDown(closedNotional, mp.keeperBonusWad, MarginMath.WAD);
+        uint256 bonus = MarginMath.notionalRatioDown(closedSize, priceWad, mp.keeperBonusWad, SCALE);
         return Math.min(Math.max(bonus, mp.keeperBonusMin), mp.keeperBonusMax);
     }
 

@@ -112,6 +112,11 @@ interface IMarginPool is IERC4626 {
     event DonationRecovered(address indexed vault, address indexed token, address indexed receiver, uint256 amount);
     event ParamsUpdated(MarketParams params);
     event PausedSet(bool paused);
+    /// @notice The factory's owner moved the market to a new price adapter (after the factory's delay).
+    event OracleUpdated(address indexed oracle);
+    /// @notice Settlement tokens held by the pool beyond what it accounts for (LP liquidity and unclaimed
+    /// credits) were sent to the insurance fund.
+    event Swept(address indexed insuranceFund, uint256 amount);
 
     // ---------------------------------------------------------------- errors
     error ZeroAmount();
@@ -174,6 +179,11 @@ interface IMarginPool is IERC4626 {
     /// the vault pays it to the owner first.
     function claim(address vault, address receiver) external returns (uint256 amount);
 
+    /// @notice Sends the settlement tokens held by the pool beyond its accounted LP liquidity and unclaimed
+    /// credits (tokens sent to it directly) to its insurance fund. Anyone may call it.
+    /// @return amount What was sent; ZeroAmount if there is nothing to sweep.
+    function sweep() external returns (uint256 amount);
+
     // ---------------------------------------------------------------- liquidation (permissionless)
     /// @notice Liquidates `vaults` at one oracle price and pays `keeper` once for all of them. Anyone may
     /// call it for themselves (`keeper == msg.sender`, one call less than through the Liquidator); only the
@@ -188,6 +198,9 @@ interface IMarginPool is IERC4626 {
     // ---------------------------------------------------------------- admin (factory only)
     /// @notice New parameters, already checked against the factory's hard bounds. Accrues fees first.
     function setParams(MarketParams calldata params) external;
+
+    /// @notice Moves the market to a new price adapter (the factory checks it and applies its delay).
+    function setOracle(address oracle) external;
 
     /// @notice Pauses or unpauses opening positions. Adding margin, removing margin, closing and
     /// liquidating are never paused.

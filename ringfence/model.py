@@ -86,6 +86,8 @@ __all__ = [
     "exact_pnl",
     "exact_requirement",
     "fee_index_at",
+    "closing_fees_up",
+    "fees_on_notional_up",
     "fees_up",
     "health_down",
     "health_wad",
@@ -100,12 +102,15 @@ __all__ = [
     "mul_div_down",
     "mul_div_up",
     "notional_down",
+    "notional_ratio_down",
+    "notional_ratio_up",
     "notional_up",
     "open_position",
     "partial_size",
     "pnl_down",
     "position_fees_up",
     "position_liquidation_price",
+    "profit_cap_down",
     "remove_margin",
     "remove_margin_allowed",
     "requirement_up",
@@ -497,8 +502,9 @@ def pnl_down(
     return -loss
 
 
-def fees_up(entry_notional: int, fee_index_wad: int, fee_base_wad: int) -> int:
-    """Fees owed in assets, rounded **up**: ``ceil(entry_notional * (index - base) / WAD)``.
+def fees_up(size: int, entry_wad: int, fee_index_wad: int, fee_base_wad: int, scale: int) -> int:
+    """Fees owed in assets, rounded **up** once:
+    ``ceil(size * entry * (index - base) / (scale * WAD))`` (within one unit of the exact fee).
 
     The open fee is folded into ``fee_base_wad`` (set below the index at open), so the one
     difference carries the open fee and the borrow fee accrued since. Panics 0x11 when
@@ -506,7 +512,47 @@ def fees_up(entry_notional: int, fee_index_wad: int, fee_base_wad: int) -> int:
     """
     _uint("fee_index_wad", fee_index_wad)
     _uint("fee_base_wad", fee_base_wad)
+    per_size = _checked(entry_wad * _checked(fee_index_wad - fee_base_wad))
+    return mul_div_up(size, per_size, _checked(scale * WAD))
+
+
+def fees_on_notional_up(entry_notional: int, fee_index_wad: int, fee_base_wad: int) -> int:
+    """An estimate of the fees owed from an entry notional in assets (no size at hand):
+    ``ceil(entry_notional * (index - base) / WAD)``; at most one unit above :func:`fees_up`
+    of the same position plus its entry notional's rounding. For off-chain ranking only."""
     return mul_div_up(entry_notional, _checked(fee_index_wad - fee_base_wad), WAD)
+
+
+def notional_ratio_up(size: int, price_wad: int, ratio_wad: int, scale: int) -> int:
+    """``ratio * size * price`` in assets, rounded **up** once (a requirement or a fee)."""
+    return mul_div_up(size, _checked(price_wad * ratio_wad), _checked(scale * WAD))
+
+
+def notional_ratio_down(size: int, price_wad: int, ratio_wad: int, scale: int) -> int:
+    """``ratio * size * price`` in assets, rounded **down** once (paid out of the equity)."""
+    return mul_div_down(size, _checked(price_wad * ratio_wad), _checked(scale * WAD))
+
+
+def profit_cap_down(margin: int, size: int, entry_wad: int, scale: int, max_profit_wad: int) -> int:
+    """A position's profit cap ``k * min(margin, size * entry)``, each side rounded **down** once
+    (``MarginMath.profitCapDown``): over-collateralising cannot reserve more than the cap multiple
+    of the notional."""
+    return min(
+        mul_div_down(margin, max_profit_wad, WAD),
+        notional_ratio_down(size, entry_wad, max_profit_wad, scale),
+    )
+
+
+def closing_fees_up(
+    position: "Position", fee_index_wad: int, price_wad: int, close_fee_wad: int, scale: int
+) -> int:
+    """Fees owed plus the close fee on ``size * price``, rounded **up** once
+    (``MarginMath.closingFeesUp``)."""
+    per_size = _checked(
+        position.entry_price * _checked(fee_index_wad - position.fee_base)
+        + _checked(price_wad * close_fee_wad)
+    )
+    return mul_div_up(position.size, per_size, _checked(scale * WAD))
 
 
 def requirement_up(notional: int, ratio_wad: int) -> int:
@@ -621,7 +667,7 @@ def entry_notional_up(position: Position, scale: int) -> int:
 
 def position_fees_up(position: Position, fee_index_wad: int, scale: int) -> int:
     """Fees the position owes at ``fee_index_wad`` (open fee plus borrow fee), rounded **up**."""
-    return fees_up(entry_notional_up(position, scale), fee_index_wad, position.fee_base)
+    return fees_up(position.size, position.entry_price, fee_index_wad, position.fee_base, scale)
 
 
 def _pnl_of(position: Position, price_wad: int, scale: int) -> int:
@@ -646,10 +692,10 @@ def equity_down(position: Position, price_wad: int, fees: int, scale: int) -> in
 def health_down(position: Position, price_wad: int, fees: int, scale: int, mm_wad: int) -> int:
     """Health ``equity / (MM * notional)`` in WAD, rounded **down**: see :func:`health_wad`.
 
-    The requirement is ``requirement_up(notional_up(size, price), MM)``; ``2**256 - 1`` when it
+    The requirement is ``notional_ratio_up(size, price, MM)``; ``2**256 - 1`` when it
     is zero (checked first), 0 when the equity is not positive.
     """
-    requirement = requirement_up(notional_up(position.size, price_wad, scale), mm_wad)
+    requirement = notional_ratio_up(position.size, price_wad, mm_wad, scale)
     if requirement == 0:
         return MAX_UINT256
     return health_wad(equity_down(position, price_wad, fees, scale), requirement)
@@ -663,12 +709,12 @@ def initial_margin_test(
 
     * ``available = margin + min(pnl_down, 0) - fees`` (int256, checked; unrealised profit never
       counts), never above the exact value;
-    * ``required = requirement_up(notional_up(size, price), IM)``, rounded **up**.
+    * ``required = notional_ratio_up(size, price, IM)``, rounded **up** once.
     """
     _uint("fees", fees)
     pnl = _pnl_of(position, price_wad, scale)
     available = _checked_i(_checked_i(position.margin + min(pnl, 0)) - _to_int256(fees))
-    required = requirement_up(notional_up(position.size, price_wad, scale), im_wad)
+    required = notional_ratio_up(position.size, price_wad, im_wad, scale)
     return available, required
 
 
@@ -749,9 +795,9 @@ class OpenResult:
     entry_notional: int
     """``notional_up(size, price)``: the base of fees, limits and open interest."""
     open_fee: int
-    """``requirement_up(entry_notional, open_fee_wad)``, rounded up: owed from the open."""
+    """``notional_ratio_up(size, price, open_fee_wad)``, rounded up once: owed from the open."""
     max_profit: int
-    """``floor(margin * max_profit_wad / WAD)``: the profit cap, reserved in the pool."""
+    """:func:`profit_cap_down` of the margin and the notional: reserved in the pool."""
     open_interest_after: int
     """The side's open interest (sum of entry notionals) including this position."""
 
@@ -777,7 +823,7 @@ def open_position(
     3. ``notional >= min_notional``                       else :class:`NotionalBelowMinimum`
     4. ``notional <= max_position_notional``              else :class:`PositionTooLarge`
     5. ``open_interest + notional <= max_open_interest``  else :class:`OpenInterestCapExceeded`
-    6. ``margin - open_fee >= requirement_up(notional, IM)``  else :class:`LeverageTooHigh`
+    6. ``margin - open_fee >= notional_ratio_up(size, price, IM)``  else :class:`LeverageTooHigh`
     7. ``max_profit <= free_liquidity``                   else :class:`InsufficientLiquidity`
 
     with ``notional = notional_up(size, price)`` (rounded **up**), ``open_fee`` rounded **up**,
@@ -805,12 +851,12 @@ def open_position(
     open_interest_after = _checked(open_interest + notional)
     if open_interest_after > params.max_open_interest:
         raise OpenInterestCapExceeded(open_interest_after, params.max_open_interest)
-    open_fee = requirement_up(notional, params.open_fee_wad)
-    required = requirement_up(notional, params.initial_margin_wad)
+    open_fee = notional_ratio_up(size, price_wad, params.open_fee_wad, scale)
+    required = notional_ratio_up(size, price_wad, params.initial_margin_wad, scale)
     available = _checked_i(_to_int256(margin) - _to_int256(open_fee))
     if available < _to_int256(required):
         raise LeverageTooHigh(available, required)
-    max_profit = mul_div_down(margin, params.max_profit_wad, WAD)
+    max_profit = profit_cap_down(margin, size, price_wad, scale, params.max_profit_wad)
     if max_profit > free_liquidity:
         raise InsufficientLiquidity(free_liquidity, max_profit)
 
@@ -858,7 +904,8 @@ def remove_margin(
        ``fee_index_wad``: ``available >= required``    else :class:`InsufficientMargin`
 
     Both sides of the last test are rounded against the trader, so it never passes where the
-    exact DESIGN test (:func:`exact_margin_sufficient`) fails. ``max_profit`` is unchanged.
+    exact test (:func:`exact_margin_sufficient`) fails. ``max_profit`` is lowered to
+    :func:`profit_cap_down` of the margin left when that is smaller (the reserve follows the margin).
     """
     _uint("amount", amount)
     if amount == 0:
@@ -866,7 +913,10 @@ def remove_margin(
     margin_after = 0 if amount > position.margin else position.margin - amount
     if margin_after < params.min_margin or amount > position.margin:
         raise MarginBelowMinimum(margin_after, params.min_margin)
-    updated = replace(position, margin=margin_after)
+    cap = profit_cap_down(
+        margin_after, position.size, position.entry_price, params.scale, params.max_profit_wad
+    )
+    updated = replace(position, margin=margin_after, max_profit=min(position.max_profit, cap))
     fees = position_fees_up(updated, fee_index_wad, params.scale)
     available, required = initial_margin_test(
         updated, price_wad, fees, params.scale, params.initial_margin_wad
@@ -975,14 +1025,13 @@ def close_position(
     fee_index_wad: int,
     insurance_fund: int,
 ) -> CloseSettlement:
-    """Close at ``price_wad`` (``MarginPool.closePosition``): fees ``fees_up`` at
-    ``fee_index_wad``, a close fee ``requirement_up(notional_up(s, P), close_fee_wad)`` (both
-    rounded **up**), ``pnl_down`` capped at ``max_profit``, then :func:`settle_close`."""
+    """Close at ``price_wad`` (``MarginPool.closePosition``): the fees owed at ``fee_index_wad``
+    plus the close fee on ``s * P``, rounded **up** once (:func:`closing_fees_up`), ``pnl_down``
+    capped at ``max_profit``, then :func:`settle_close`."""
     scale = params.scale
-    fees = fees_up(entry_notional_up(position, scale), fee_index_wad, position.fee_base)
-    close_fee = requirement_up(notional_up(position.size, price_wad, scale), params.close_fee_wad)
+    fees = closing_fees_up(position, fee_index_wad, price_wad, params.close_fee_wad, scale)
     pnl = _pnl_of(position, price_wad, scale)
-    return settle_close(position.margin, pnl, fees, close_fee, insurance_fund)
+    return settle_close(position.margin, pnl, fees, 0, insurance_fund)
 
 
 # --------------------------------------------------------------------------------------------
@@ -991,11 +1040,11 @@ def close_position(
 # --------------------------------------------------------------------------------------------
 
 
-def keeper_bonus(params: MarketParams, closed_notional: int) -> int:
-    """The keeper bonus on a closed notional (``MarginPool._keeperBonus``):
-    ``floor(closed_notional * b / WAD)`` (rounded **down**), then raised to ``keeper_bonus_min``
+def keeper_bonus(params: MarketParams, closed_size: int, price_wad: int) -> int:
+    """The keeper bonus on a closed size (``MarginPool._keeperBonus``):
+    ``floor(b * closed_size * P)`` (rounded **down** once), then raised to ``keeper_bonus_min``
     and lowered to ``keeper_bonus_max``, in that order (so the cap wins if ``min > max``)."""
-    bonus = mul_div_down(closed_notional, params.keeper_bonus_wad, WAD)
+    bonus = notional_ratio_down(closed_size, price_wad, params.keeper_bonus_wad, params.scale)
     return min(max(bonus, params.keeper_bonus_min), params.keeper_bonus_max)
 
 
@@ -1283,17 +1332,21 @@ def _liquidate_partially(
     pnl_closed = pnl_down(
         position.is_long, closed_size, position.entry_price, price_wad, scale, cap_closed
     )
-    bonus = keeper_bonus(params, closed_notional)
-    penalty = requirement_up(closed_notional, params.liquidation_penalty_wad)
+    bonus = keeper_bonus(params, closed_size, price_wad)
+    penalty = notional_ratio_up(closed_size, price_wad, params.liquidation_penalty_wad, scale)
     charges = _to_int256(_checked(_checked(fees + bonus) + penalty))
     margin_after = _checked_i(_checked_i(position.margin + pnl_closed) - charges)
     if margin_after < _to_int256(params.min_margin):
         return None
-    cap_remaining = position.max_profit - cap_closed
+    cap_remaining = min(
+        position.max_profit - cap_closed,
+        profit_cap_down(margin_after, remaining, position.entry_price, scale, params.max_profit_wad),
+    )
     equity_after = margin_after + pnl_down(
         position.is_long, remaining, position.entry_price, price_wad, scale, cap_remaining
     )
-    if equity_after <= 0 or equity_after * WAD < remaining_notional * params.liquidation_target_wad:
+    target = notional_ratio_up(remaining, price_wad, params.liquidation_target_wad, scale)
+    if equity_after <= 0 or equity_after < target:
         return None
 
     entry_before = notional_up(position.size, position.entry_price, scale)
@@ -1302,7 +1355,7 @@ def _liquidate_partially(
         size=remaining,
         entry_price=position.entry_price,
         margin=margin_after & MAX_UINT128,  # uint128(uint256(marginAfter))
-        max_profit=position.max_profit - cap_closed,
+        max_profit=cap_remaining,
         fee_base=fee_index_wad & MAX_UINT128,  # uint128(feeIndex): every fee is settled
         is_long=position.is_long,
     )
@@ -1322,7 +1375,7 @@ def _liquidate_partially(
         fund_cover=0,
         position=after,
         liquidity_delta=fees - pnl_closed,
-        reserved_released=cap_closed,
+        reserved_released=position.max_profit - cap_remaining,
         open_interest_size_released=closed_size,
         open_interest_notional_released=_checked(entry_before - entry_after),
         vault_to_pool=max(position.margin - margin_after, 0),
@@ -1343,13 +1396,17 @@ def _liquidate_fully(
     scale = params.scale
     equity_before: int = common["equity_before"]
     notional = notional_up(position.size, price_wad, scale)
-    bonus = keeper_bonus(params, notional)
-    penalty_due = requirement_up(notional, params.liquidation_penalty_wad)
+    bonus = keeper_bonus(params, position.size, price_wad)
+    penalty_due = notional_ratio_up(position.size, price_wad, params.liquidation_penalty_wad, scale)
     available = max(0, equity_before)
     from_equity = min(bonus, available)
     available -= from_equity
     penalty = min(penalty_due, available)
     owner_credit = available - penalty
+    # The fund and the LPs top the keeper up to the floor at most, and to no more than the fees the
+    # position was charged (no farming of bankrupt vaults).
+    floor = min(bonus, params.keeper_bonus_min, common["fees"])
+    owed = from_equity + max(0, floor - from_equity)
     bad_debt = max(0, -equity_before)
     cover = min(bad_debt, insurance_fund)
     return LiquidationOutcome(
@@ -1358,7 +1415,7 @@ def _liquidate_fully(
         closed_size=position.size,
         closed_notional=notional,
         pnl_closed=_pnl_of(position, price_wad, scale),
-        keeper_bonus=bonus,
+        keeper_bonus=owed,
         keeper_from_equity=from_equity,
         keeper_from_fund=0,
         keeper_from_pool=0,
@@ -1569,9 +1626,12 @@ def exact_requirement(notional: int | Fraction, ratio_wad: int) -> Fraction:
     return Fraction(notional) * ratio_wad / WAD
 
 
-def exact_max_profit(margin: int, max_profit_wad: int) -> Fraction:
-    """The profit cap ``m * max_profit_wad / WAD``, exactly."""
-    return Fraction(margin * max_profit_wad, WAD)
+def exact_max_profit(
+    margin: int, max_profit_wad: int, notional: int | Fraction | None = None
+) -> Fraction:
+    """The profit cap ``k * min(m, N)`` exactly (``k * m`` when no notional is given)."""
+    base = Fraction(margin) if notional is None else min(Fraction(margin), Fraction(notional))
+    return base * Fraction(max_profit_wad, WAD)
 
 
 def exact_equity(margin: int | Fraction, pnl: int | Fraction, fees: int | Fraction) -> Fraction:

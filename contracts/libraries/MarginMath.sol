@@ -46,16 +46,52 @@ library MarginMath {
         return -int256(Math.mulDiv(size, move, scale, Math.Rounding.Ceil));
     }
 
-    /// @notice Fees owed in assets, rounded up: `entryNotional * (feeIndex - feeBase)`.
+    /// @notice Fees owed in assets, rounded up once: `size * entryPrice * (feeIndex - feeBase)` (the exact
+    /// entry notional, not a rounded one, so the result is within one unit of the exact fee).
     /// @dev The open fee is folded into `feeBase` (set `openFee` below the index at open), so one
     /// difference carries both the open fee and the borrow fee accrued since.
-    function feesUp(uint256 entryNotional, uint256 feeIndexWad, uint256 feeBaseWad) internal pure returns (uint256) {
-        return Math.mulDiv(entryNotional, feeIndexWad - feeBaseWad, WAD, Math.Rounding.Ceil);
+    function feesUp(uint256 size, uint256 entryWad, uint256 feeIndexWad, uint256 feeBaseWad, uint256 scale)
+        internal
+        pure
+        returns (uint256)
+    {
+        return Math.mulDiv(size, entryWad * (feeIndexWad - feeBaseWad), scale * WAD, Math.Rounding.Ceil);
     }
 
     /// @notice A requirement (`ratio * notional`) in assets, rounded up.
     function requirementUp(uint256 notional, uint256 ratioWad) internal pure returns (uint256) {
         return Math.mulDiv(notional, ratioWad, WAD, Math.Rounding.Ceil);
+    }
+
+    /// @notice `ratio * size * price` in assets, rounded up once (a requirement or a fee on a notional).
+    function notionalRatioUp(uint256 size, uint256 priceWad, uint256 ratioWad, uint256 scale)
+        internal
+        pure
+        returns (uint256)
+    {
+        return Math.mulDiv(size, priceWad * ratioWad, scale * WAD, Math.Rounding.Ceil);
+    }
+
+    /// @notice `ratio * size * price` in assets, rounded down once (a payment out of the trader's equity).
+    function notionalRatioDown(uint256 size, uint256 priceWad, uint256 ratioWad, uint256 scale)
+        internal
+        pure
+        returns (uint256)
+    {
+        return Math.mulDiv(size, priceWad * ratioWad, scale * WAD);
+    }
+
+    /// @notice A position's profit cap: `maxProfit * min(margin, size * entryPrice)`, rounded down once.
+    /// @dev Tied to the notional as well as the margin: over-collateralising a small position cannot
+    /// reserve more of the pool than the position could ever win at the cap multiple of its notional.
+    function profitCapDown(uint256 margin, uint256 size, uint256 entryWad, uint256 scale, uint256 maxProfitWad)
+        internal
+        pure
+        returns (uint256)
+    {
+        return Math.min(
+            Math.mulDiv(margin, maxProfitWad, WAD), notionalRatioDown(size, entryWad, maxProfitWad, scale)
+        );
     }
 
     /// @notice The exact liquidation price: the position is liquidatable iff `e < MM * N` in exact
@@ -111,7 +147,18 @@ library MarginMath {
 
     /// @notice Fees the position owes at `feeIndexWad` (open fee and borrow fee), rounded up.
     function positionFeesUp(Position memory p, uint256 feeIndexWad, uint256 scale) internal pure returns (uint256) {
-        return feesUp(entryNotionalUp(p, scale), feeIndexWad, p.feeBaseWad);
+        return feesUp(p.size, p.entryPriceWad, feeIndexWad, p.feeBaseWad, scale);
+    }
+
+    /// @notice What closing the position at `priceWad` costs: the fees owed plus the close fee on
+    /// `size * price`, rounded up once.
+    function closingFeesUp(Position memory p, uint256 feeIndexWad, uint256 priceWad, uint256 closeFeeWad, uint256 scale)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 perSize = uint256(p.entryPriceWad) * (feeIndexWad - p.feeBaseWad) + priceWad * closeFeeWad;
+        return Math.mulDiv(p.size, perSize, scale * WAD, Math.Rounding.Ceil);
     }
 
     /// @notice Equity `margin + PnL - fees` in assets (PnL capped and rounded down, fees rounded up).
@@ -130,7 +177,7 @@ library MarginMath {
         pure
         returns (uint256)
     {
-        uint256 requirement = requirementUp(notionalUp(p.size, priceWad, scale), mmWad);
+        uint256 requirement = notionalRatioUp(p.size, priceWad, mmWad, scale);
         if (requirement == 0) return type(uint256).max;
         int256 e = equityDown(p, priceWad, fees, scale);
         return e <= 0 ? 0 : mulDivDown(uint256(e), WAD, requirement);
@@ -144,7 +191,7 @@ library MarginMath {
     {
         int256 pnl = pnlDown(p.isLong, p.size, p.entryPriceWad, priceWad, scale, p.maxProfit);
         available = int256(uint256(p.margin)) + (pnl < 0 ? pnl : int256(0)) - int256(fees);
-        required = requirementUp(notionalUp(p.size, priceWad, scale), imWad);
+        required = notionalRatioUp(p.size, priceWad, imWad, scale);
     }
 
     /// @notice The position's exact liquidation price given the fees it owes (see `liquidationPrice`).

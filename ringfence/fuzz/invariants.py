@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+WAD = 10**18
+
+
 class InvariantViolation(AssertionError):
     """An invariant does not hold; ``invariant`` names it."""
 
@@ -92,6 +95,20 @@ def check_sums(snap: Snapshot) -> None:
         reserved = sum(v.max_profit for v in rows)
         if m.reserved != reserved:
             raise InvariantViolation("sums", f"pool {i} reserved {m.reserved} != {reserved}")
+
+
+def check_profit_caps(snap: Snapshot, max_profit_wads: list[int]) -> None:
+    """R1: no open position reserves more than the cap rule allows for it as it stands:
+    ``max_profit <= k * min(margin, entry notional)`` (the entry notional here is rounded up, so the
+    bound is the contract's rule or one unit looser)."""
+    for vault, v in snap.vaults.items():
+        if v.status != 1:
+            continue
+        k = max_profit_wads[v.market]
+        allowed = min(v.margin * k // WAD, v.entry_notional * k // WAD)
+        if v.max_profit > allowed:
+            raise InvariantViolation("caps", f"vault {vault} reserves {v.max_profit} > {allowed} "
+                                             f"(margin {v.margin}, entry notional {v.entry_notional})")
 
 
 def check_solvency(snap: Snapshot) -> None:

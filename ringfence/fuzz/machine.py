@@ -34,6 +34,7 @@ from ringfence.fuzz.invariants import (
     check_losses,
     check_refusals,
     check_safety,
+    check_profit_caps,
     check_solvency,
     check_sums,
 )
@@ -225,6 +226,34 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
             if self._try("open", who, world.pools[market], OPEN(nonce, is_long, size, margin, 0)) is None:
                 self.vaults[vault] = (market, trader)
                 self._paid(who, margin)
+
+        @rule(trader=st.integers(0, 3), market=st.integers(0, 1), nonce=st.integers(0, 2),
+              is_long=st.booleans(), size_centi=st.integers(1, 4), margin_k=st.integers(1, 50))
+        def open_overcollateralised(self, trader: int, market: int, nonce: int, is_long: bool,
+                                    size_centi: int, margin_k: int) -> None:
+            """A small position with a large margin: the LP-freeze shape (its reserve must follow the notional)."""
+            who = world.traders[trader]
+            margin = margin_k * 1_000 * USDC
+            vault = world.vault_of[(market, trader, nonce)]
+            self.touched |= {vault}
+            size = size_centi * WAD // 100
+            if self._try("open_overcollateralised", who, world.pools[market],
+                         OPEN(nonce, is_long, size, margin, 0)) is None:
+                self.vaults[vault] = (market, trader)
+                self._paid(who, margin)
+
+        @precondition(lambda self: self.vaults)
+        @rule(pick=PICK, keep=st.integers(10, 500))
+        def remove_down_to(self, pick: int, keep: int) -> None:
+            """Removes all of a vault's margin but ``keep`` USDC (the LP-freeze's second step)."""
+            vault = self._pick(pick)
+            row = self.last_rows.get(vault)
+            if row is None or row.status != 1 or row.margin <= keep * USDC:
+                return
+            market, owner_index = self.vaults[vault]
+            self.touched |= {vault}
+            self._try("remove_down_to", world.traders[owner_index], world.pools[market],
+                      REMOVE_MARGIN(vault, row.margin - keep * USDC, world.traders[owner_index]))
 
         @precondition(lambda self: self.vaults)
         @rule(pick=PICK, payer=st.integers(0, 3), amount=st.integers(1, 2_000))
@@ -428,6 +457,7 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
             snap, probes = self.read_all()
             check_conservation(snap, self.ghost)
             check_sums(snap)
+            check_profit_caps(snap, [p.max_profit_wad for p in self.params])
             check_solvency(snap)
             stored = {v: _stored(r) for v, r in self.last_rows.items()}
             check_isolation(stored, {v: _stored(r) for v, r in snap.vaults.items()}, self.touched)

@@ -139,7 +139,7 @@ class MarketIndex:
         return self.fee_index_at(self.horizon_ts)
 
     def fees_at(self, record: VaultRecord, fee_index: int) -> int:
-        return model.fees_up(record.entry_notional, fee_index, min(record.fee_base, fee_index))
+        return model.fees_on_notional_up(record.entry_notional, fee_index, min(record.fee_base, fee_index))
 
     def liquidation_price(self, record: VaultRecord, fee_index: int) -> int:
         """``MarginMath.positionLiquidationPrice`` of the vault with the fees owed at ``fee_index``."""

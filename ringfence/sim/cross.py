@@ -202,7 +202,7 @@ class CrossModel:
             pnl, fees, notional = self._pnl_fees(o, price, ts, close_fee=False)
             params = self.markets[o.market].params
             contagion = not self._alone_liquidatable(o, price, ts)
-            b = model.keeper_bonus(params, notional)
+            b = model.keeper_bonus(params, o.pos.size, price)
             q = model.requirement_up(notional, params.liquidation_penalty_wad)
             bonus += b
             penalty += q

@@ -1,6 +1,9 @@
 """Differential property tests: the contracts' fees, equity, health, liquidation and bankruptcy
-prices equal the Python reference model (ringfence.model) to the unit, over fuzzed sizes, prices,
-margins, elapsed times, sides and settlement-token decimals (6 and 18)."""
+prices, open fee, profit cap and close settlement equal the Python reference model
+(ringfence.model) to the unit, over fuzzed sizes, prices, margins, elapsed times, sides and
+settlement-token decimals (6 and 18). Every composed amount (fees, requirements, the profit cap) is
+rounded once in the protocol's favour, so it is also held within one unit of the exact rational
+value."""
 
 from __future__ import annotations
 
@@ -52,14 +55,31 @@ def test_vault_views_equal_reference_model(
     params = market.params()
     scale = 10 ** (36 - decimals)
     notional = model.notional_up(size, entry, scale)
-    margin = notional * 10 // leverage_tenths + model.requirement_up(notional, params.open_fee_wad) + 1
+    margin = notional * 10 // leverage_tenths + model.notional_ratio_up(size, entry, params.open_fee_wad, scale) + 1
     if notional < params.min_notional or margin < params.min_margin:
         return
     # Not chain.isolate(): it swallows exceptions (ape 0.8.51), so failed asserts would pass.
     snapshot = chain.snapshot()
     try:
         feed.setAnswer(entry, sender=owner)
-        vault = market.open(alice, is_long=is_long, size=size, margin=margin, approve=False)
+        open_receipt = market.pool.openPosition(0, is_long, size, margin, 0, sender=alice)
+        vault = market.vault_address(alice, 0)
+        opened = open_receipt.decode_logs(market.pool.PositionOpened)[0]
+        mp = model.MarketParams.from_struct(params, decimals)
+        k = params.max_profit_wad
+        # The open as the model books it, and its amounts within one unit of the exact ones.
+        index_at_open = int(opened.feeBaseWad) + params.open_fee_wad
+        expected = model.open_position(
+            mp, is_long=is_long, size=size, price_wad=entry, margin=margin,
+            fee_index_wad=index_at_open, open_interest=0, free_liquidity=2**256 - 1,
+        )
+        assert model.Position.from_struct(market.pool.position(vault)) == expected.position
+        assert int(opened.openFee) == expected.open_fee
+        assert int(opened.maxProfit) == expected.max_profit
+        exact_open_fee = Fraction(size * entry * params.open_fee_wad, scale * WAD)
+        assert exact_open_fee <= int(opened.openFee) < exact_open_fee + 1
+        exact_cap = model.exact_max_profit(margin, k, Fraction(size * entry, scale))
+        assert exact_cap - 1 < int(opened.maxProfit) <= exact_cap
         price = max(1, entry * (10_000 + move_bp) // 10_000 + dust)
         chain.mine(timestamp=chain.pending_timestamp + elapsed)
         feed.setAnswer(price, sender=owner)
@@ -80,9 +100,19 @@ def test_vault_views_equal_reference_model(
             is_long, size, entry, margin, fees, scale)
         assert state.liquidatable == model.is_liquidatable(is_long, price, state.liquidation_price_wad)
 
-        # Rounding favours the protocol: fees never below, equity never above the exact values.
-        exact_fees = Fraction(model.entry_notional_up(position, scale) * (fee_index - position.fee_base), WAD)
-        assert fees >= exact_fees > fees - 1
+        # Rounding favours the protocol: fees never below, equity never above the exact values;
+        # the fees, rounded once on the exact entry notional s * E, are within one unit.
+        exact_fees = Fraction(size * entry * (fee_index - position.fee_base), scale * WAD)
+        assert exact_fees <= state.fees < exact_fees + 1
+        # The keeper's ranking estimate on the rounded-up entry notional is never below them.
+        assert state.fees <= model.fees_on_notional_up(
+            model.entry_notional_up(position, scale), fee_index, position.fee_base)
+        # The maintenance requirement behind the health, rounded once: within one unit.
+        requirement = model.notional_ratio_up(size, price, mm, scale)
+        exact_requirement = Fraction(size * price * mm, scale * WAD)
+        assert exact_requirement <= requirement < exact_requirement + 1
+        if requirement > 0 and state.equity > 0:
+            assert state.health_wad == state.equity * WAD // requirement
         move = Fraction(size * (price - entry), scale) * (1 if is_long else -1)
         exact_equity = margin + min(move, position.max_profit) - fees
         assert exact_equity - 1 < state.equity <= exact_equity
@@ -95,6 +125,68 @@ def test_vault_views_equal_reference_model(
             healthy_side, bad_side = (liq, liq - 1) if is_long else (liq, liq + 1)
             assert not liquidatable_exact(healthy_side)
             assert bad_side <= 0 or liquidatable_exact(bad_side)
+
+        # Close: the fees owed and the close fee, rounded up once, at the index of the close block.
+        receipt = market.pool.closePosition(vault, alice, 0, sender=alice)
+        closed = receipt.decode_logs(market.pool.PositionClosed)[0]
+        index_at_close = index_at_open + params.borrow_rate_wad * (
+            receipt.timestamp - open_receipt.timestamp)
+        charged = model.closing_fees_up(position, index_at_close, price, params.close_fee_wad, scale)
+        exact_charged = Fraction(
+            size * (entry * (index_at_close - position.fee_base) + price * params.close_fee_wad),
+            scale * WAD)
+        assert exact_charged <= charged < exact_charged + 1
+        settlement = model.close_position(mp, position, price, index_at_close, insurance_fund=0)
+        assert int(closed.fees) == charged
+        assert int(closed.pnl) == model.pnl_down(is_long, size, entry, price, scale, position.max_profit)
+        assert int(closed.payout) == settlement.payout
+        assert int(closed.badDebt) == settlement.bad_debt
+    finally:
+        chain.restore(snapshot)
+
+
+@given(
+    size=st.integers(min_value=10**16, max_value=10**21),
+    margin_tenths=st.integers(min_value=2, max_value=200),  # 0.2x to 20x the notional
+    removed_bp=st.integers(min_value=1, max_value=9_000),
+)
+def test_remove_margin_lowers_the_profit_cap_like_the_model(
+    diff_market, chain, alice, owner, size, margin_tenths, removed_bp
+):
+    """Removing margin lowers the position's cap (and the pool's reserve) to the cap of the margin
+    left when that is smaller, never raising it, as ``model.remove_margin`` does."""
+    market, feed, decimals = diff_market
+    params = market.params()
+    mp = model.MarketParams.from_struct(params, decimals)
+    scale = 10 ** (36 - decimals)
+    entry = 3000 * WAD
+    notional = model.notional_up(size, entry, scale)
+    margin = notional * margin_tenths // 10 + 1
+    if notional < params.min_notional or margin < params.min_margin:
+        return
+    snapshot = chain.snapshot()
+    try:
+        feed.setAnswer(entry, sender=owner)
+        vault = market.open(alice, is_long=True, size=size, margin=margin, approve=False)
+        before = model.Position.from_struct(market.pool.position(vault))
+        reserved_before = int(market.pool.reserved())
+        # An hour of borrow fee beyond now: if the model allows the removal then, the pool does
+        # in the next block (the result does not depend on the fee index, only the test does).
+        fee_index = int(market.pool.currentFeeIndex()) + params.borrow_rate_wad * 3600
+        amount = max(1, margin * removed_bp // 10_000)
+        try:
+            expected = model.remove_margin(mp, before, amount, entry, fee_index)
+        except (model.InsufficientMargin, model.MarginBelowMinimum):
+            return  # refused by the model (the contract's refusals are tested elsewhere)
+        market.pool.removeMargin(vault, amount, alice, sender=alice)
+        after = model.Position.from_struct(market.pool.position(vault))
+        assert after == expected
+        assert after.max_profit <= before.max_profit
+        cap_left = model.profit_cap_down(after.margin, size, entry, scale, params.max_profit_wad)
+        assert after.max_profit == min(before.max_profit, cap_left)
+        exact = model.exact_max_profit(after.margin, params.max_profit_wad, Fraction(size * entry, scale))
+        assert after.max_profit <= exact
+        assert reserved_before - int(market.pool.reserved()) == before.max_profit - after.max_profit
     finally:
         chain.restore(snapshot)
 

@@ -27,12 +27,15 @@ from ringfence.fuzz.invariants import (
     check_isolation,
     check_liveness,
     check_losses,
+    check_profit_caps,
     check_refusals,
     check_safety,
     check_solvency,
     check_sums,
 )
 from ringfence.fuzz.machine import Stats
+
+WAD = 10**18
 from ringfence.fuzz.replay import failures, replay, steps_from_exception, write_regression
 
 CI_ACTIONS = 10_000  # the issue: "a CI profile running at least 10,000 actions in total"
@@ -126,6 +129,18 @@ def test_canary_sums_catch_a_drifted_aggregate(clean):
     with pytest.raises(InvariantViolation, match="totalClaimable"):
         check_sums(dataclasses.replace(snap, markets=[dataclasses.replace(m0, total_claimable=m0.total_claimable + 1),
                                                       *snap.markets[1:]]))
+
+
+def test_canary_profit_caps_catch_a_reserve_above_the_cap_rule(clean):
+    snap, _, m = clean
+    ks = [p.max_profit_wad for p in m.params]
+    check_profit_caps(snap, ks)
+    vault, row = next((v, r) for v, r in snap.vaults.items() if r.status == 1)
+    k = ks[row.market]
+    allowed = min(row.margin * k // WAD, row.entry_notional * k // WAD)
+    inflated = dataclasses.replace(row, max_profit=allowed + 1)
+    with pytest.raises(InvariantViolation, match="caps"):
+        check_profit_caps(dataclasses.replace(snap, vaults={**snap.vaults, vault: inflated}), ks)
 
 
 def test_canary_solvency_catches_a_dug_reserve(clean):

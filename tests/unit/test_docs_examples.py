@@ -100,7 +100,7 @@ def compute_examples() -> dict[str, dict[str, str]]:
     out["open"] = {
         "notional": amount(opened.entry_notional),
         "open_fee": amount(opened.open_fee),
-        "im_required": amount(m.requirement_up(opened.entry_notional, p.initial_margin_wad)),
+        "im_required": amount(m.notional_ratio_up(size, entry, p.initial_margin_wad, scale)),
         "margin_after_open_fee": amount(margin - opened.open_fee),
         "max_profit": amount(opened.max_profit),
         "fee_base": wad(pos.fee_base),
@@ -132,7 +132,8 @@ def compute_examples() -> dict[str, dict[str, str]]:
     out["close"] = {
         "pnl": amount(m.pnl_down(True, size, entry, up, scale, pos.max_profit)),
         "fees_owed": amount(fees30),
-        "close_fee": amount(m.requirement_up(m.notional_up(size, up, scale), p.close_fee_wad)),
+        "close_fee": amount(m.notional_ratio_up(size, up, p.close_fee_wad, scale)),
+        "charged": amount(m.closing_fees_up(pos, index30, up, p.close_fee_wad, scale)),
         "payout": amount(closing.payout),
         "from_vault": amount(closing.vault_to_owner),
         "from_pool": amount(closing.pool_to_owner),
@@ -156,7 +157,7 @@ def compute_examples() -> dict[str, dict[str, str]]:
         "liquidatable": flag(m.is_liquidatable(True, down, liq30)),
         "equity_before": amount(e),
         "notional_before": amount(n),
-        "mm_required": amount(m.requirement_up(n, mm)),
+        "mm_required": amount(m.notional_ratio_up(size, down, mm, scale)),
         "health_before": wad(m.health_down(pos, down, fees30, scale, mm)),
         "phi_exact": f"{Decimal(exact_phi.numerator) / Decimal(exact_phi.denominator):.6f}",
         "closed_size": wad(partial.closed_size),
@@ -169,7 +170,10 @@ def compute_examples() -> dict[str, dict[str, str]]:
         "size_after": wad(rest.size),
         "notional_after": amount(rest_notional),
         "equity_after": amount(rest_equity),
-        "target_after": amount(m.requirement_up(rest_notional, p.liquidation_target_wad)),
+        "target_after": amount(
+            m.notional_ratio_up(rest.size, down, p.liquidation_target_wad, scale)
+        ),
+        "max_profit_after": amount(rest.max_profit),
         "health_after": wad(m.health_down(rest, down, 0, scale, mm)),
         "liquidation_price_after": wad(m.position_liquidation_price(rest, 0, scale, mm)),
         "pool_liquidity_change": amount(partial.liquidity_delta),
@@ -186,6 +190,8 @@ def compute_examples() -> dict[str, dict[str, str]]:
             m.bankruptcy_price(True, rest.size, rest.entry_price, rest.margin, 0, scale)
         ),
         "closed_notional": amount(bad.closed_notional),
+        "fees_owed": amount(bad.fees),
+        "bonus_at_rate": amount(m.keeper_bonus(p, bad.closed_size, crash)),
         "keeper_bonus": amount(bad.keeper_bonus),
         "keeper_from_equity": amount(bad.keeper_from_equity),
         "keeper_from_fund": amount(bad.keeper_from_fund),
@@ -212,7 +218,7 @@ def compute_examples() -> dict[str, dict[str, str]]:
         "liquidation_price": wad(full.liquidation_price_wad),
         "equity_before": amount(full.equity_before),
         "notional": amount(full.closed_notional),
-        "mm_required": amount(m.requirement_up(full.closed_notional, mm)),
+        "mm_required": amount(m.notional_ratio_up(full.closed_size, at, mm, scale)),
         "partial_size": wad(m.partial_size(p, thin, at, full.equity_before)),
         "keeper_bonus": amount(full.keeper_bonus),
         "penalty": amount(full.penalty),
@@ -230,11 +236,12 @@ def compute_examples() -> dict[str, dict[str, str]]:
         "bankruptcy_price": wad(m.bankruptcy_price(False, size, entry, margin, short_fees, scale)),
     }
 
-    # 7. The keeper bonus: b * closed notional within [floor, cap].
+    # 7. The keeper bonus: b * closed size * price within [floor, cap], at 2,500.
+    at_2500 = 2_500 * WAD
     out["bonus"] = {
-        "on_60": amount(m.keeper_bonus(p, 60 * USDC)),
-        "on_50000": amount(m.keeper_bonus(p, 50_000 * USDC)),
-        "on_150000": amount(m.keeper_bonus(p, 150_000 * USDC)),
+        "on_60": amount(m.keeper_bonus(p, 24 * ETH // 1000, at_2500)),
+        "on_50000": amount(m.keeper_bonus(p, 20 * ETH, at_2500)),
+        "on_150000": amount(m.keeper_bonus(p, 60 * ETH, at_2500)),
     }
 
     # 8. LP shares (OpenZeppelin ERC4626 with a 6-decimal offset; totalAssets = the pool's
@@ -267,6 +274,44 @@ def compute_examples() -> dict[str, dict[str, str]]:
         "attacker_shares": amount(attacker, SHARE_DECIMALS),
         "victim_shares": amount(victim, SHARE_DECIMALS),
         "victim_redeems": amount(victim_back),
+    }
+
+    # 9. The profit cap k * min(m, N): 0.02 ETH at 3,000 (60 USDC) with 200,000 USDC of margin;
+    # then Alice (example 1) removes the 7 USDC she may: her cap follows her margin down.
+    small, big_margin = 2 * ETH // 100, 200_000 * USDC
+    capped = m.open_position(
+        p, is_long=True, size=small, price_wad=entry, margin=big_margin, fee_index_wad=index0,
+        open_interest=0, free_liquidity=100_000 * USDC,
+    )
+    removed = max_removable(p, pos, entry, index0)
+    alice_after = m.remove_margin(p, pos, removed, entry, index0)
+    out["profit_cap"] = {
+        "notional": amount(capped.entry_notional),
+        "margin": amount(big_margin),
+        "cap_on_margin": amount(m.mul_div_down(big_margin, p.max_profit_wad, WAD)),
+        "cap_on_notional": amount(m.notional_ratio_down(small, entry, p.max_profit_wad, scale)),
+        "max_profit": amount(capped.max_profit),
+        "alice_removes": amount(removed),
+        "alice_margin_after": amount(alice_after.margin),
+        "alice_max_profit_after": amount(alice_after.max_profit),
+    }
+
+    # 10. One rounding: a large position whose fees, rounded on a rounded-up entry notional,
+    # came out one unit above the exact amount rounded up.
+    big_size, big_entry, delta = 27960116815150390770, 4590072464640000000000, 20222631276256702
+    exact_fee = m.exact_fees(m.exact_notional(big_size, big_entry, scale), WAD + delta, WAD)
+    rounded_notional = m.notional_up(big_size, big_entry, scale)
+    exact_text = f"{Decimal(exact_fee.numerator) / Decimal(exact_fee.denominator * USDC):.16f}"
+    out["rounding"] = {
+        "size": wad(big_size),
+        "entry_price": wad(big_entry),
+        "fee_index_growth": wad(delta),
+        "fees_exact": exact_text,
+        "fees_owed": amount(m.fees_up(big_size, big_entry, WAD + delta, WAD, scale)),
+        "entry_notional_up": amount(rounded_notional),
+        "fees_on_rounded_notional": amount(
+            m.fees_on_notional_up(rounded_notional, WAD + delta, WAD)
+        ),
     }
     return out
 

@@ -3,6 +3,8 @@ Python: a partial liquidation restores the target ``e' >= T * N'`` exactly and l
 healthier and no longer liquidatable (L2), the keeper bonus stays within its floor, cap and rate,
 nothing is taken out of a vault beyond its equity except as bad debt (L8), and every unit is
 accounted for across the vault, the pool, the keeper, the insurance fund and the owner's credit.
+The remaining position's profit cap never exceeds the cap of its margin and notional, and beyond
+a vault's equity the fund and the LPs pay the keeper no more than the bonus floor.
 
 Two former gaps of the contract (and of its mirror) are closed, and the examples that pinned them
 now assert the fix:
@@ -18,7 +20,7 @@ now assert the fix:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import pytest
@@ -181,12 +183,14 @@ def _liquidate(case: Case) -> m.LiquidationOutcome:
 
 
 def _floor_excess(params: m.MarketParams, outcome: m.LiquidationOutcome) -> int:
-    """How much the floor raised the bonus above ``floor(b * closed notional)`` (0 if it did not
-    bind)."""
+    """How much the floor raised the bonus owed above ``floor(b * closed size * P)`` (0 if it did
+    not bind)."""
     return max(
         0,
         outcome.keeper_bonus
-        - m.mul_div_down(outcome.closed_notional, params.keeper_bonus_wad, WAD),
+        - m.notional_ratio_down(
+            outcome.closed_size, outcome.price_wad, params.keeper_bonus_wad, params.scale
+        ),
     )
 
 
@@ -205,11 +209,14 @@ def test_partial_restores_target_exactly(case: Case) -> None:
     assert check.restores_target
     after = outcome.position
     assert after is not None
-    # The contract's own integer check, which implies the exact one.
+    # The contract's own integer check, e' >= ceil(T * s' * P) (rounded once), which implies the
+    # exact one.
     equity_after = m.equity_down(after, case.price, 0, case.params.scale)
-    notional_after = m.notional_up(after.size, case.price, case.params.scale)
-    assert equity_after * WAD >= notional_after * case.params.liquidation_target_wad
-    assert notional_after >= case.params.min_notional
+    target = m.notional_ratio_up(
+        after.size, case.price, case.params.liquidation_target_wad, case.params.scale
+    )
+    assert equity_after >= target
+    assert m.notional_up(after.size, case.price, case.params.scale) >= case.params.min_notional
     assert after.margin >= case.params.min_margin
 
 
@@ -309,27 +316,52 @@ def test_partial_liquidation_worked_example() -> None:
 
 
 @PROPERTY
-@given(params=markets(), notional=st.integers(0, 10**40))
-def test_keeper_bonus_within_floor_and_cap_and_rate(params: m.MarketParams, notional: int) -> None:
-    bonus = m.keeper_bonus(params, notional)
-    at_rate = m.mul_div_down(notional, params.keeper_bonus_wad, WAD)
+@given(
+    params=markets(),
+    size=st.one_of(st.integers(0, 10**30), st.integers(0, 10**21)),
+    price=st.integers(1, 10**30),
+)
+def test_keeper_bonus_within_floor_and_cap_and_rate(
+    params: m.MarketParams, size: int, price: int
+) -> None:
+    """``floor(b * s * P)`` rounded once (within one unit below the exact rate), then within
+    ``[keeper_bonus_min, keeper_bonus_max]``."""
+    bonus = m.keeper_bonus(params, size, price)
+    at_rate = m.notional_ratio_down(size, price, params.keeper_bonus_wad, params.scale)
+    exact = Fraction(size * price * params.keeper_bonus_wad, params.scale * WAD)
+    assert exact - 1 < at_rate <= exact
     assert params.keeper_bonus_min <= bonus <= params.keeper_bonus_max
-    assert bonus <= Fraction(notional * params.keeper_bonus_wad, WAD) or (
-        bonus == params.keeper_bonus_min > at_rate
-    )
+    assert bonus <= exact or (bonus == params.keeper_bonus_min > at_rate)
     assert bonus == at_rate or bonus in (params.keeper_bonus_min, params.keeper_bonus_max)
+    assert bonus == min(max(at_rate, params.keeper_bonus_min), params.keeper_bonus_max)
 
 
 @PROPERTY
 @given(case=cases())
 def test_liquidation_bonus_is_the_bonus_of_the_closed_notional(case: Case) -> None:
+    """The bonus is :func:`keeper_bonus` of the closed size at the price; a partial pays it all
+    out of the equity; a full liquidation owes it as far as the equity goes and, beyond it, only
+    up to the floor and to the fees the position was charged."""
     outcome = _liquidate(case)
     params = case.params
     assert outcome.closed_notional == m.notional_up(outcome.closed_size, case.price, params.scale)
-    assert outcome.keeper_bonus == m.keeper_bonus(params, outcome.closed_notional)
-    assert params.keeper_bonus_min <= outcome.keeper_bonus <= params.keeper_bonus_max
+    bonus = m.keeper_bonus(params, outcome.closed_size, case.price)
+    if outcome.full:
+        floor = min(bonus, params.keeper_bonus_min, outcome.fees)
+        assert outcome.keeper_from_equity == min(bonus, max(outcome.equity_before, 0))
+        assert outcome.keeper_bonus == max(outcome.keeper_from_equity, floor)
+        assert outcome.keeper_unfunded == max(0, floor - outcome.keeper_from_equity)
+        assert outcome.keeper_bonus <= bonus
+    else:
+        assert outcome.keeper_bonus == outcome.keeper_from_equity == bonus
+    assert outcome.keeper_bonus <= params.keeper_bonus_max
+    assert outcome.keeper_bonus >= min(params.keeper_bonus_min, bonus, outcome.fees)
     if _floor_excess(params, outcome) == 0:
-        assert outcome.keeper_bonus * WAD <= params.keeper_bonus_wad * outcome.closed_notional
+        exact = m.exact_requirement(
+            m.exact_notional(outcome.closed_size, case.price, params.scale),
+            params.keeper_bonus_wad,
+        )
+        assert outcome.keeper_bonus <= exact
     assert outcome.keeper_paid + outcome.keeper_shortfall == outcome.keeper_bonus
     assert outcome.keeper_shortfall >= 0
 
@@ -348,8 +380,11 @@ def test_nothing_beyond_equity_is_taken_except_as_bad_debt(case: Case) -> None:
     if outcome.full:
         if e >= 0:
             assert taken + outcome.owner_credit == e and outcome.bad_debt == 0
-            assert outcome.owner_credit == 0 or outcome.penalty == m.requirement_up(
-                outcome.closed_notional, case.params.liquidation_penalty_wad
+            assert outcome.owner_credit == 0 or outcome.penalty == m.notional_ratio_up(
+                outcome.closed_size,
+                case.price,
+                case.params.liquidation_penalty_wad,
+                case.params.scale,
             )
         else:
             assert taken == outcome.owner_credit == 0 and outcome.bad_debt == -e
@@ -374,39 +409,161 @@ def test_partial_happens_exactly_where_the_minimums_allow(case: Case) -> None:
         assert outcome.full
         return
     remaining = position.size - closed
-    closed_notional = m.notional_up(closed, case.price, params.scale)
+    scale = params.scale
+    cap_closed = position.max_profit * closed // position.size
     pnl = m.pnl_down(
-        position.is_long,
-        closed,
-        position.entry_price,
-        case.price,
-        params.scale,
-        position.max_profit * closed // position.size,
+        position.is_long, closed, position.entry_price, case.price, scale, cap_closed
     )
     margin_after = (
         position.margin
         + pnl
         - outcome.fees
-        - m.keeper_bonus(params, closed_notional)
-        - m.requirement_up(closed_notional, params.liquidation_penalty_wad)
+        - m.keeper_bonus(params, closed, case.price)
+        - m.notional_ratio_up(closed, case.price, params.liquidation_penalty_wad, scale)
     )
-    remaining_notional = m.notional_up(remaining, case.price, params.scale)
-    equity_after = margin_after + m.pnl_down(
-        position.is_long,
-        remaining,
-        position.entry_price,
-        case.price,
-        params.scale,
-        position.max_profit - position.max_profit * closed // position.size,
-    )
+    remaining_notional = m.notional_up(remaining, case.price, scale)
     minimums = remaining_notional >= params.min_notional and margin_after >= params.min_margin
-    target = equity_after * WAD >= remaining_notional * params.liquidation_target_wad
+    # The rest keeps the smaller of its share of the cap and the cap of its margin and notional.
+    cap_after = min(
+        position.max_profit - cap_closed,
+        m.profit_cap_down(
+            max(margin_after, 0), remaining, position.entry_price, scale, params.max_profit_wad
+        ),
+    )
+    equity_after = margin_after + m.pnl_down(
+        position.is_long, remaining, position.entry_price, case.price, scale, cap_after
+    )
+    target_after = m.notional_ratio_up(remaining, case.price, params.liquidation_target_wad, scale)
+    target = equity_after > 0 and equity_after >= target_after
     fits = minimums and target
     event(f"partial size non-zero: minimums {minimums}, target {target}")
     assert outcome.full is not fits
     if fits:
         assert outcome.closed_size == closed and outcome.position is not None
         assert outcome.position.margin == margin_after
+        assert outcome.position.max_profit == cap_after
+        assert outcome.reserved_released == position.max_profit - cap_after
+
+
+@PROPERTY
+@given(case=cases(shallow=True))
+def test_partial_caps_the_rest_at_its_margin_and_notional(case: Case) -> None:
+    """After a partial liquidation the remaining cap is the smaller of the prorated cap and the
+    cap of the margin left and the remaining size (rounded down): never above either, never
+    above ``k * min(m', s' * E)`` exactly, and the pool releases the difference."""
+    outcome = _liquidate(case)
+    assume(not outcome.full)
+    params, position = case.params, case.position
+    after = outcome.position
+    assert after is not None
+    scale = params.scale
+    prorated = position.max_profit - position.max_profit * outcome.closed_size // position.size
+    cap_left = m.profit_cap_down(
+        after.margin, after.size, after.entry_price, scale, params.max_profit_wad
+    )
+    event(f"cap of the margin left binds: {cap_left < prorated}")
+    assert after.max_profit == min(prorated, cap_left)
+    assert after.max_profit <= cap_left
+    assert after.max_profit <= prorated <= position.max_profit
+    exact = m.exact_max_profit(
+        after.margin,
+        params.max_profit_wad,
+        m.exact_notional(after.size, after.entry_price, scale),
+    )
+    assert after.max_profit <= exact
+    assert outcome.reserved_released == position.max_profit - after.max_profit >= 0
+
+
+# ------------------------------------------------------------------ keeper floor, bankrupt vault
+
+
+@PROPERTY
+@given(case=cases())
+def test_full_liquidation_owes_the_keeper_at_most_the_floor_beyond_the_equity(case: Case) -> None:
+    """What the vault's equity cannot pay, the insurance fund and then the LPs pay only up to the
+    keeper bonus floor, and never more than the fees the position was charged: liquidating a
+    bankrupt vault (one's own included) earns no more than the floor, however large the closed
+    notional, nor more than the position paid the pool."""
+    outcome = _liquidate(case)
+    params = case.params
+    outside = outcome.keeper_from_fund + outcome.keeper_from_pool
+    limit = min(params.keeper_bonus_min, outcome.fees)
+    assert outside <= outcome.keeper_unfunded <= limit
+    bonus = m.keeper_bonus(params, outcome.closed_size, case.price)
+    if outcome.full and outcome.equity_before <= 0:
+        event("bankrupt")
+        event(f"bankrupt, fees below the floor: {outcome.fees < params.keeper_bonus_min}")
+        assert outcome.keeper_from_equity == 0
+        assert outcome.keeper_bonus == outcome.keeper_unfunded == min(bonus, limit)
+        assert outcome.keeper_paid <= limit
+    elif outcome.full and outcome.equity_before >= bonus:
+        event("full, the equity pays the whole bonus")
+        assert outcome.keeper_bonus == outcome.keeper_from_equity == bonus
+        assert outcome.keeper_unfunded == 0
+    if not outcome.full:
+        assert outcome.keeper_unfunded == 0  # a partial pays the keeper out of the equity
+
+
+@PROPERTY
+@given(case=cases(), fees_paid=st.integers(0, 10**12))
+def test_bankrupt_full_liquidation_keeper_floor_any_fees(case: Case, fees_paid: int) -> None:
+    """The same rule with the fees drawn freely (the fee base moved): the keeper of a bankrupt
+    vault is owed ``min(bonus, keeper_bonus_min, fees)``, all of it from outside the vault."""
+    position = case.position
+    base = case.fee_index - fees_paid
+    assume(base >= 0)
+    moved = replace(position, fee_base=base)
+    try:
+        outcome = m.liquidate(case.params, moved, case.price, case.fee_index, case.fund, case.free)
+    except m.HealthyPosition:
+        return
+    assume(outcome.full and outcome.equity_before <= 0)
+    params = case.params
+    bonus = m.keeper_bonus(params, outcome.closed_size, case.price)
+    assert outcome.keeper_bonus == min(bonus, params.keeper_bonus_min, outcome.fees)
+    assert outcome.keeper_unfunded == outcome.keeper_bonus <= params.keeper_bonus_min
+    assert outcome.keeper_from_fund + outcome.keeper_from_pool <= outcome.keeper_bonus
+
+
+def test_bankrupt_vault_pays_the_keeper_the_floor_not_the_rate() -> None:
+    """10 ETH long at 3,000 with 4,000 USDC, gapping to 2,500: equity -1,030 USDC. The bonus at
+    the rate would be 1 % of 25,000 = 250 USDC, all of it from the fund or the LPs; the keeper is
+    owed the floor of 1 USDC only (the position paid 30 USDC of fees), paid by the fund, which
+    covers the bad debt first. A bankrupt vault that paid no fees earns the keeper nothing."""
+    params = default_params()
+    position = m.open_position(
+        params,
+        is_long=True,
+        size=10 * ETH,
+        price_wad=3000 * WAD,
+        margin=4000 * USDC,
+        fee_index_wad=WAD,
+        open_interest=0,
+        free_liquidity=MAX_UINT128,
+    ).position
+    assert m.keeper_bonus(params, position.size, 2500 * WAD) == 250 * USDC
+    outcome = m.liquidate(params, position, 2500 * WAD, WAD, 2000 * USDC, 10**12)
+    assert outcome.full and outcome.equity_before == -1030 * USDC  # 4,000 - 30 - 5,000
+    assert outcome.keeper_bonus == outcome.keeper_unfunded == USDC
+    assert outcome.keeper_from_equity == 0
+    assert (outcome.bad_debt, outcome.fund_cover) == (1030 * USDC, 1030 * USDC)
+    assert (outcome.keeper_from_fund, outcome.keeper_from_pool) == (USDC, 0)
+    assert outcome.penalty == outcome.owner_credit == 0
+    # With an empty fund the LPs pay the floor, and no more.
+    drained = m.liquidate(params, position, 2500 * WAD, WAD, 0, 10**12)
+    assert (drained.keeper_from_fund, drained.keeper_from_pool) == (0, USDC)
+    assert drained.liquidity_delta == 4000 * USDC - USDC  # the margin in, the floor out
+    # A batch of bankrupt vaults costs the fund and the LPs one floor per vault.
+    batch = m.liquidate_batch(
+        params, ["a", "b", "c"], dict.fromkeys("abc", position), 2500 * WAD, WAD, 0, 10**12
+    )
+    assert batch.payment.unfunded == batch.payment.paid == 3 * USDC
+    # Fees below the floor bound it: 0.3 USDC paid, 0.3 owed; none paid, nothing owed.
+    cheap = replace(position, fee_base=WAD - 10**13)  # 0.001 % of 30,000 = 0.3 USDC
+    assert m.liquidate(params, cheap, 2500 * WAD, WAD, 0, 10**12).keeper_bonus == 300_000
+    free = replace(position, fee_base=WAD)
+    nothing = m.liquidate(params, free, 2500 * WAD, WAD, 0, 10**12)
+    assert nothing.full and nothing.keeper_bonus == nothing.keeper_paid == 0
 
 
 # ------------------------------------------------------------------ conservation
@@ -609,25 +766,31 @@ def _floor_binding_case(
 def _partial_equity_and_target(
     params: m.MarketParams, position: m.Position, price: int, closed: int
 ) -> tuple[int, int]:
-    """What the partial of ``closed`` would leave (the minimums hold): ``(e', T N')`` in WAD
-    units of the asset, the contract's integer check."""
+    """What the partial of ``closed`` would leave (the minimums hold): ``(e', ceil(T * s' * P))``
+    in assets, the contract's integer check."""
     remaining = position.size - closed
-    closed_notional = m.notional_up(closed, price, params.scale)
+    scale = params.scale
     cap = position.max_profit * closed // position.size
-    fees = m.position_fees_up(position, WAD, params.scale)
+    fees = m.position_fees_up(position, WAD, scale)
     margin_after = (
         position.margin
-        + m.pnl_down(True, closed, position.entry_price, price, params.scale, cap)
+        + m.pnl_down(True, closed, position.entry_price, price, scale, cap)
         - fees
-        - m.keeper_bonus(params, closed_notional)
-        - m.requirement_up(closed_notional, params.liquidation_penalty_wad)
+        - m.keeper_bonus(params, closed, price)
+        - m.notional_ratio_up(closed, price, params.liquidation_penalty_wad, scale)
     )
-    remaining_notional = m.notional_up(remaining, price, params.scale)
+    remaining_notional = m.notional_up(remaining, price, scale)
     assert remaining_notional >= params.min_notional and margin_after >= params.min_margin
-    equity_after = margin_after + m.pnl_down(
-        True, remaining, position.entry_price, price, params.scale, position.max_profit - cap
+    cap_after = min(
+        position.max_profit - cap,
+        m.profit_cap_down(
+            margin_after, remaining, position.entry_price, scale, params.max_profit_wad
+        ),
     )
-    return equity_after * WAD, remaining_notional * params.liquidation_target_wad
+    equity_after = margin_after + m.pnl_down(
+        True, remaining, position.entry_price, price, scale, cap_after
+    )
+    return equity_after, m.notional_ratio_up(remaining, price, params.liquidation_target_wad, scale)
 
 
 def test_floor_binding_partial_is_a_full_liquidation() -> None:
@@ -636,24 +799,28 @@ def test_floor_binding_partial_is_a_full_liquidation() -> None:
     params, position, price, equity = _floor_binding_case(USDC, ETH // 20, 20 * USDC)
     closed = m.partial_size(params, position, price, equity)
     assert 0 < closed < position.size
-    assert m.keeper_bonus(params, m.notional_up(closed, price, params.scale)) == USDC
+    assert m.keeper_bonus(params, closed, price) == USDC  # 1 % of 62 is 0.62: the floor binds
     equity_after, target = _partial_equity_and_target(params, position, price, closed)
     assert equity_after < target  # the minimums allow the partial, the target does not
 
     outcome = m.liquidate(params, position, price, WAD, 0, 10**12)
     assert outcome.full and outcome.position is None and outcome.closed_size == position.size
     assert outcome.equity_before == equity == 6_849_999
-    assert outcome.keeper_bonus == outcome.keeper_from_equity == 1_370_000  # 1 % of 137
+    # 1 % of 0.05 ETH at 2,739.999...: 1.369999999... USDC, rounded once, down for the keeper
+    # and up for the fund (on the rounded-up notional of 137 both were 1.37).
+    assert outcome.closed_notional == 137 * USDC
+    assert outcome.keeper_bonus == outcome.keeper_from_equity == 1_369_999
     assert outcome.penalty == 1_370_000
-    assert outcome.owner_credit == equity - 2 * 1_370_000 == 4_109_999
+    assert outcome.owner_credit == equity - 1_369_999 - 1_370_000 == 4_110_000
     assert outcome.bad_debt == outcome.keeper_from_fund == outcome.keeper_from_pool == 0
 
 
 def test_floor_binding_partial_never_takes_more_than_equity() -> None:
     """With a floor of ``min_margin / 2`` (allowed) the partial would take 5.43 USDC out of 4.74
     of equity and leave the vault bankrupt yet open; now the vault is liquidated fully, once:
-    the keeper gets the whole equity and the pool tops the floor up, no bad debt, and a batch
-    listing the vault twice liquidates it once."""
+    the keeper gets the whole equity, no bad debt, and a batch listing the vault twice liquidates
+    it once. The pool does not top the floor up: beyond the equity the keeper is owed no more
+    than the fees the position was charged (0.12 USDC), which the equity already exceeds."""
     params, position, price, equity = _floor_binding_case(5 * USDC, ETH // 25, 30 * USDC)
     closed = m.partial_size(params, position, price, equity)
     assert 0 < closed < position.size
@@ -663,11 +830,13 @@ def test_floor_binding_partial_never_takes_more_than_equity() -> None:
     outcome = m.liquidate(params, position, price, WAD, 0, 10**12)
     assert outcome.full and outcome.position is None
     assert outcome.equity_before == equity == 4_743_157
-    assert outcome.keeper_bonus == 5 * USDC  # the floor binds on the whole 94.86 USDC too
+    assert m.keeper_bonus(params, position.size, price) == 5 * USDC  # the floor on 94.86 USDC
+    assert outcome.fees == 120_000  # the open fee, 0.1 % of 120 USDC
     assert outcome.keeper_from_equity == outcome.equity_before  # L8: never more than the equity
+    assert outcome.keeper_bonus == outcome.keeper_from_equity == 4_743_157
     assert outcome.penalty == outcome.owner_credit == outcome.bad_debt == 0
-    assert outcome.keeper_from_pool == 5 * USDC - 4_743_157 == outcome.keeper_unfunded
+    assert outcome.keeper_unfunded == outcome.keeper_from_pool == outcome.keeper_from_fund == 0
 
     batch = m.liquidate_batch(params, ["v", "v"], {"v": position}, price, WAD, 0, 10**12)
     assert batch.results == (outcome,) and batch.vaults == ("v",) and batch.positions == {}
-    assert batch.payment.paid == 5 * USDC
+    assert batch.payment.paid == 4_743_157

@@ -180,22 +180,162 @@ def test_notional_any_inputs_brackets_exact_within_one_unit(
     assert up - down == (0 if exact.denominator == 1 else 1)
 
 
+fee_base_st = st.integers(min_value=0, max_value=2 * WAD)
+growth_st = st.one_of(st.just(0), st.integers(min_value=0, max_value=10 * WAD))
+ratio_st = st.one_of(st.sampled_from([0, 1, 10**15, 10**16, WAD]), st.integers(0, 10 * WAD))
+
+
+def _exact_fees(size: int, entry: int, index: int, base: int, scale: int) -> Fraction:
+    """``s * E * (index - base)`` in assets, exactly (no rounded entry notional)."""
+    return m.exact_fees(m.exact_notional(size, entry, scale), index, base)
+
+
+def _exact_ratio(size: int, price: int, ratio: int, scale: int) -> Fraction:
+    """``ratio * s * P`` in assets, exactly."""
+    return m.exact_requirement(m.exact_notional(size, price, scale), ratio)
+
+
 @PROPERTY
 @given(
-    entry_notional=st.integers(min_value=0, max_value=10**40),
-    fee_base=st.integers(min_value=0, max_value=2 * WAD),
-    growth=st.integers(min_value=0, max_value=10 * WAD),
-    ratio=st.integers(min_value=0, max_value=WAD),
+    decimals=decimals_st,
+    size=st.integers(min_value=0, max_value=10**30),
+    entry=price_st,
+    fee_base=fee_base_st,
+    growth=growth_st,
+    ratio=ratio_st,
 )
 def test_fees_up_and_requirement_up_any_inputs_at_least_exact(
-    entry_notional: int, fee_base: int, growth: int, ratio: int
+    decimals: int, size: int, entry: int, fee_base: int, growth: int, ratio: int
 ) -> None:
-    fees = m.fees_up(entry_notional, fee_base + growth, fee_base)
-    exact = m.exact_fees(entry_notional, fee_base + growth, fee_base)
+    """Fees and requirements are owed by the trader: never below the exact amount, and rounded
+    once, so less than one unit above it. The old estimate on a rounded-up entry notional (kept
+    for the keeper's ranking) is never below the fees the pool charges."""
+    scale = m.scale_for(decimals)
+    index = fee_base + growth
+    fees = m.fees_up(size, entry, index, fee_base, scale)
+    exact = _exact_fees(size, entry, index, fee_base, scale)
     assert exact <= fees < exact + 1
-    requirement = m.requirement_up(entry_notional, ratio)
-    exact_requirement = m.exact_requirement(entry_notional, ratio)
+    assert fees == ceil(exact)
+    estimate = m.fees_on_notional_up(m.notional_up(size, entry, scale), index, fee_base)
+    assert fees <= estimate < exact + Fraction(growth, WAD) + 1
+    requirement = m.notional_ratio_up(size, entry, ratio, scale)
+    exact_requirement = _exact_ratio(size, entry, ratio, scale)
     assert exact_requirement <= requirement < exact_requirement + 1
+    # Never above the two-rounding requirement on the rounded-up notional it replaces.
+    assert requirement <= m.requirement_up(m.notional_up(size, entry, scale), ratio)
+    notional = m.notional_up(size, entry, scale)
+    exact_on_notional = m.exact_requirement(notional, ratio)
+    assert exact_on_notional <= m.requirement_up(notional, ratio) < exact_on_notional + 1
+
+
+# ------------------------------------------------------------------ one rounding: within one unit
+
+
+@PROPERTY
+@given(
+    decimals=decimals_st,
+    size=st.integers(min_value=0, max_value=10**30),
+    entry=price_st,
+    fee_base=fee_base_st,
+    growth=growth_st,
+)
+def test_fees_up_any_inputs_within_one_unit_above_exact(
+    decimals: int, size: int, entry: int, fee_base: int, growth: int
+) -> None:
+    scale = m.scale_for(decimals)
+    exact = _exact_fees(size, entry, fee_base + growth, fee_base, scale)
+    fees = m.fees_up(size, entry, fee_base + growth, fee_base, scale)
+    assert exact <= fees < exact + 1
+    position = m.Position(
+        size=size, entry_price=entry, margin=0, max_profit=0, fee_base=fee_base, is_long=True
+    )
+    assert m.position_fees_up(position, fee_base + growth, scale) == fees
+
+
+@PROPERTY
+@given(decimals=decimals_st, size=st.integers(0, 10**30), price=price_st, ratio=ratio_st)
+def test_notional_ratio_up_and_down_any_inputs_within_one_unit_of_exact(
+    decimals: int, size: int, price: int, ratio: int
+) -> None:
+    scale = m.scale_for(decimals)
+    exact = _exact_ratio(size, price, ratio, scale)
+    up = m.notional_ratio_up(size, price, ratio, scale)
+    down = m.notional_ratio_down(size, price, ratio, scale)
+    assert exact <= up < exact + 1
+    assert exact - 1 < down <= exact
+    assert up - down == (0 if exact.denominator == 1 else 1)
+
+
+@PROPERTY
+@given(
+    decimals=decimals_st,
+    size=st.integers(0, 10**30),
+    entry=price_st,
+    price=price_st,
+    fee_base=fee_base_st,
+    growth=growth_st,
+    close_fee=st.one_of(st.sampled_from([0, 10**15, 10**16]), st.integers(0, 10**16)),
+)
+def test_closing_fees_up_any_inputs_within_one_unit_above_exact(
+    decimals: int, size: int, entry: int, price: int, fee_base: int, growth: int, close_fee: int
+) -> None:
+    """Fees owed plus the close fee, rounded once: within one unit above the exact sum, never
+    above the two amounts rounded apart, and at least each of them."""
+    scale = m.scale_for(decimals)
+    index = fee_base + growth
+    position = m.Position(
+        size=size, entry_price=entry, margin=0, max_profit=0, fee_base=fee_base, is_long=True
+    )
+    closing = m.closing_fees_up(position, index, price, close_fee, scale)
+    exact = _exact_fees(size, entry, index, fee_base, scale) + _exact_ratio(
+        size, price, close_fee, scale
+    )
+    assert exact <= closing < exact + 1
+    fees = m.fees_up(size, entry, index, fee_base, scale)
+    fee_on_close = m.notional_ratio_up(size, price, close_fee, scale)
+    assert max(fees, fee_on_close) <= closing <= fees + fee_on_close
+
+
+@PROPERTY
+@given(
+    decimals=decimals_st,
+    size=st.integers(0, 10**30),
+    entry=price_st,
+    margin=st.one_of(st.integers(0, 10**20), st.integers(0, m.MAX_UINT128)),
+    cap=st.integers(min_value=WAD, max_value=10 * WAD),
+)
+def test_profit_cap_down_any_inputs_within_one_unit_below_exact(
+    decimals: int, size: int, entry: int, margin: int, cap: int
+) -> None:
+    """``floor(k * min(m, s * E))``: never above the exact cap on the margin or on the exact
+    notional, and within one unit below the smaller."""
+    scale = m.scale_for(decimals)
+    profit_cap = m.profit_cap_down(margin, size, entry, scale, cap)
+    exact = m.exact_max_profit(margin, cap, m.exact_notional(size, entry, scale))
+    assert exact - 1 < profit_cap <= exact
+    assert profit_cap == floor(exact)
+    assert profit_cap <= m.exact_max_profit(margin, cap)
+    assert profit_cap <= m.exact_requirement(m.exact_notional(size, entry, scale), cap)
+
+
+def test_fees_up_rounds_once_large_position_example() -> None:
+    """27.96 units at 4,590.07246464 (6-decimal token) with a fee index 0.0202... above the
+    base: the exact fee is 2,595.351512997401... assets, charged 2,595.351513. Rounding the entry
+    notional up first (128,338.962302 for 128,338.962301...) charged one unit more."""
+    size, entry, delta = 27960116815150390770, 4590072464640000000000, 20222631276256702
+    exact = _exact_fees(size, entry, WAD + delta, WAD, USDC_SCALE)
+    assert 2595351512 < exact < 2595351513
+    assert exact - 2595351512 > Fraction(9974, 10**4)  # 2595351512.9974...
+    assert m.fees_up(size, entry, WAD + delta, WAD, USDC_SCALE) == 2595351513
+    position = m.Position(
+        size=size, entry_price=entry, margin=0, max_profit=0, fee_base=WAD, is_long=True
+    )
+    assert m.position_fees_up(position, WAD + delta, USDC_SCALE) == 2595351513
+    assert m.closing_fees_up(position, WAD + delta, entry, 0, USDC_SCALE) == 2595351513
+    # The old composition (and the keeper's ranking estimate) on ceil(s * E):
+    entry_notional = m.notional_up(size, entry, USDC_SCALE)
+    assert entry_notional == 128338962302
+    assert m.fees_on_notional_up(entry_notional, WAD + delta, WAD) == 2595351514
 
 
 @PROPERTY
@@ -231,7 +371,9 @@ def test_equity_down_any_state_never_exceeds_exact_and_within_one_unit(
     assert equity == m.equity(margin, m.pnl_down(is_long, size, entry, price, scale, cap), fees)
 
     health = m.health_down(position, price, fees, scale, mm)
-    requirement = m.requirement_up(m.notional_up(size, price, scale), mm)
+    requirement = m.notional_ratio_up(size, price, mm, scale)
+    exact_requirement = _exact_ratio(size, price, mm, scale)
+    assert exact_requirement <= requirement < exact_requirement + 1
     if requirement == 0:
         assert health == m.MAX_UINT256
     elif equity <= 0:
@@ -264,7 +406,8 @@ def test_initial_margin_test_passing_any_state_implies_exact_design_rule(
     available, required = m.initial_margin_test(position, price, fees, scale, im)
     pnl = m.exact_pnl(is_long, size, entry, price, scale)
     assert available <= m.exact_available_margin(margin, pnl, fees)
-    assert required >= m.exact_requirement(m.exact_notional(size, price, scale), im)
+    exact_required = m.exact_requirement(m.exact_notional(size, price, scale), im)
+    assert exact_required <= required < exact_required + 1
     if available >= required:
         assert m.exact_margin_sufficient(is_long, size, entry, price, margin, fees, scale, im)
 
@@ -301,10 +444,10 @@ def test_open_then_close_at_same_price_any_fees_returns_at_most_margin(
         close_fee_wad=close_fee,
         borrow_rate_wad=rate,
     )
-    notional = m.notional_up(size, price, params.scale)
+    scale = params.scale
     margin = (
-        m.requirement_up(notional, params.initial_margin_wad)
-        + m.requirement_up(notional, open_fee)
+        m.notional_ratio_up(size, price, params.initial_margin_wad, scale)
+        + m.notional_ratio_up(size, price, open_fee, scale)
         + extra
     )
     assume(0 < margin <= m.MAX_UINT128)
@@ -318,17 +461,20 @@ def test_open_then_close_at_same_price_any_fees_returns_at_most_margin(
         open_interest=0,
         free_liquidity=m.MAX_UINT256,
     )
-    assert m.position_fees_up(opened.position, WAD, params.scale) == opened.open_fee
+    assert opened.open_fee == m.notional_ratio_up(size, price, open_fee, scale)
+    assert m.position_fees_up(opened.position, WAD, scale) == opened.open_fee
     later = m.fee_index_at(rate, seconds)
     closed = m.close_position(params, opened.position, price, later, insurance_fund=0)
     assert closed.payout <= margin  # the A1 round trip never pays the trader
-    expected = max(
-        0,
-        margin
-        - m.fees_up(notional, later, opened.position.fee_base)
-        - m.requirement_up(notional, close_fee),
+    # Fees owed (open and borrow) and the close fee, rounded up once.
+    charged = m.closing_fees_up(opened.position, later, price, close_fee, scale)
+    exact = _exact_fees(size, price, later, opened.position.fee_base, scale) + _exact_ratio(
+        size, price, close_fee, scale
     )
-    assert closed.payout == expected
+    assert exact <= charged < exact + 1
+    assert closed.payout == max(0, margin - charged)
+    assert closed.result == margin - charged
+    assert margin - exact - 1 < closed.result <= margin - exact
     if open_fee == close_fee == 0 and (rate == 0 or seconds == 0):
         assert closed.payout == closed.vault_to_owner == margin
         assert closed.vault_to_pool == closed.pool_to_owner == closed.pool_net == 0
@@ -441,6 +587,132 @@ def test_open_position_exactly_at_initial_margin_succeeds() -> None:
     params = _params(open_fee_wad=10**15)  # IM 10 % of 3,000 = 300, open fee 3
     opened = _open(params, margin=303 * USDC)
     assert opened.position.margin == 303 * USDC
+
+
+# ------------------------------------------------------------------ the profit cap k * min(m, N)
+
+
+def test_open_position_huge_margin_on_minimum_notional_reserves_only_the_notional_cap() -> None:
+    """60 USDC of notional (0.02 ETH at 3,000) with 200,000 USDC of margin at k = 5: the pool
+    reserves 5 x 60 = 300 USDC, not 5 x 200,000 = 1,000,000."""
+    params = _params(max_profit_wad=5 * WAD, min_notional=50 * USDC)
+    opened = _open(params, size=ETH // 50, margin=200_000 * USDC, free_liquidity=300 * USDC)
+    assert opened.entry_notional == 60 * USDC
+    assert m.exact_max_profit(200_000 * USDC, 5 * WAD) == 1_000_000 * USDC  # k * m alone
+    assert opened.max_profit == opened.position.max_profit == 300 * USDC
+    assert m.exact_max_profit(200_000 * USDC, 5 * WAD, 60 * USDC) == 300 * USDC
+    with pytest.raises(m.InsufficientLiquidity) as raised:
+        _open(params, size=ETH // 50, margin=200_000 * USDC, free_liquidity=300 * USDC - 1)
+    assert (raised.value.free, raised.value.needed) == (300 * USDC - 1, 300 * USDC)
+    # What it reserves is what it can win: 0.02 ETH gaining 27,000 USDC each is 540, paid 300.
+    closed = m.close_position(params, opened.position, 30_000 * WAD, WAD, insurance_fund=0)
+    assert closed.payout == 200_000 * USDC + 300 * USDC
+    # With a margin below the notional the margin side binds, as before: 5 x 400.
+    assert _open(_params(max_profit_wad=5 * WAD)).max_profit == 2000 * USDC
+
+
+@PROPERTY
+@given(
+    is_long=st.booleans(),
+    decimals=decimals_st,
+    size=st.integers(min_value=10**12, max_value=10**24),
+    price=st.integers(min_value=10**16, max_value=10**24),
+    leverage_up=st.booleans(),
+    over=st.integers(min_value=0, max_value=10**6),
+    k=st.integers(min_value=WAD, max_value=10 * WAD),
+)
+def test_open_position_any_margin_reserves_k_times_the_smaller_of_margin_and_notional(
+    is_long: bool, decimals: int, size: int, price: int, leverage_up: bool, over: int, k: int
+) -> None:
+    params = _params(asset_decimals=decimals, max_profit_wad=k)
+    scale = params.scale
+    required = m.notional_ratio_up(size, price, params.initial_margin_wad, scale)
+    notional = m.notional_up(size, price, scale)
+    # Either just above the initial margin or a multiple (up to 1e6 x) of the notional.
+    margin = required + over if leverage_up else max(required, notional * (1 + over))
+    assume(0 < margin <= m.MAX_UINT128)
+    opened = m.open_position(
+        params,
+        is_long=is_long,
+        size=size,
+        price_wad=price,
+        margin=margin,
+        fee_index_wad=WAD,
+        open_interest=0,
+        free_liquidity=m.MAX_UINT256,
+    )
+    exact = m.exact_max_profit(margin, k, m.exact_notional(size, price, scale))
+    assert opened.max_profit == m.profit_cap_down(margin, size, price, scale, k)
+    assert exact - 1 < opened.max_profit <= exact
+    assert opened.max_profit <= m.exact_max_profit(margin, k)  # never above the old cap k * m
+    assert opened.max_profit <= m.exact_requirement(m.exact_notional(size, price, scale), k)
+
+
+def test_remove_margin_lowers_the_profit_cap_to_the_margin_left_and_never_raises_it() -> None:
+    params = _params(max_profit_wad=5 * WAD)
+    position = _open(params).position  # 1 ETH at 3,000 with 400: min(5 x 400, 5 x 3,000)
+    assert position.max_profit == 2000 * USDC
+    less = m.remove_margin(params, position, 50 * USDC, 3000 * WAD, WAD)
+    assert (less.margin, less.max_profit) == (350 * USDC, 1750 * USDC)  # 5 x 350
+    more = m.add_margin(less, 100 * USDC)
+    assert (more.margin, more.max_profit) == (450 * USDC, 1750 * USDC)  # adding never raises it
+    again = m.remove_margin(params, more, 10 * USDC, 3000 * WAD, WAD)
+    assert (again.margin, again.max_profit) == (440 * USDC, 1750 * USDC)  # 5 x 440 = 2,200: kept
+    last = m.remove_margin(params, again, 100 * USDC, 3000 * WAD, WAD)
+    assert (last.margin, last.max_profit) == (340 * USDC, 1700 * USDC)
+    # A position capped on its notional keeps k * N until the margin falls below N.
+    big = _open(params, size=ETH // 50, margin=200_000 * USDC).position
+    assert big.max_profit == 300 * USDC
+    kept = m.remove_margin(params, big, 199_900 * USDC, 3000 * WAD, WAD)
+    assert (kept.margin, kept.max_profit) == (100 * USDC, 300 * USDC)
+    down = m.remove_margin(params, big, 199_950 * USDC, 3000 * WAD, WAD)
+    assert (down.margin, down.max_profit) == (50 * USDC, 250 * USDC)
+
+
+@PROPERTY
+@given(
+    decimals=st.sampled_from([6, 18]),
+    size=st.integers(min_value=10**15, max_value=10**22),
+    margin_x=st.integers(min_value=1, max_value=10**4),
+    removed_bp=st.integers(min_value=1, max_value=10_000),
+    price_bp=st.integers(min_value=5_000, max_value=15_000),
+    k=st.integers(min_value=WAD, max_value=10 * WAD),
+    added=st.integers(min_value=0, max_value=10**12),
+)
+def test_remove_margin_any_amount_caps_profit_at_margin_left_never_raising_it(
+    decimals: int,
+    size: int,
+    margin_x: int,
+    removed_bp: int,
+    price_bp: int,
+    k: int,
+    added: int,
+) -> None:
+    params = _params(asset_decimals=decimals, max_profit_wad=k, min_margin=1)
+    scale = params.scale
+    entry = 3000 * WAD
+    notional = m.notional_up(size, entry, scale)
+    margin = notional * margin_x // 10 + 1  # 0.1x to 1,000x the notional
+    position = _open(params, size=size, margin=margin, free_liquidity=m.MAX_UINT256).position
+    if added:
+        position = m.add_margin(position, added)
+    amount = max(1, position.margin * removed_bp // 10_000)
+    price = entry * price_bp // 10_000
+    try:
+        after = m.remove_margin(params, position, amount, price, WAD)
+    except (m.InsufficientMargin, m.MarginBelowMinimum):
+        return
+    assert after.margin == position.margin - amount
+    cap_left = m.profit_cap_down(after.margin, size, entry, scale, k)
+    assert after.max_profit == min(position.max_profit, cap_left)
+    assert after.max_profit <= position.max_profit  # never raised
+    exact_notional = m.exact_notional(size, entry, scale)
+    assert after.max_profit <= m.exact_max_profit(after.margin, k, exact_notional)
+    assert (after.size, after.entry_price, after.fee_base) == (
+        position.size,
+        position.entry_price,
+        position.fee_base,
+    )
 
 
 def test_remove_margin_beyond_initial_margin_raises_insufficient_margin() -> None:
@@ -565,8 +837,17 @@ def test_mul_div_overflow_or_zero_divisor_panics_like_openzeppelin() -> None:
 
 def test_fees_up_base_above_index_panics_underflow() -> None:
     with pytest.raises(m.EvmPanic) as raised:
-        m.fees_up(1, WAD, WAD + 1)
+        m.fees_up(1, 3000 * WAD, WAD, WAD + 1, USDC_SCALE)
     assert raised.value.code == m.PANIC_UNDER_OVERFLOW
+    position = m.Position(
+        size=ETH, entry_price=3000 * WAD, margin=0, max_profit=0, fee_base=WAD + 1, is_long=True
+    )
+    with pytest.raises(m.EvmPanic) as closing:
+        m.closing_fees_up(position, WAD, 3000 * WAD, 0, USDC_SCALE)
+    assert closing.value.code == m.PANIC_UNDER_OVERFLOW
+    with pytest.raises(m.EvmPanic) as estimate:
+        m.fees_on_notional_up(1, WAD, WAD + 1)
+    assert estimate.value.code == m.PANIC_UNDER_OVERFLOW
 
 
 def test_health_wad_zero_requirement_or_equity_takes_contract_order() -> None:

@@ -2,7 +2,7 @@
 pragma solidity 0.8.37;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IMarginPool} from "../../../interfaces/IMarginPool.sol";
+import {IMarginPool, PositionStatus} from "../../../interfaces/IMarginPool.sol";
 import {ILiquidator} from "../../../interfaces/ILiquidator.sol";
 import {ITokenHook} from "./HostileTokens.sol";
 
@@ -36,6 +36,22 @@ contract Attacker is ITokenHook {
         if (donation != 0) token.transfer(vault, donation);
         liquidator.liquidate(vault);
         if (pool.claimable(vault) != 0) pool.claim(vault, address(this));
+        return token.balanceOf(address(this));
+    }
+
+    /// @notice The LP-freeze attempt in one transaction: open `size` with a large `margin`, then remove all
+    /// but `keep` of it back to this contract. Returns the vault.
+    function openAndRemove(uint96 nonce, bool isLong, uint256 size, uint256 margin, uint256 keep)
+        external
+        returns (address vault)
+    {
+        vault = pool.openPosition(nonce, isLong, size, margin, 0);
+        pool.removeMargin(vault, margin - keep, address(this));
+    }
+
+    /// @notice Closes `vault` if its position is still open (what a partial liquidation left).
+    function closeIfOpen(address vault) external returns (uint256) {
+        if (pool.position(vault).status == PositionStatus.Open) pool.closePosition(vault, address(this), 0);
         return token.balanceOf(address(this));
     }
 
