@@ -880,7 +880,7 @@ def open_position(
 
 
 def add_margin(position: Position, amount: int) -> Position:
-    """The position with ``amount`` more margin (``max_profit`` stays as fixed at open).
+    """The position with ``amount`` more margin (``max_profit`` never rises: adding margin keeps the cap).
     Raises :class:`ZeroAmount` or :class:`SafeCastOverflowedUintDowncast` as the pool does."""
     _uint("amount", amount)
     if amount == 0:
@@ -1117,11 +1117,13 @@ class LiquidationOutcome:
     equity_before: int
     """:func:`equity_down` before the liquidation (negative: bankrupt)."""
     closed_notional: int
-    """``notional_up(closed_size, P)``: the base of the bonus and the penalty."""
+    """``notional_up(closed_size, P)`` (the bonus and the penalty are taken on ``closed_size * P``
+    exactly, each rounded once)."""
     pnl_closed: int
     """:func:`pnl_down` of the closed size (its profit cap prorated, rounded down, if partial)."""
     keeper_bonus: int
-    """:func:`keeper_bonus` of ``closed_notional``: what the keeper is owed."""
+    """What the keeper is owed: :func:`keeper_bonus` of the closed size in a partial liquidation (all
+    from the equity); in a full one the equity's share plus a top-up up to ``min(bonus, floor, fees)``."""
     keeper_from_equity: int
     """The bonus paid out of the vault's equity (all of it in a partial liquidation)."""
     keeper_from_fund: int
@@ -1141,7 +1143,8 @@ class LiquidationOutcome:
     liquidity_delta: int
     """Change of the pool's ``totalAssets`` (the LPs' liquidity)."""
     reserved_released: int
-    """Decrease of the pool's ``reserved``: the closed part's profit cap."""
+    """Decrease of the pool's ``reserved``: the closed part's profit cap, plus what the cap rule takes
+    off the rest for the margin it keeps (partial), or the whole cap (full)."""
     open_interest_size_released: int
     """Decrease of the side's open-interest size."""
     open_interest_notional_released: int

@@ -170,12 +170,16 @@ class Market:
     def __init__(self, pool: Any):
         self.pool = pool
         self.asset_address: str = str(pool.asset())
-        self.oracle_address: str = str(pool.oracle())
         self.decimals: int = 36 - len(str(int(pool.priceScale()))) + 1
 
     @property
     def address(self) -> str:
         return str(self.pool.address)
+
+    @property
+    def oracle_address(self) -> str:
+        """The market's price adapter now (the factory's owner can move a market to a new one)."""
+        return str(self.pool.oracle())
 
     def params(self) -> MarketParams:
         return MarketParams.from_chain(self.pool.params())
