@@ -10,15 +10,23 @@ import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 ///         reverts with a named error of IChainlinkOracle when that answer cannot be trusted.
 ///         On an L2, a Chainlink sequencer uptime feed can guard the price (sequencer down, or
 ///         back up for no more than a grace period, both revert).
-/// @dev Everything is immutable: a read costs one external call per feed and no storage access.
-///      The answer checks run in this order: incomplete round, non-positive answer, answer from
-///      the future, stale answer, answer outside the bounds. Bounds are checked against
-///      effective bounds computed once in the constructor, which also exclude any answer that
-///      would scale to 0 (feeds with more than 18 decimals) or overflow uint256 (no upper bound
-///      configured), so price() never returns 0 and never panics.
+/// @dev Everything is immutable: a read costs two calls to the price feed (latestRoundData(),
+///      then decimals() at an address already warm), one to the sequencer uptime feed when there
+///      is one, and no storage access. Every read checks that the feed still reports the decimals
+///      read in the constructor: a feed proxy moved to an aggregator with other decimals would
+///      otherwise be scaled wrongly (by a power of ten), so such a feed is refused with
+///      FeedDecimalsChanged until the market is moved to a new adapter.
+///      The answer checks run in this order: changed decimals, incomplete round, non-positive
+///      answer, answer from the future, stale answer, answer outside the bounds. Bounds are
+///      checked against effective bounds computed once in the constructor, which also exclude
+///      any answer that would scale to 0 (feeds with more than 18 decimals) or overflow uint256
+///      (no upper bound configured), so price() never returns 0 and never panics.
 contract ChainlinkOracle is IChainlinkOracle {
     /// @dev Selector of AggregatorV3Interface.latestRoundData(), used in the low-level read.
     bytes4 private constant _LATEST_ROUND_DATA = AggregatorV3Interface.latestRoundData.selector;
+
+    /// @dev Selector of AggregatorV3Interface.decimals(), used in the low-level read.
+    bytes4 private constant _DECIMALS = AggregatorV3Interface.decimals.selector;
 
     /// @dev Feeds with more decimals than this are refused; 10 ** (36 - 18) still fits uint256 easily.
     uint8 private constant _MAX_FEED_DECIMALS = 36;
@@ -112,12 +120,16 @@ contract ChainlinkOracle is IChainlinkOracle {
     }
 
     /// @inheritdoc IPriceOracle
-    /// @dev Reverts with SequencerDown, SequencerGracePeriod, OracleCallFailed, IncompleteRound,
-    ///      NonPositivePrice, PriceFromFuture, StalePrice or PriceOutOfBounds (checked in that order).
+    /// @dev Reverts with SequencerDown, SequencerGracePeriod, OracleCallFailed, FeedDecimalsChanged,
+    ///      IncompleteRound, NonPositivePrice, PriceFromFuture, StalePrice or PriceOutOfBounds
+    ///      (checked in that order).
     function price() external view returns (uint256 priceWad) {
         if (sequencerFeed != address(0)) _checkSequencer();
 
         (uint256 roundId, int256 answer,, uint256 updatedAt, uint256 answeredInRound) = _latestRoundData(feed);
+        // The answer's units are the feed's decimals now, which _scaleUp/_scaleDown must match.
+        uint8 decimals = _readDecimals(feed);
+        if (decimals != feedDecimals) revert FeedDecimalsChanged(feedDecimals, decimals);
         // Both round ids were checked to fit uint80 in _latestRoundData: the casts are exact.
         if (answeredInRound < roundId || updatedAt == 0) {
             revert IncompleteRound(uint80(roundId), uint80(answeredInRound));
@@ -180,13 +192,23 @@ contract ChainlinkOracle is IChainlinkOracle {
         if (!ok) revert OracleCallFailed(target);
     }
 
-    /// @dev decimals() of `target`, or OracleCallFailed(target) if the call fails or its result
-    ///      is not an ABI-encoded uint8 (this includes an address without code).
-    function _readDecimals(address target) private view returns (uint8) {
-        (bool ok, bytes memory data) = target.staticcall(abi.encodeCall(AggregatorV3Interface.decimals, ()));
-        if (!ok || data.length < 32) revert OracleCallFailed(target);
-        uint256 raw = abi.decode(data, (uint256));
-        if (raw > type(uint8).max) revert OracleCallFailed(target);
-        return uint8(raw);
+    /// @dev decimals() of `target` through a low-level staticcall, or OracleCallFailed(target) if
+    ///      the call fails (a revert, running out of gas, no code) or its result is not an
+    ///      ABI-encoded uint8 (shorter than one word, or a word above 255). Only the first word of
+    ///      return data is copied.
+    function _readDecimals(address target) private view returns (uint8 decimals) {
+        bytes4 selector = _DECIMALS;
+        bool ok;
+        uint256 raw;
+        assembly ("memory-safe") {
+            // Calldata and the one return word both in scratch space.
+            mstore(0x00, selector)
+            ok := staticcall(gas(), target, 0x00, 0x04, 0x00, 0x20)
+            ok := and(ok, gt(returndatasize(), 0x1f))
+            raw := mload(0x00)
+            ok := and(ok, lt(raw, 0x100))
+        }
+        if (!ok) revert OracleCallFailed(target);
+        decimals = uint8(raw);
     }
 }

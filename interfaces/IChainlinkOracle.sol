@@ -41,10 +41,21 @@ interface IChainlinkOracle is IPriceOracle {
     error PriceOutOfBounds(int256 answer, int256 minAnswer, int256 maxAnswer);
 
     /// @notice A call to a feed failed: it reverted, ran out of gas, or returned malformed data
-    ///         (too short, or a round id that does not fit uint80).
+    ///         (too short, a round id that does not fit uint80, or decimals that do not fit uint8).
     /// @dev Raised for the price feed and for the sequencer uptime feed; `feed` tells which.
     /// @param feed The address of the feed whose call failed.
     error OracleCallFailed(address feed);
+
+    /// @notice The price feed's decimals() no longer equals the decimals this adapter was built
+    ///         for (feedDecimals()): typically the feed's proxy now points to an aggregator with
+    ///         other decimals. This adapter cannot scale such answers, so every priced action of
+    ///         the market (open, remove margin, close, liquidate) reverts; adding margin still
+    ///         works. No user action helps: the factory's owner must move the market to a new
+    ///         adapter built for the new decimals (after the factory's delay). Should the feed
+    ///         return to the old decimals, prices are read again.
+    /// @param expected The decimals read in the constructor (feedDecimals()).
+    /// @param actual The decimals the feed reports now.
+    error FeedDecimalsChanged(uint8 expected, uint8 actual);
 
     /// @notice The L2 sequencer uptime feed reports the sequencer as down (answer != 0), or its
     ///         status round is invalid (startedAt == 0).
@@ -102,7 +113,8 @@ interface IChainlinkOracle is IPriceOracle {
     /// @return The configured upper bound, or 0.
     function maxAnswer() external view returns (int256);
 
-    /// @notice The price feed's decimals(), read once at construction.
+    /// @notice The price feed's decimals(), read at construction; price() checks on every read
+    ///         that the feed still reports them (FeedDecimalsChanged otherwise).
     /// @return The number of decimals of the feed's answers (<= 36).
     function feedDecimals() external view returns (uint8);
 }

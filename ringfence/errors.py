@@ -27,6 +27,8 @@ MESSAGES: dict[str, str] = {
     "IncompleteRound": "oracle round {roundId} is incomplete (answered in {answeredInRound})",
     "PriceOutOfBounds": "oracle answer {answer} is outside the market's band [{minAnswer}, {maxAnswer}]",
     "OracleCallFailed": "the price feed {feed} could not be read",
+    "FeedDecimalsChanged": ("the price feed's decimals changed from {expected} to {actual}: the owner must "
+                            "move the market to a new oracle adapter (adding margin still works)"),
     "SequencerDown": "the L2 sequencer is down: no new risk can be taken",
     "SequencerGracePeriod": "the L2 sequencer is back since {upSince}; waiting {gracePeriod}s grace",
     "ZeroAmount": "the amount must be positive",

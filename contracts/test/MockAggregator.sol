@@ -5,7 +5,8 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 
 /// @title MockAggregator
 /// @notice TEST ONLY. A Chainlink price feed whose rounds the test writes directly, and which can
-///         be made to revert, burn all its gas, or return malformed data.
+///         be made to revert, burn all its gas, or return malformed data. Its decimals can be
+///         changed, or decimals() made to revert, as a feed proxy moved to another aggregator would.
 contract MockAggregator is AggregatorV3Interface {
     /// @notice How latestRoundData() misbehaves, when it does not answer normally.
     enum Malformed {
@@ -27,7 +28,8 @@ contract MockAggregator is AggregatorV3Interface {
     /// @notice latestRoundData() was made to revert with setReverts(true).
     error MockReverted();
 
-    uint8 private immutable _decimals;
+    /// @notice decimals() was made to revert with setDecimalsReverts(true).
+    error MockDecimalsReverted();
 
     /// @notice The id of the latest round.
     uint80 public latestRound;
@@ -40,6 +42,12 @@ contract MockAggregator is AggregatorV3Interface {
 
     /// @notice How latestRoundData() returns malformed data, if it does.
     Malformed public malformed;
+
+    /// @dev decimals(); in the same slot as latestRound, so reading both costs one cold slot.
+    uint8 private _decimals;
+
+    /// @notice Whether decimals() reverts (MockDecimalsReverted).
+    bool public decimalsReverts;
 
     mapping(uint80 roundId => Round) private _rounds;
 
@@ -77,6 +85,19 @@ contract MockAggregator is AggregatorV3Interface {
         _rounds[latestRound].updatedAt = updatedAt;
     }
 
+    /// @notice Changes decimals(), as a feed proxy pointed to an aggregator with other decimals does.
+    ///         Existing rounds keep their raw answers.
+    /// @param decimals_ The feed's new decimals().
+    function setDecimals(uint8 decimals_) external {
+        _decimals = decimals_;
+    }
+
+    /// @notice Makes decimals() revert (with MockDecimalsReverted) or not.
+    /// @param reverts_ Whether it reverts.
+    function setDecimalsReverts(bool reverts_) external {
+        decimalsReverts = reverts_;
+    }
+
     /// @notice Makes latestRoundData() revert (with MockReverted) or not.
     /// @param reverts_ Whether it reverts.
     function setReverts(bool reverts_) external {
@@ -97,6 +118,7 @@ contract MockAggregator is AggregatorV3Interface {
 
     /// @inheritdoc AggregatorV3Interface
     function decimals() external view returns (uint8) {
+        if (decimalsReverts) revert MockDecimalsReverted();
         return _decimals;
     }
 

@@ -46,6 +46,8 @@ from hexbytes import HexBytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import ETH, USDC, feed_answer, reverts
+
 WAD = 10**18
 UINT256_MAX = 2**256 - 1
 INT256_MAX = 2**255 - 1
@@ -520,6 +522,95 @@ def test_price_feed_recovering_returns_price(oracle_owner, oracle_feed, oracle_l
 
 
 # --------------------------------------------------------------------------------------------
+# Feed decimals changing after deployment (a feed proxy moved to another aggregator)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("config", ("oracle_l1", "oracle_bounded"))
+def test_price_feed_moving_from_8_to_18_decimals_reverts_feed_decimals_changed(
+    request, oracle_owner, oracle_feed, config
+):
+    # Unchecked, the 18-decimal answer 3.0e21 would be scaled as 8 decimals: 3.0e31 WAD without
+    # a band (instead of 3.0e21), PriceOutOfBounds forever with one.
+    oracle = request.getfixturevalue(config)
+    assert oracle.price() == _wad(ANSWER, 8)
+    oracle_feed.setDecimals(18, sender=oracle_owner)
+    oracle_feed.setAnswer(3_000 * WAD, sender=oracle_owner)
+    with oracle_reverts("FeedDecimalsChanged", expected=8, actual=18):
+        oracle.price()
+    assert oracle.feedDecimals() == 8
+
+
+@pytest.mark.parametrize("config", ("oracle_l1", "oracle_bounded"))
+def test_price_feed_moving_back_to_8_decimals_returns_price(
+    request, oracle_owner, oracle_feed, config
+):
+    oracle = request.getfixturevalue(config)
+    oracle_feed.setDecimals(18, sender=oracle_owner)
+    oracle_feed.setAnswer(3_000 * WAD, sender=oracle_owner)
+    with oracle_reverts("FeedDecimalsChanged", expected=8, actual=18):
+        oracle.price()
+    oracle_feed.setDecimals(8, sender=oracle_owner)
+    oracle_feed.setAnswer(3_000 * 10**8, sender=oracle_owner)
+    assert oracle.price() == 3_000 * WAD
+
+
+@pytest.mark.parametrize("decimals", (0, 6, 7, 9, 18, 36, 37, 255))
+def test_price_feed_any_other_decimals_reverts_feed_decimals_changed(
+    oracle_owner, oracle_feed, oracle_l1, decimals
+):
+    oracle_feed.setDecimals(decimals, sender=oracle_owner)
+    with oracle_reverts("FeedDecimalsChanged", expected=8, actual=decimals):
+        oracle_l1.price()
+
+
+def test_price_feed_decimals_changed_and_answer_stale_reverts_feed_decimals_changed_first(
+    chain, oracle_owner, oracle_feed, oracle_bounded
+):
+    # The answer's units are unknown: no check on it comes before the decimals check.
+    updated_at = _later(chain)
+    oracle_feed.setRoundData(4, 3_000 * WAD, updated_at, updated_at, 4, sender=oracle_owner)
+    oracle_feed.setDecimals(18, sender=oracle_owner)
+    oracle_warp(chain, oracle_feed, updated_at + MAX_AGE + 1)
+    with oracle_reverts("FeedDecimalsChanged", expected=8, actual=18):
+        oracle_bounded.price()
+
+
+def test_price_feed_decimals_reverting_reverts_oracle_call_failed(
+    oracle_owner, oracle_feed, oracle_l1
+):
+    oracle_feed.setDecimalsReverts(True, sender=oracle_owner)
+    with oracle_reverts("OracleCallFailed", feed=oracle_feed.address):
+        oracle_l1.price()
+    oracle_feed.setDecimalsReverts(False, sender=oracle_owner)
+    assert oracle_l1.price() == _wad(ANSWER, 8)
+
+
+def test_market_feed_decimals_changed_blocks_priced_actions_but_not_adding_margin(
+    market, feed, owner, alice, keeper, protocol, usdc, open_vault
+):
+    vault = open_vault()
+    feed.setDecimals(18, sender=owner)
+    feed.setAnswer(3_000 * WAD, sender=owner)
+    before = (int(usdc.balanceOf(alice)), int(usdc.balanceOf(vault)), int(usdc.balanceOf(market.pool)))
+    with reverts("FeedDecimalsChanged", expected=8, actual=18):
+        market.open(alice, is_long=False, size=ETH, margin=400 * USDC, nonce=1)
+    with reverts("FeedDecimalsChanged", expected=8, actual=18):
+        market.remove_margin(alice, vault, 1 * USDC)
+    with reverts("FeedDecimalsChanged", expected=8, actual=18):
+        market.close(alice, vault)
+    with reverts("FeedDecimalsChanged", expected=8, actual=18):
+        protocol.liquidate(keeper, vault)
+    assert (int(usdc.balanceOf(alice)), int(usdc.balanceOf(vault)), int(usdc.balanceOf(market.pool))) == before
+    market.add_margin(alice, vault, 10 * USDC)
+    assert market.position(vault).margin == 410 * USDC
+    feed.setDecimals(8, sender=owner)
+    feed.setAnswer(feed_answer(3_000), sender=owner)
+    market.close(alice, vault)
+    assert not market.position(vault).is_open
+
+
+# --------------------------------------------------------------------------------------------
 # L2 sequencer uptime feed
 # --------------------------------------------------------------------------------------------
 
@@ -733,14 +824,15 @@ def test_price_read_costs_little_more_than_reading_the_feed(
     chain, oracle_owner, oracle_feed, oracle_l1, oracle_sequencer, oracle_l2
 ):
     # As transactions, so both backends report the same, exact gas (py-evm's eth_estimateGas pads).
-    # The overhead over a direct latestRoundData() is the cold CALL to the feed (2,600) plus the
-    # checks and scaling on immutables; the sequencer check adds one more feed read.
+    # The overhead over a direct latestRoundData() is the cold CALL to the feed (2,600), the
+    # decimals() read at the then warm feed (about 600 with this mock) and the checks and scaling
+    # on immutables; the sequencer check adds one more feed read.
     long_up = chain.blocks.head.timestamp - 2 * GRACE_PERIOD
     oracle_sequencer.setStartedAt(long_up, sender=oracle_owner)
     feed_read = oracle_feed.latestRoundData.transact(sender=oracle_owner).gas_used
     l1 = oracle_l1.price.transact(sender=oracle_owner).gas_used
     l2 = oracle_l2.price.transact(sender=oracle_owner).gas_used
-    assert l1 - feed_read < 3_600
+    assert l1 - feed_read < 4_200
     assert l2 - l1 < 12_500
 
 
