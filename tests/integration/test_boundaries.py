@@ -1,0 +1,182 @@
+"""Exact boundaries of the pool's checks: each test sits on the boundary a comparison draws (or on a
+rounding that a wrong direction would change), so flipping `<` into `<=`, dropping a term or rounding
+the other way fails it. The mutation runner (`make mutate`) holds the suite to this."""
+
+from __future__ import annotations
+
+import pytest
+
+from ringfence import model
+from ringfence.sdk import MarketParams
+from tests.conftest import ETH, USDC, reverts
+
+WAD = 10**18
+PRICE = 3_000
+
+
+@pytest.fixture
+def new_market(protocol, owner, usdc, oracle, lp, alice, set_price):
+    """A fresh market with `changes` to the default parameters, funded by `lp` with `liquidity`."""
+
+    def _make(liquidity: int = 1_000_000 * USDC, **changes: int):
+        set_price(PRICE)
+        params = MarketParams.default(6).with_(**changes)
+        market = protocol.create_market(owner, asset=usdc, oracle=oracle, params=params, name="b", symbol="b")
+        usdc.mint(lp, liquidity, sender=owner)
+        market.deposit(lp, liquidity)
+        usdc.mint(alice, 100_000 * USDC, sender=owner)
+        usdc.approve(market.pool, 2**256 - 1, sender=alice)
+        return market
+
+    return _make
+
+
+def _model_params(market) -> model.MarketParams:
+    return model.MarketParams.from_struct(market.pool.params(), market.decimals)
+
+
+def _model_position(market, vault) -> model.Position:
+    return model.Position.from_struct(market.pool.position(vault))
+
+
+# ---------------------------------------------------------------- the profit cap
+
+
+def test_close_above_the_profit_cap_pays_exactly_the_cap(market, alice, set_price):
+    """A long of 1 ETH with 400 USDC of margin has a cap of 5 * 400 = 2,000; at 6,000 its PnL is 3,000:
+    the close pays margin + 2,000 - fees, exactly as the model, not margin + 3,000 - fees."""
+    set_price(PRICE)
+    vault = market.open(alice, is_long=True, size=ETH, margin=400 * USDC, nonce=40)
+    position = _model_position(market, vault)
+    assert position.max_profit == 2_000 * USDC
+    set_price(2 * PRICE)
+    assert int(market.vault(vault).equity()) < 400 * USDC + 2_000 * USDC
+    fee_index = int(market.pool.currentFeeIndex())
+    payout = market.close(alice, vault)
+    expected = model.close_position(_model_params(market), position, 2 * PRICE * WAD,
+                                    int(market.pool.currentFeeIndex()), 0)
+    assert payout == expected.payout
+    fees = model.closing_fees_up(position, fee_index, 2 * PRICE * WAD, _model_params(market).close_fee_wad,
+                                 _model_params(market).scale)
+    assert payout <= 400 * USDC + 2_000 * USDC - fees
+
+
+def test_profit_cap_is_rounded_down_on_an_inexact_product(new_market, alice):
+    """k = 5 + 1e-18: 400 USDC * k is 2,000 USDC and 4e-10 of a unit: the cap and the reserve are 2,000
+    USDC exactly (rounded down), never one unit more."""
+    market = new_market(max_profit_wad=5 * WAD + 1)
+    vault = market.open(alice, is_long=True, size=ETH, margin=400 * USDC, nonce=41)
+    assert market.position(vault).max_profit == 2_000 * USDC
+    assert int(market.pool.reserved()) == 2_000 * USDC
+
+
+# ---------------------------------------------------------------- remove margin boundaries
+
+
+def test_remove_margin_down_to_exactly_the_minimum_margin_succeeds(market, alice, set_price):
+    set_price(PRICE)
+    vault = market.open(alice, is_long=True, size=ETH // 50, margin=100 * USDC, nonce=42)
+    minimum = market.params().min_margin
+    with reverts("MarginBelowMinimum", margin=minimum - 1, minimum=minimum):
+        market.remove_margin(alice, vault, 100 * USDC - minimum + 1)
+    market.remove_margin(alice, vault, 100 * USDC - minimum)
+    assert market.position(vault).margin == minimum
+
+
+def test_remove_margin_to_exactly_the_initial_margin_requirement_succeeds(new_market, alice):
+    """No borrow fee, no price move: available = margin - open fee. Removing down to available == IM * N
+    passes; one unit more fails with InsufficientMargin(required - 1, required)."""
+    market = new_market(borrow_rate_wad=0)
+    vault = market.open(alice, is_long=True, size=ETH, margin=1_000 * USDC, nonce=43)
+    params = _model_params(market)
+    required = model.notional_ratio_up(ETH, PRICE * WAD, params.initial_margin_wad, params.scale)
+    open_fee = model.notional_ratio_up(ETH, PRICE * WAD, params.open_fee_wad, params.scale)
+    spare = 1_000 * USDC - open_fee - required
+    with reverts("InsufficientMargin", available=required - 1, required=required):
+        market.remove_margin(alice, vault, spare + 1)
+    market.remove_margin(alice, vault, spare)
+    assert market.position(vault).margin == required + open_fee
+
+
+# ---------------------------------------------------------------- close slippage
+
+
+def test_close_slippage_bound_long_below_and_short_above(market, alice, bob, set_price):
+    """Closing a long sells: it reverts below its bound and passes at it; closing a short buys: it reverts
+    above its bound and passes at it."""
+    set_price(PRICE)
+    long_vault = market.open(alice, is_long=True, size=ETH, margin=400 * USDC, nonce=44)
+    short_vault = market.open(bob, is_long=False, size=ETH, margin=400 * USDC, nonce=44)
+    price = PRICE * WAD
+    with reverts("PriceSlippage", priceWad=price, acceptablePriceWad=price + 1):
+        market.close(alice, long_vault, acceptable_price_wad=price + 1)
+    with reverts("PriceSlippage", priceWad=price, acceptablePriceWad=price - 1):
+        market.close(bob, short_vault, acceptable_price_wad=price - 1)
+    market.close(alice, long_vault, acceptable_price_wad=price)
+    market.close(bob, short_vault, acceptable_price_wad=price)
+    assert market.position(long_vault).status == market.position(short_vault).status == 2
+
+
+# ---------------------------------------------------------------- open-interest cap
+
+
+def test_open_up_to_exactly_the_open_interest_cap_succeeds(new_market, alice):
+    """A side's open interest may reach its cap exactly (3,000 USDC: 1 ETH at 3,000); one more unit of
+    notional is refused."""
+    market = new_market(max_position_notional=3_000 * USDC, max_open_interest=3_000 * USDC)
+    market.open(alice, is_long=True, size=ETH, margin=400 * USDC, nonce=45)
+    assert int(market.pool.openInterest(True)[1]) == 3_000 * USDC
+    tiny = ETH // 50
+    with reverts("OpenInterestCapExceeded", openInterest=3_060 * USDC, cap=3_000 * USDC):
+        market.open(alice, is_long=True, size=tiny, margin=100 * USDC, nonce=46)
+
+
+# ---------------------------------------------------------------- LP withdrawals and the reserve
+
+
+def test_max_redeem_stops_at_the_free_liquidity_and_redeem_beyond_reverts(market, alice, lp, set_price):
+    set_price(PRICE)
+    market.open(alice, is_long=True, size=10 * ETH, margin=30_000 * USDC, nonce=47)
+    pool = market.pool
+    free = int(pool.freeLiquidity())
+    assert int(pool.balanceOf(lp)) > int(pool.convertToShares(free))  # the reserve binds for this LP
+    max_redeem = int(pool.maxRedeem(lp))
+    assert max_redeem == int(pool.convertToShares(free))
+    assert int(pool.previewRedeem(max_redeem)) <= free
+    with reverts("ERC4626ExceededMaxRedeem"):
+        pool.redeem(max_redeem + 1, lp, lp, sender=lp)
+    with reverts("ERC4626ExceededMaxWithdraw"):
+        pool.withdraw(free + 1, lp, lp, sender=lp)
+    reserved = int(pool.reserved())
+    pool.redeem(max_redeem, lp, lp, sender=lp)
+    assert int(pool.totalAssets()) >= reserved
+
+
+# ---------------------------------------------------------------- partial liquidation at the minimum position
+
+
+def _partial_remaining_notional(params: model.MarketParams, size: int, margin: int, price_wad: int) -> int:
+    """The notional a partial liquidation leaves at `price_wad` (no borrow fee: the index stays at 1)."""
+    opened = model.open_position(params, is_long=True, size=size, price_wad=PRICE * WAD, margin=margin,
+                                 fee_index_wad=WAD, open_interest=0, free_liquidity=10**30)
+    outcome = model.liquidate_one(params, opened.position, price_wad, WAD, 0)
+    assert outcome is not None and not outcome.full
+    return model.notional_up(size - outcome.closed_size, price_wad, params.scale)
+
+
+@pytest.mark.parametrize("above", [0, 1])
+def test_partial_liquidation_may_leave_exactly_the_minimum_position(new_market, protocol, alice, keeper,
+                                                                     set_price, above):
+    """The rest of a partial liquidation may be exactly `minNotional` (partial); one unit more of
+    `minNotional` and the same liquidation is full."""
+    size, margin, price = ETH, 400 * USDC, 2_735
+    probe = model.MarketParams(asset_decimals=6, **{**MarketParams.default(6).__dict__, "borrow_rate_wad": 0})
+    remaining = _partial_remaining_notional(probe, size, margin, price * WAD)
+    market = new_market(borrow_rate_wad=0, min_notional=remaining + above)
+    vault = market.open(alice, is_long=True, size=size, margin=margin, nonce=48)
+    set_price(price)
+    event = protocol.liquidator.liquidate(vault, sender=keeper).decode_logs(market.pool.Liquidated)[0]
+    assert event.full == bool(above)
+    if not above:
+        left = market.position(vault).size
+        assert model.notional_up(left, price * WAD, int(market.pool.priceScale())) == remaining
