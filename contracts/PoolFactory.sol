@@ -22,7 +22,8 @@ contract PoolFactory is IPoolFactory, Ownable2Step {
     uint256 public constant MAX_PROFIT_CAP = 10e18; // PnL cap <= 10x the margin
     uint256 public constant MAX_PRICE_AGE = 2 days;
 
-    /// @notice Holds MarginPool's creation code (EIP-170 keeps it out of this contract).
+    /// @notice Creates the pools (MarginPool's creation code does not fit in this contract: EIP-170); bound
+    /// to this factory in its own constructor.
     MarginPoolDeployer public immutable deployer;
     /// @inheritdoc IPoolFactory
     address public guardian;
@@ -34,8 +35,9 @@ contract PoolFactory is IPoolFactory, Ownable2Step {
 
     constructor(address owner_, address guardian_, MarginPoolDeployer deployer_) Ownable(owner_) {
         if (address(deployer_) == address(0)) revert ZeroAddress();
+        address bound = deployer_.factory();
+        if (bound != address(this)) revert DeployerNotBound(address(deployer_), bound);
         deployer = deployer_;
-        deployer_.bind();
         guardian = guardian_;
         emit GuardianSet(guardian_);
     }

@@ -33,6 +33,8 @@ interface IPoolFactory {
     error LiquidatorNotSet();
     error GuardianUnchanged(address guardian);
     error RenounceDisabled();
+    /// @notice The pool deployer given to the constructor serves `factory`, not this factory.
+    error DeployerNotBound(address deployer, address factory);
 
     /// @notice Creates a market over `asset` priced by `oracle` (an IPriceOracle whose maxAge is bounded).
     /// @return pool The new MarginPool (an ERC-4626 whose shares are named `name`/`symbol`).

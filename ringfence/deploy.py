@@ -5,7 +5,8 @@ entry point; this module is the logic, usable in-process too (the tests call :fu
 
 What is deployed, in order:
 
-1. ``MarginPoolDeployer()``, ``PoolFactory(owner, guardian, deployer)``, ``Liquidator(factory)``
+1. ``MarginPoolDeployer(factory)`` (bound to the factory's address, computed in advance),
+   ``PoolFactory(owner, guardian, deployer)``, ``Liquidator(factory)``
    followed by ``factory.setLiquidator(liquidator)``, and ``Lens()``;
 2. per market: the mocks a local markets file asks for (``deploy-mock``), one
    ``ChainlinkOracle(feed, maxAge, minAnswer, maxAnswer, sequencerFeed, gracePeriod)`` adapter,
@@ -26,8 +27,12 @@ Deterministic addresses: where the standard deterministic-deployment proxy
 own contracts, the oracle adapters and the mocks are created with CREATE2 through it, salt
 ``keccak256("ringfence/v1/<label>")``. An address then depends only on the contract and its
 constructor arguments, so a run that lost its deployments file finds (adopts) what is already
-there instead of deploying it twice. The embedded py-evm chain has no such proxy: there, plain
-CREATE from the deploying account (addresses follow its nonce). Pools are created by the factory
+there instead of deploying it twice. One exception: the ``MarginPoolDeployer`` is bound to the
+factory's address in its constructor while the factory names the deployer in its own, so the
+deployer is created by plain CREATE from the deploying account, bound to the CREATE2 address the
+factory will have (a later run finds it among the account's recent CREATE addresses). The embedded
+py-evm chain has no such proxy: there, plain CREATE from the deploying account (addresses follow
+its nonce; the deployer is bound to the account's next address after its own). Pools are created by the factory
 (CREATE from the MarginPoolDeployer); a pool missing from the file is adopted from
 ``factory.pools()`` when one has the same asset and oracle.
 
@@ -661,21 +666,31 @@ class _Run:
         self.save()
         return receipt
 
-    def deploy_contract(self, contract_name: str, args: tuple[Any, ...], label: str,
-                        record: Mapping[str, Any] | None,
-                        matches: Callable[[Mapping[str, Any]], bool] | None = None) -> dict[str, Any]:
-        """The record of ``contract_name(*args)``: the existing one when its code is there and its
-        arguments match (``matches`` overrides the comparison), else a new deployment."""
-        if record is not None and record.get("contract") == contract_name and self._code_ok(record):
-            if matches(record) if matches else _same(record.get("args"), list(args)):
-                return dict(record)
+    def _initcode(self, contract_name: str, args: tuple[Any, ...]) -> tuple[Any, bytes]:
         container = getattr(self.project, contract_name)
         create_txn = container.constructor.serialize_transaction(*args)
         create_txn.sender = self.account.address
-        initcode = bytes(create_txn.data)
+        return create_txn, bytes(create_txn.data)
+
+    def create2_target(self, contract_name: str, args: tuple[Any, ...], label: str) -> str:
+        """Where :meth:`deploy_contract` puts ``contract_name(*args)`` through the CREATE2 proxy."""
+        _, initcode = self._initcode(contract_name, args)
+        return create2_address(CREATE2_PROXY, keccak(text=f"{SALT_NAMESPACE}/{label}"), initcode)
+
+    def deploy_contract(self, contract_name: str, args: tuple[Any, ...], label: str,
+                        record: Mapping[str, Any] | None,
+                        matches: Callable[[Mapping[str, Any]], bool] | None = None,
+                        plain_create: bool = False) -> dict[str, Any]:
+        """The record of ``contract_name(*args)``: the existing one when its code is there and its
+        arguments match (``matches`` overrides the comparison), else a new deployment (CREATE2
+        where the proxy is used, unless ``plain_create``)."""
+        if record is not None and record.get("contract") == contract_name and self._code_ok(record):
+            if matches(record) if matches else _same(record.get("args"), list(args)):
+                return dict(record)
+        create_txn, initcode = self._initcode(contract_name, args)
         shown = f"{contract_name}({', '.join(str(_jsonable(a)) for a in args)})"
         entry: dict[str, Any] = {"contract": contract_name, "args": _jsonable(list(args))}
-        if self.create2:
+        if self.create2 and not plain_create:
             salt = keccak(text=f"{SALT_NAMESPACE}/{label}")
             address = create2_address(CREATE2_PROXY, salt, initcode)
             entry.update(method="create2", salt=_hex(salt), address=address)
@@ -684,9 +699,11 @@ class _Run:
                 self.report.adopted.append(label)
                 entry.update(tx_hash=None, block=None, codehash=self._code_hash(address))
                 return entry
-            # Surface a constructor revert with its name (the proxy would swallow it).
-            with contract_errors():
-                self.provider.estimate_gas_cost(create_txn)
+            # Surface a constructor revert with its name (the proxy would swallow it). Not for the
+            # factory: its constructor checks that the deployer names the address it runs at.
+            if contract_name != "PoolFactory":
+                with contract_errors():
+                    self.provider.estimate_gas_cost(create_txn)
             description = f"deploy {shown} at {address} (CREATE2)"
             self._ask(description)
             txn = self.provider.network.ecosystem.create_transaction(
@@ -724,15 +741,7 @@ class _Run:
         owner = self.spec.owner or me
         guardian = self.spec.guardian or me
 
-        deployer = self._record("contracts", "MarginPoolDeployer", self.deploy_contract(
-            "MarginPoolDeployer", (), "MarginPoolDeployer", contracts.get("MarginPoolDeployer")))
-        factory_entry = self.deploy_contract(
-            "PoolFactory", (me, guardian, deployer["address"]), "PoolFactory",
-            contracts.get("PoolFactory"),
-            # Owner and guardian are converged below: only the pool deployer must match.
-            matches=lambda rec: _same(rec["args"][2], deployer["address"]),
-        )
-        self._record("contracts", "PoolFactory", factory_entry)
+        factory_entry = self._deployer_and_factory(me, guardian)
         factory = at(self.project.PoolFactory, factory_entry["address"])
         is_owner = _same(factory.owner(), me)
 
@@ -786,6 +795,87 @@ class _Run:
         self.report.data["liquidator"] = str(factory.liquidator())
         self.save()
         return self.report
+
+    def _factory_args(self, me: str, guardian: str, deployer: str) -> tuple[Any, ...]:
+        return (me, guardian, deployer)
+
+    def _bound_to(self, deployer: str) -> str | None:
+        """The factory a MarginPoolDeployer at ``deployer`` serves (None: no such deployer)."""
+        if self._code_hash(deployer) is None:
+            return None
+        try:
+            return to_checksum_address(str(at(self.project.MarginPoolDeployer, deployer).factory()))
+        except Exception:  # noqa: BLE001 - not a MarginPoolDeployer
+            return None
+
+    def _deployer_and_factory(self, me: str, guardian: str) -> dict[str, Any]:
+        """The MarginPoolDeployer and the PoolFactory, recorded; returns the factory's record.
+
+        The deployer is bound to its factory in its constructor and the factory names the
+        deployer in its own, so the factory's address is computed before the deployer is created.
+        Plain CREATE: the account's nonce after the deployer's. CREATE2: the factory goes through
+        the proxy (salt and initcode known) and the deployer, which it names, is created by plain
+        CREATE from the account (were both CREATE2, each address would depend on the other's); a
+        run that lost its deployments file finds the deployer among the account's recent CREATE
+        addresses."""
+        contracts = self.report.data["contracts"]
+        old_deployer, old_factory = contracts.get("MarginPoolDeployer"), contracts.get("PoolFactory")
+        if (old_deployer and old_factory and old_factory.get("contract") == "PoolFactory"
+                and self._code_ok(old_deployer) and self._code_ok(old_factory)
+                and _same(old_factory["args"][2], old_deployer["address"])):
+            # Owner and guardian are converged later: only the pool deployer must match.
+            return old_factory
+
+        def factory_target(deployer: str) -> str:
+            return self.create2_target("PoolFactory", self._factory_args(me, guardian, deployer),
+                                       "PoolFactory")
+
+        deployer: dict[str, Any] | None = None
+        if old_deployer and self._code_ok(old_deployer):
+            bound = self._bound_to(old_deployer["address"])
+            # Reusable when its factory can still be created at the address it names.
+            expected = (factory_target(old_deployer["address"]) if self.create2
+                        else to_checksum_address(str(self.account.get_deployment_address())))
+            if bound is not None and _same(bound, expected):
+                deployer = dict(old_deployer)
+        if deployer is None and self.create2:
+            deployer = self._find_deployer(factory_target)
+        if deployer is None:
+            nonce = int(self.account.nonce)
+            if self.create2:
+                at_nonce = to_checksum_address(str(self.account.get_deployment_address(nonce)))
+                target = factory_target(at_nonce)
+            else:
+                target = to_checksum_address(str(self.account.get_deployment_address(nonce + 1)))
+            deployer = self.deploy_contract("MarginPoolDeployer", (target,), "MarginPoolDeployer",
+                                            None, plain_create=True)
+            if not _same(self._bound_to(deployer["address"]), target):
+                raise DeployError(f"the MarginPoolDeployer at {deployer['address']} is not bound to "
+                                  f"{target}: another transaction was sent from this account meanwhile")
+        self._record("contracts", "MarginPoolDeployer", deployer)
+        target = self._bound_to(deployer["address"])
+        factory_entry = self.deploy_contract(
+            "PoolFactory", self._factory_args(me, guardian, deployer["address"]), "PoolFactory", None)
+        if not _same(factory_entry["address"], target):
+            raise DeployError(f"the PoolFactory was created at {factory_entry['address']}, not at "
+                              f"{target} where its MarginPoolDeployer expects it")
+        return self._record("contracts", "PoolFactory", factory_entry)
+
+    def _find_deployer(self, factory_target: Callable[[str], str],
+                       lookback: int = 256) -> dict[str, Any] | None:
+        """A MarginPoolDeployer this account created (CREATE, among its last ``lookback``
+        nonces) that is bound to the CREATE2 address of the factory naming it: adopted."""
+        nonce = int(self.account.nonce)
+        for n in range(nonce - 1, max(-1, nonce - 1 - lookback), -1):
+            address = to_checksum_address(str(self.account.get_deployment_address(n)))
+            bound = self._bound_to(address)
+            if bound is not None and _same(bound, factory_target(address)):
+                self.log(f"adopted MarginPoolDeployer already at {address} (bound to {bound})")
+                self.report.adopted.append("MarginPoolDeployer")
+                return {"contract": "MarginPoolDeployer", "args": [bound], "method": "create",
+                        "salt": None, "address": address, "tx_hash": None, "block": None,
+                        "codehash": self._code_hash(address)}
+        return None
 
     def _need_owner(self, is_owner: bool, factory: Any, what: str) -> None:
         if not is_owner:

@@ -300,12 +300,14 @@ class Protocol:
 
     @classmethod
     def deploy(cls, owner: Any, guardian: Any = None) -> Protocol:
-        """Deploys the pool deployer, the factory (owner = ``owner``), the liquidator (set in the
-        factory, which requires it before any pool) and the lens."""
+        """Deploys the pool deployer (bound to the factory's address, the next CREATE of ``owner``
+        after it), the factory (owner = ``owner``), the liquidator (set in the factory, which
+        requires it before any pool) and the lens."""
         from ape import project
 
         with contract_errors():
-            deployer = owner.deploy(project.MarginPoolDeployer)
+            nonce = owner.nonce
+            deployer = owner.deploy(project.MarginPoolDeployer, owner.get_deployment_address(nonce + 1))
             factory = owner.deploy(project.PoolFactory, owner, guardian or owner, deployer)
             liquidator = owner.deploy(project.Liquidator, factory)
             factory.setLiquidator(liquidator, sender=owner)

@@ -68,6 +68,15 @@ def sync_clock(chain) -> None:
         chain.pending_timestamp = head + 1
 
 
+def deploy_factory(owner, guardian=None):
+    """A bare PoolFactory (no liquidator yet) owned by ``owner``, with its pool deployer bound to it:
+    the deployer is created first, bound to the owner's next CREATE address."""
+    from ape import project
+
+    deployer = owner.deploy(project.MarginPoolDeployer, owner.get_deployment_address(owner.nonce + 1))
+    return owner.deploy(project.PoolFactory, owner, guardian or owner, deployer)
+
+
 @pytest.fixture(autouse=True)
 def _clock(chain):
     sync_clock(chain)

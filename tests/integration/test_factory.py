@@ -7,7 +7,7 @@ import pytest
 
 from ringfence.abi import at
 from ringfence.sdk import MarketParams, deploy_oracle
-from tests.conftest import USDC, reverts
+from tests.conftest import USDC, deploy_factory, reverts
 
 WAD = 10**18
 
@@ -111,21 +111,48 @@ def test_liquidator_set_once(protocol, owner):
 
 
 def test_create_pool_before_liquidator_set_reverts_with_LiquidatorNotSet(project, owner, usdc, oracle, params):
-    deployer = owner.deploy(project.MarginPoolDeployer)
-    factory = owner.deploy(project.PoolFactory, owner, owner, deployer)
+    factory = deploy_factory(owner)
     with reverts("LiquidatorNotSet"):
         factory.createPool(usdc, oracle, params.as_tuple(), "x", "x", sender=owner)
 
 
-def test_pool_deployer_serves_only_its_factory(protocol, mallory, usdc, oracle, params):
-    deployer = protocol.factory.deployer()
-    from ape import project
+def test_pool_deployer_serves_only_its_factory(protocol, owner, mallory, usdc, oracle, params, project):
+    """P3: the deployer is bound to its factory at creation; nobody else (not even the factory's
+    owner) can create pools through it."""
+    d = at(project.MarginPoolDeployer, protocol.factory.deployer())
+    assert d.factory() == protocol.factory.address
+    assert not any(item.name == "bind" for item in d.contract_type.abi if item.type == "function")
+    for caller in (mallory, owner):
+        with reverts("NotFactory", caller=caller):
+            d.deploy(caller, caller, caller, usdc, oracle, params.as_tuple(), "x", "x", sender=caller)
 
-    d = at(project.MarginPoolDeployer, deployer)
-    with reverts("AlreadyBound"):
-        d.bind(sender=mallory)
-    with reverts("NotFactory", caller=mallory):
-        d.deploy(mallory, mallory, mallory, usdc, oracle, params.as_tuple(), "x", "x", sender=mallory)
+
+def test_factory_refuses_a_deployer_bound_to_another_factory(project, owner, mallory):
+    """P3: a deployer bound to any other address (another factory, a front-runner) is refused by name."""
+    elsewhere = owner.deploy(project.MarginPoolDeployer, mallory)
+    with reverts("DeployerNotBound", deployer=elsewhere, factory=mallory):
+        owner.deploy(project.PoolFactory, owner, owner, elsewhere)
+    # Bound to an address the owner creates later (its nonce + 3): refused too.
+    late = owner.deploy(project.MarginPoolDeployer, owner.get_deployment_address(owner.nonce + 3))
+    with reverts("DeployerNotBound", deployer=late):
+        owner.deploy(project.PoolFactory, owner, owner, late)
+    with reverts("ZeroFactory"):
+        owner.deploy(project.MarginPoolDeployer, "0x" + "00" * 20)
+
+
+def test_pool_deployer_keeps_the_pool_code_out_of_its_runtime(protocol, project, chain):
+    """The pool's creation code lives in data contracts (each within EIP-170), not in the deployer."""
+    d = at(project.MarginPoolDeployer, protocol.factory.deployer())
+    creation = bytes.fromhex(project.MarginPool.contract_type.deployment_bytecode.bytecode[2:])
+    assert int(d.codeLength()) == len(creation)
+    stored = b""
+    for i in range(int(d.chunks())):
+        code = bytes(chain.provider.get_code(d.chunk(i)))
+        assert code[:1] == b"\x00" and len(code) <= 24_576
+        stored += code[1:]
+    assert stored == creation
+    assert len(bytes(chain.provider.get_code(d.address))) < 4_096
+    assert int(d.createNonce()) == 1 + int(d.chunks()) + int(protocol.factory.poolCount())
 
 
 def test_pool_parts_point_at_their_pool(market, project):
