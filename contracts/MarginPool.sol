@@ -67,7 +67,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     address public immutable factory;
     /// @inheritdoc IMarginPool
-    address public immutable oracle;
+    address public oracle;
     /// @inheritdoc IMarginPool
     address public immutable insuranceFund;
     /// @inheritdoc IMarginPool
@@ -286,6 +286,12 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         _accrue();
         _storeParams(params_);
         emit ParamsUpdated(params_);
+    }
+
+    /// @inheritdoc IMarginPool
+    function setOracle(address oracle_) external onlyFactory {
+        oracle = oracle_;
+        emit OracleUpdated(oracle_);
     }
 
     /// @inheritdoc IMarginPool

@@ -112,6 +112,8 @@ interface IMarginPool is IERC4626 {
     event DonationRecovered(address indexed vault, address indexed token, address indexed receiver, uint256 amount);
     event ParamsUpdated(MarketParams params);
     event PausedSet(bool paused);
+    /// @notice The factory's owner moved the market to a new price adapter (after the factory's delay).
+    event OracleUpdated(address indexed oracle);
 
     // ---------------------------------------------------------------- errors
     error ZeroAmount();
@@ -188,6 +190,9 @@ interface IMarginPool is IERC4626 {
     // ---------------------------------------------------------------- admin (factory only)
     /// @notice New parameters, already checked against the factory's hard bounds. Accrues fees first.
     function setParams(MarketParams calldata params) external;
+
+    /// @notice Moves the market to a new price adapter (the factory checks it and applies its delay).
+    function setOracle(address oracle) external;
 
     /// @notice Pauses or unpauses opening positions. Adding margin, removing margin, closing and
     /// liquidating are never paused.

@@ -349,7 +349,7 @@ MAX_UINT128 = 2**128 - 1
 
 
 def check_params(p) -> list[str]:
-    """``PoolFactory.checkParams`` read line by line (``_within(name, value, min, max)``): the
+    """``PoolFactory.checkParams`` (``_checkParams``) read line by line (``_within(name, value, min, max)``): the
     names of the fields out of bounds (empty when the factory would accept them)."""
     c = {k: v for k, (_, v) in FACTORY_CONSTANTS.items()}
     rules = [
@@ -368,7 +368,8 @@ def check_params(p) -> list[str]:
         ("minNotional", p.min_notional, 1, MAX_UINT128),
         ("maxPositionNotional", p.max_position_notional, p.min_notional, MAX_UINT128),
         ("maxOpenInterest", p.max_open_interest, p.max_position_notional, MAX_UINT128),
-        ("keeperBonusMin", p.keeper_bonus_min, 0, p.min_margin // 2),
+        ("keeperBonusMin", p.keeper_bonus_min, 0,
+         (p.maintenance_margin_wad - p.liquidation_penalty_wad) * p.min_notional // WAD),
         ("keeperBonusMax", p.keeper_bonus_max, p.keeper_bonus_min, MAX_UINT128),
     ]
     # The ratios are uint64 in the struct.
@@ -382,7 +383,10 @@ def test_factory_bounds_read_here_match_pool_factory_source():
         assert re.search(rf"\b{name}\s*=\s*{re.escape(literal)}\s*;", source), (
             f"PoolFactory.sol no longer has {name} = {literal}: update this test and the docs"
         )
-    assert source.count("_within(") == 16, "PoolFactory.checkParams changed: update check_params"
+    body = source[source.index("function _checkParams("):]
+    body = body[:body.index("\n    }\n")]
+    assert body.count("_within(") == 15, "PoolFactory.checkParams changed: update check_params"
+    assert "(uint256(p.maintenanceMarginWad) - p.liquidationPenaltyWad) * p.minNotional / WAD" in body
 
 
 def test_check_params_mirror_rejects_each_bound():
@@ -399,7 +403,7 @@ def test_check_params_mirror_rejects_each_bound():
         ({"open_fee_wad": WAD // 100 + 1}, "openFeeWad"),
         ({"borrow_rate_wad": WAD // YEAR + 1}, "borrowRateWad"),
         ({"max_profit_wad": 11 * WAD}, "maxProfitWad"),
-        ({"keeper_bonus_min": 5 * USDC + 1}, "keeperBonusMin"),
+        ({"keeper_bonus_min": 2 * USDC + 1}, "keeperBonusMin"),  # (5 % - 1 %) x 50 USDC
         ({"max_open_interest": 10**6}, "maxOpenInterest"),
     ]:
         assert name in check_params(good.with_(**change)), name
