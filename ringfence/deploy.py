@@ -6,11 +6,11 @@ entry point; this module is the logic, usable in-process too (the tests call :fu
 What is deployed, in order:
 
 1. ``MarginPoolDeployer(factory)`` (bound to the factory's address, computed in advance),
-   ``PoolFactory(owner, guardian, deployer)``, ``Liquidator(factory)``
+   ``PoolFactory(owner, guardian, deployer, delay)``, ``Liquidator(factory)``
    followed by ``factory.setLiquidator(liquidator)``, and ``Lens()``;
 2. per market: the mocks a local markets file asks for (``deploy-mock``), one
    ``ChainlinkOracle(feed, maxAge, minAnswer, maxAnswer, sequencerFeed, gracePeriod)`` adapter,
-   and the pool (``factory.createPool(asset, oracle, params, name, symbol)``);
+   and the pool (``factory.createPool(asset, oracle, params, maxKeeperBonusMin, name, symbol)``);
 3. the guardian and the owner of the markets file (``factory.setGuardian``,
    ``factory.transferOwnership``: the factory is created owned by the deploying account, which
    must send ``setLiquidator`` and ``createPool``, and is handed over at the end; the new owner
@@ -35,6 +35,12 @@ py-evm chain has no such proxy: there, plain CREATE from the deploying account (
 its nonce; the deployer is bound to the account's next address after its own). Pools are created by the factory
 (CREATE from the MarginPoolDeployer); a pool missing from the file is adopted from
 ``factory.pools()`` when one has the same asset and oracle.
+
+The factory's owner delay (``delay: 24h`` at the top of a markets file, the default; between 1h
+and 30d) is fixed when the factory is created: parameter changes and moves to a new price adapter
+wait that long (``factory.queueParams``/``executeParams``, ``queueOracle``/``executeOracle``). A
+market's ``max_keeper_bonus_min`` (whole settlement tokens, next to ``params``; default and
+largest: 100) caps its keeper-bonus floor for good, fixed at ``createPool``.
 
 Markets files hold human units: ratios as ``10%`` (or ``0.1``), the profit cap as ``5x``,
 amounts in whole settlement tokens (``min_margin: 10``), the borrow rate per year
@@ -63,7 +69,7 @@ from eth_utils import is_address, keccak, to_checksum_address
 
 from ringfence.abi import at
 from ringfence.errors import contract_errors
-from ringfence.sdk import SECONDS_PER_YEAR, MarketParams
+from ringfence.sdk import DEFAULT_DELAY, MAX_KEEPER_BONUS_MIN_TOKENS, SECONDS_PER_YEAR, MarketParams
 from ringfence.units import WAD, to_units
 
 __all__ = [
@@ -90,6 +96,8 @@ __all__ = [
 ]
 
 ZERO_ADDRESS = "0x" + "00" * 20
+MIN_DELAY = 3600  # PoolFactory.MIN_DELAY
+MAX_DELAY = 30 * 86400  # PoolFactory.MAX_DELAY
 CREATE2_PROXY = "0x4e59b44847b379578588920cA78FbF26c0B4956C"
 """The deterministic-deployment proxy (Arachnid): ``salt ++ initcode`` in, CREATE2 out."""
 SALT_NAMESPACE = "ringfence/v1"
@@ -161,19 +169,28 @@ class MarketSpec:
     token: str | MockToken
     oracle: OracleSpec
     params: Mapping[str, Any]
+    max_keeper_bonus_min: Fraction | None = None  # whole tokens; None: the factory's largest cap
 
     def market_params(self, decimals: int) -> MarketParams:
         return market_params(self.params, decimals, where=f"market {self.id}")
 
+    def max_keeper_bonus_min_units(self, decimals: int) -> int:
+        """The market's cap on its keeper-bonus floor in token units (fixed at creation)."""
+        tokens = (Fraction(MAX_KEEPER_BONUS_MIN_TOKENS) if self.max_keeper_bonus_min is None
+                  else self.max_keeper_bonus_min)
+        return _exact_units(tokens, decimals, f"market {self.id}: max_keeper_bonus_min")
+
 
 @dataclass(frozen=True)
 class MarketsFile:
-    """A parsed markets file. ``owner``/``guardian`` ``None`` mean the deploying account."""
+    """A parsed markets file. ``owner``/``guardian`` ``None`` mean the deploying account; ``delay``
+    is the factory's owner delay in seconds."""
 
     path: Path
     owner: str | None
     guardian: str | None
     markets: tuple[MarketSpec, ...]
+    delay: int = DEFAULT_DELAY
 
     @property
     def uses_mocks(self) -> bool:
@@ -411,10 +428,13 @@ def load_markets(path: str | Path) -> MarketsFile:
         raise DeployError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(raw, Mapping):
         raise DeployError(f"{path}: expected a mapping with a 'markets' key")
-    unknown = set(raw) - {"owner", "guardian", "defaults", "markets"}
+    unknown = set(raw) - {"owner", "guardian", "delay", "defaults", "markets"}
     if unknown:
         raise DeployError(f"{path}: unknown top-level key(s) {sorted(unknown)}")
     owner = _address(raw.get("owner"), "owner", allow_deployer=True)
+    delay = parse_duration(raw.get("delay", DEFAULT_DELAY), "delay")
+    if not MIN_DELAY <= delay <= MAX_DELAY:
+        raise DeployError(f"{path}: delay must be between 1h and 30d (PoolFactory bounds), got {delay}s")
     guardian = _address(raw.get("guardian"), "guardian", allow_deployer=True)
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, Mapping):
@@ -431,7 +451,7 @@ def load_markets(path: str | Path) -> MarketsFile:
         if not isinstance(body, Mapping):
             raise DeployError(f"{where}: expected a mapping")
         body = _merge(defaults, body)
-        unknown = set(body) - {"name", "symbol", "token", "oracle", "params"}
+        unknown = set(body) - {"name", "symbol", "token", "oracle", "params", "max_keeper_bonus_min"}
         if unknown:
             raise DeployError(f"{where}: unknown key(s) {sorted(unknown)}")
         if "token" not in body:
@@ -446,9 +466,15 @@ def load_markets(path: str | Path) -> MarketsFile:
             token=_parse_token(body["token"], f"{where}: token"),
             oracle=_parse_oracle(body.get("oracle"), where),
             params=dict(params),
+            max_keeper_bonus_min=(None if body.get("max_keeper_bonus_min") is None else
+                                  _number(body["max_keeper_bonus_min"], f"{where}: max_keeper_bonus_min")),
         )
         # Check the params now (decimals only matter for amounts; any valid value will do here).
         spec.market_params(spec.token.decimals if isinstance(spec.token, MockToken) else 18)
+        if spec.max_keeper_bonus_min is not None and not \
+                0 <= spec.max_keeper_bonus_min <= MAX_KEEPER_BONUS_MIN_TOKENS:
+            raise DeployError(f"{where}: max_keeper_bonus_min must be between 0 and "
+                              f"{MAX_KEEPER_BONUS_MIN_TOKENS} whole tokens")
         markets.append(spec)
     if not markets:
         raise DeployError(f"{path}: no markets")
@@ -457,6 +483,7 @@ def load_markets(path: str | Path) -> MarketsFile:
         owner=owner,
         guardian=guardian,
         markets=tuple(markets),
+        delay=delay,
     )
 
 
@@ -743,6 +770,9 @@ class _Run:
 
         factory_entry = self._deployer_and_factory(me, guardian)
         factory = at(self.project.PoolFactory, factory_entry["address"])
+        if int(factory.delay()) != self.spec.delay:
+            self._warn(f"the factory's owner delay is {int(factory.delay())}s, the file says "
+                       f"{self.spec.delay}s: left as is (it is fixed at the factory's creation)")
         is_owner = _same(factory.owner(), me)
 
         liquidator = self._record("contracts", "Liquidator", self.deploy_contract(
@@ -797,7 +827,7 @@ class _Run:
         return self.report
 
     def _factory_args(self, me: str, guardian: str, deployer: str) -> tuple[Any, ...]:
-        return (me, guardian, deployer)
+        return (me, guardian, deployer, self.spec.delay)
 
     def _bound_to(self, deployer: str) -> str | None:
         """The factory a MarginPoolDeployer at ``deployer`` serves (None: no such deployer)."""
@@ -980,11 +1010,12 @@ class _Run:
             self.report.adopted.append(f"market {market.id}")
             tx: dict[str, Any] = {"tx_hash": None, "block": None}
         else:
+            cap = market.max_keeper_bonus_min_units(decimals)
             description = (f"factory.createPool({asset}, {oracle['address']}, {market.id} params, "
-                           f"{market.name!r}, {market.symbol!r})")
+                           f"{cap}, {market.name!r}, {market.symbol!r})")
             self._ask(description)
             with contract_errors():
-                receipt = factory.createPool(asset, oracle["address"], params.as_tuple(),
+                receipt = factory.createPool(asset, oracle["address"], params.as_tuple(), cap,
                                              market.name, market.symbol, sender=self.account)
             pool = str(receipt.decode_logs(factory.PoolCreated)[0].pool)
             tx = self._sent(description, receipt)
@@ -992,6 +1023,7 @@ class _Run:
         markets[market.id].update({
             "pool": to_checksum_address(pool),
             "insurance_fund": str(instance.insuranceFund()),
+            "max_keeper_bonus_min": int(factory.maxKeeperBonusMin(pool)),
             "codehash": self._code_hash(pool),
             **tx,
         })
@@ -1018,7 +1050,8 @@ class _Run:
             changed = [f for f, a, b in zip(PARAM_FIELDS, on_chain.as_tuple(), params.as_tuple())
                        if a != b]
             self._warn(f"market {market.id}: parameters differ on chain ({', '.join(changed)}); "
-                       f"the owner changes them with factory.setParams")
+                       f"the owner changes them with factory.queueParams, then executeParams "
+                       f"once the factory's delay has passed")
 
 
 def _plain(value: Any) -> Any:
