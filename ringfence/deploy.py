@@ -5,11 +5,12 @@ entry point; this module is the logic, usable in-process too (the tests call :fu
 
 What is deployed, in order:
 
-1. ``MarginPoolDeployer()``, ``PoolFactory(owner, guardian, deployer)``, ``Liquidator(factory)``
+1. ``MarginPoolDeployer(factory)`` (bound to the factory's address, computed in advance),
+   ``PoolFactory(owner, guardian, deployer, delay)``, ``Liquidator(factory)``
    followed by ``factory.setLiquidator(liquidator)``, and ``Lens()``;
 2. per market: the mocks a local markets file asks for (``deploy-mock``), one
    ``ChainlinkOracle(feed, maxAge, minAnswer, maxAnswer, sequencerFeed, gracePeriod)`` adapter,
-   and the pool (``factory.createPool(asset, oracle, params, name, symbol)``);
+   and the pool (``factory.createPool(asset, oracle, params, maxKeeperBonusMin, name, symbol)``);
 3. the guardian and the owner of the markets file (``factory.setGuardian``,
    ``factory.transferOwnership``: the factory is created owned by the deploying account, which
    must send ``setLiquidator`` and ``createPool``, and is handed over at the end; the new owner
@@ -26,10 +27,20 @@ Deterministic addresses: where the standard deterministic-deployment proxy
 own contracts, the oracle adapters and the mocks are created with CREATE2 through it, salt
 ``keccak256("ringfence/v1/<label>")``. An address then depends only on the contract and its
 constructor arguments, so a run that lost its deployments file finds (adopts) what is already
-there instead of deploying it twice. The embedded py-evm chain has no such proxy: there, plain
-CREATE from the deploying account (addresses follow its nonce). Pools are created by the factory
+there instead of deploying it twice. One exception: the ``MarginPoolDeployer`` is bound to the
+factory's address in its constructor while the factory names the deployer in its own, so the
+deployer is created by plain CREATE from the deploying account, bound to the CREATE2 address the
+factory will have (a later run finds it among the account's recent CREATE addresses). The embedded
+py-evm chain has no such proxy: there, plain CREATE from the deploying account (addresses follow
+its nonce; the deployer is bound to the account's next address after its own). Pools are created by the factory
 (CREATE from the MarginPoolDeployer); a pool missing from the file is adopted from
 ``factory.pools()`` when one has the same asset and oracle.
+
+The factory's owner delay (``delay: 24h`` at the top of a markets file, the default; between 1h
+and 30d) is fixed when the factory is created: parameter changes and moves to a new price adapter
+wait that long (``factory.queueParams``/``executeParams``, ``queueOracle``/``executeOracle``). A
+market's ``max_keeper_bonus_min`` (whole settlement tokens, next to ``params``; default and
+largest: 100) caps its keeper-bonus floor for good, fixed at ``createPool``.
 
 Markets files hold human units: ratios as ``10%`` (or ``0.1``), the profit cap as ``5x``,
 amounts in whole settlement tokens (``min_margin: 10``), the borrow rate per year
@@ -58,7 +69,7 @@ from eth_utils import is_address, keccak, to_checksum_address
 
 from ringfence.abi import at
 from ringfence.errors import contract_errors
-from ringfence.sdk import SECONDS_PER_YEAR, MarketParams
+from ringfence.sdk import DEFAULT_DELAY, MAX_KEEPER_BONUS_MIN_TOKENS, SECONDS_PER_YEAR, MarketParams
 from ringfence.units import WAD, to_units
 
 __all__ = [
@@ -85,6 +96,8 @@ __all__ = [
 ]
 
 ZERO_ADDRESS = "0x" + "00" * 20
+MIN_DELAY = 3600  # PoolFactory.MIN_DELAY
+MAX_DELAY = 30 * 86400  # PoolFactory.MAX_DELAY
 CREATE2_PROXY = "0x4e59b44847b379578588920cA78FbF26c0B4956C"
 """The deterministic-deployment proxy (Arachnid): ``salt ++ initcode`` in, CREATE2 out."""
 SALT_NAMESPACE = "ringfence/v1"
@@ -156,19 +169,28 @@ class MarketSpec:
     token: str | MockToken
     oracle: OracleSpec
     params: Mapping[str, Any]
+    max_keeper_bonus_min: Fraction | None = None  # whole tokens; None: the factory's largest cap
 
     def market_params(self, decimals: int) -> MarketParams:
         return market_params(self.params, decimals, where=f"market {self.id}")
 
+    def max_keeper_bonus_min_units(self, decimals: int) -> int:
+        """The market's cap on its keeper-bonus floor in token units (fixed at creation)."""
+        tokens = (Fraction(MAX_KEEPER_BONUS_MIN_TOKENS) if self.max_keeper_bonus_min is None
+                  else self.max_keeper_bonus_min)
+        return _exact_units(tokens, decimals, f"market {self.id}: max_keeper_bonus_min")
+
 
 @dataclass(frozen=True)
 class MarketsFile:
-    """A parsed markets file. ``owner``/``guardian`` ``None`` mean the deploying account."""
+    """A parsed markets file. ``owner``/``guardian`` ``None`` mean the deploying account; ``delay``
+    is the factory's owner delay in seconds."""
 
     path: Path
     owner: str | None
     guardian: str | None
     markets: tuple[MarketSpec, ...]
+    delay: int = DEFAULT_DELAY
 
     @property
     def uses_mocks(self) -> bool:
@@ -406,10 +428,13 @@ def load_markets(path: str | Path) -> MarketsFile:
         raise DeployError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(raw, Mapping):
         raise DeployError(f"{path}: expected a mapping with a 'markets' key")
-    unknown = set(raw) - {"owner", "guardian", "defaults", "markets"}
+    unknown = set(raw) - {"owner", "guardian", "delay", "defaults", "markets"}
     if unknown:
         raise DeployError(f"{path}: unknown top-level key(s) {sorted(unknown)}")
     owner = _address(raw.get("owner"), "owner", allow_deployer=True)
+    delay = parse_duration(raw.get("delay", DEFAULT_DELAY), "delay")
+    if not MIN_DELAY <= delay <= MAX_DELAY:
+        raise DeployError(f"{path}: delay must be between 1h and 30d (PoolFactory bounds), got {delay}s")
     guardian = _address(raw.get("guardian"), "guardian", allow_deployer=True)
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, Mapping):
@@ -426,7 +451,7 @@ def load_markets(path: str | Path) -> MarketsFile:
         if not isinstance(body, Mapping):
             raise DeployError(f"{where}: expected a mapping")
         body = _merge(defaults, body)
-        unknown = set(body) - {"name", "symbol", "token", "oracle", "params"}
+        unknown = set(body) - {"name", "symbol", "token", "oracle", "params", "max_keeper_bonus_min"}
         if unknown:
             raise DeployError(f"{where}: unknown key(s) {sorted(unknown)}")
         if "token" not in body:
@@ -441,9 +466,15 @@ def load_markets(path: str | Path) -> MarketsFile:
             token=_parse_token(body["token"], f"{where}: token"),
             oracle=_parse_oracle(body.get("oracle"), where),
             params=dict(params),
+            max_keeper_bonus_min=(None if body.get("max_keeper_bonus_min") is None else
+                                  _number(body["max_keeper_bonus_min"], f"{where}: max_keeper_bonus_min")),
         )
         # Check the params now (decimals only matter for amounts; any valid value will do here).
         spec.market_params(spec.token.decimals if isinstance(spec.token, MockToken) else 18)
+        if spec.max_keeper_bonus_min is not None and not \
+                0 <= spec.max_keeper_bonus_min <= MAX_KEEPER_BONUS_MIN_TOKENS:
+            raise DeployError(f"{where}: max_keeper_bonus_min must be between 0 and "
+                              f"{MAX_KEEPER_BONUS_MIN_TOKENS} whole tokens")
         markets.append(spec)
     if not markets:
         raise DeployError(f"{path}: no markets")
@@ -452,6 +483,7 @@ def load_markets(path: str | Path) -> MarketsFile:
         owner=owner,
         guardian=guardian,
         markets=tuple(markets),
+        delay=delay,
     )
 
 
@@ -661,21 +693,31 @@ class _Run:
         self.save()
         return receipt
 
-    def deploy_contract(self, contract_name: str, args: tuple[Any, ...], label: str,
-                        record: Mapping[str, Any] | None,
-                        matches: Callable[[Mapping[str, Any]], bool] | None = None) -> dict[str, Any]:
-        """The record of ``contract_name(*args)``: the existing one when its code is there and its
-        arguments match (``matches`` overrides the comparison), else a new deployment."""
-        if record is not None and record.get("contract") == contract_name and self._code_ok(record):
-            if matches(record) if matches else _same(record.get("args"), list(args)):
-                return dict(record)
+    def _initcode(self, contract_name: str, args: tuple[Any, ...]) -> tuple[Any, bytes]:
         container = getattr(self.project, contract_name)
         create_txn = container.constructor.serialize_transaction(*args)
         create_txn.sender = self.account.address
-        initcode = bytes(create_txn.data)
+        return create_txn, bytes(create_txn.data)
+
+    def create2_target(self, contract_name: str, args: tuple[Any, ...], label: str) -> str:
+        """Where :meth:`deploy_contract` puts ``contract_name(*args)`` through the CREATE2 proxy."""
+        _, initcode = self._initcode(contract_name, args)
+        return create2_address(CREATE2_PROXY, keccak(text=f"{SALT_NAMESPACE}/{label}"), initcode)
+
+    def deploy_contract(self, contract_name: str, args: tuple[Any, ...], label: str,
+                        record: Mapping[str, Any] | None,
+                        matches: Callable[[Mapping[str, Any]], bool] | None = None,
+                        plain_create: bool = False) -> dict[str, Any]:
+        """The record of ``contract_name(*args)``: the existing one when its code is there and its
+        arguments match (``matches`` overrides the comparison), else a new deployment (CREATE2
+        where the proxy is used, unless ``plain_create``)."""
+        if record is not None and record.get("contract") == contract_name and self._code_ok(record):
+            if matches(record) if matches else _same(record.get("args"), list(args)):
+                return dict(record)
+        create_txn, initcode = self._initcode(contract_name, args)
         shown = f"{contract_name}({', '.join(str(_jsonable(a)) for a in args)})"
         entry: dict[str, Any] = {"contract": contract_name, "args": _jsonable(list(args))}
-        if self.create2:
+        if self.create2 and not plain_create:
             salt = keccak(text=f"{SALT_NAMESPACE}/{label}")
             address = create2_address(CREATE2_PROXY, salt, initcode)
             entry.update(method="create2", salt=_hex(salt), address=address)
@@ -684,9 +726,11 @@ class _Run:
                 self.report.adopted.append(label)
                 entry.update(tx_hash=None, block=None, codehash=self._code_hash(address))
                 return entry
-            # Surface a constructor revert with its name (the proxy would swallow it).
-            with contract_errors():
-                self.provider.estimate_gas_cost(create_txn)
+            # Surface a constructor revert with its name (the proxy would swallow it). Not for the
+            # factory: its constructor checks that the deployer names the address it runs at.
+            if contract_name != "PoolFactory":
+                with contract_errors():
+                    self.provider.estimate_gas_cost(create_txn)
             description = f"deploy {shown} at {address} (CREATE2)"
             self._ask(description)
             txn = self.provider.network.ecosystem.create_transaction(
@@ -724,16 +768,11 @@ class _Run:
         owner = self.spec.owner or me
         guardian = self.spec.guardian or me
 
-        deployer = self._record("contracts", "MarginPoolDeployer", self.deploy_contract(
-            "MarginPoolDeployer", (), "MarginPoolDeployer", contracts.get("MarginPoolDeployer")))
-        factory_entry = self.deploy_contract(
-            "PoolFactory", (me, guardian, deployer["address"]), "PoolFactory",
-            contracts.get("PoolFactory"),
-            # Owner and guardian are converged below: only the pool deployer must match.
-            matches=lambda rec: _same(rec["args"][2], deployer["address"]),
-        )
-        self._record("contracts", "PoolFactory", factory_entry)
+        factory_entry = self._deployer_and_factory(me, guardian)
         factory = at(self.project.PoolFactory, factory_entry["address"])
+        if int(factory.delay()) != self.spec.delay:
+            self._warn(f"the factory's owner delay is {int(factory.delay())}s, the file says "
+                       f"{self.spec.delay}s: left as is (it is fixed at the factory's creation)")
         is_owner = _same(factory.owner(), me)
 
         liquidator = self._record("contracts", "Liquidator", self.deploy_contract(
@@ -786,6 +825,87 @@ class _Run:
         self.report.data["liquidator"] = str(factory.liquidator())
         self.save()
         return self.report
+
+    def _factory_args(self, me: str, guardian: str, deployer: str) -> tuple[Any, ...]:
+        return (me, guardian, deployer, self.spec.delay)
+
+    def _bound_to(self, deployer: str) -> str | None:
+        """The factory a MarginPoolDeployer at ``deployer`` serves (None: no such deployer)."""
+        if self._code_hash(deployer) is None:
+            return None
+        try:
+            return to_checksum_address(str(at(self.project.MarginPoolDeployer, deployer).factory()))
+        except Exception:  # noqa: BLE001 - not a MarginPoolDeployer
+            return None
+
+    def _deployer_and_factory(self, me: str, guardian: str) -> dict[str, Any]:
+        """The MarginPoolDeployer and the PoolFactory, recorded; returns the factory's record.
+
+        The deployer is bound to its factory in its constructor and the factory names the
+        deployer in its own, so the factory's address is computed before the deployer is created.
+        Plain CREATE: the account's nonce after the deployer's. CREATE2: the factory goes through
+        the proxy (salt and initcode known) and the deployer, which it names, is created by plain
+        CREATE from the account (were both CREATE2, each address would depend on the other's); a
+        run that lost its deployments file finds the deployer among the account's recent CREATE
+        addresses."""
+        contracts = self.report.data["contracts"]
+        old_deployer, old_factory = contracts.get("MarginPoolDeployer"), contracts.get("PoolFactory")
+        if (old_deployer and old_factory and old_factory.get("contract") == "PoolFactory"
+                and self._code_ok(old_deployer) and self._code_ok(old_factory)
+                and _same(old_factory["args"][2], old_deployer["address"])):
+            # Owner and guardian are converged later: only the pool deployer must match.
+            return old_factory
+
+        def factory_target(deployer: str) -> str:
+            return self.create2_target("PoolFactory", self._factory_args(me, guardian, deployer),
+                                       "PoolFactory")
+
+        deployer: dict[str, Any] | None = None
+        if old_deployer and self._code_ok(old_deployer):
+            bound = self._bound_to(old_deployer["address"])
+            # Reusable when its factory can still be created at the address it names.
+            expected = (factory_target(old_deployer["address"]) if self.create2
+                        else to_checksum_address(str(self.account.get_deployment_address())))
+            if bound is not None and _same(bound, expected):
+                deployer = dict(old_deployer)
+        if deployer is None and self.create2:
+            deployer = self._find_deployer(factory_target)
+        if deployer is None:
+            nonce = int(self.account.nonce)
+            if self.create2:
+                at_nonce = to_checksum_address(str(self.account.get_deployment_address(nonce)))
+                target = factory_target(at_nonce)
+            else:
+                target = to_checksum_address(str(self.account.get_deployment_address(nonce + 1)))
+            deployer = self.deploy_contract("MarginPoolDeployer", (target,), "MarginPoolDeployer",
+                                            None, plain_create=True)
+            if not _same(self._bound_to(deployer["address"]), target):
+                raise DeployError(f"the MarginPoolDeployer at {deployer['address']} is not bound to "
+                                  f"{target}: another transaction was sent from this account meanwhile")
+        self._record("contracts", "MarginPoolDeployer", deployer)
+        target = self._bound_to(deployer["address"])
+        factory_entry = self.deploy_contract(
+            "PoolFactory", self._factory_args(me, guardian, deployer["address"]), "PoolFactory", None)
+        if not _same(factory_entry["address"], target):
+            raise DeployError(f"the PoolFactory was created at {factory_entry['address']}, not at "
+                              f"{target} where its MarginPoolDeployer expects it")
+        return self._record("contracts", "PoolFactory", factory_entry)
+
+    def _find_deployer(self, factory_target: Callable[[str], str],
+                       lookback: int = 256) -> dict[str, Any] | None:
+        """A MarginPoolDeployer this account created (CREATE, among its last ``lookback``
+        nonces) that is bound to the CREATE2 address of the factory naming it: adopted."""
+        nonce = int(self.account.nonce)
+        for n in range(nonce - 1, max(-1, nonce - 1 - lookback), -1):
+            address = to_checksum_address(str(self.account.get_deployment_address(n)))
+            bound = self._bound_to(address)
+            if bound is not None and _same(bound, factory_target(address)):
+                self.log(f"adopted MarginPoolDeployer already at {address} (bound to {bound})")
+                self.report.adopted.append("MarginPoolDeployer")
+                return {"contract": "MarginPoolDeployer", "args": [bound], "method": "create",
+                        "salt": None, "address": address, "tx_hash": None, "block": None,
+                        "codehash": self._code_hash(address)}
+        return None
 
     def _need_owner(self, is_owner: bool, factory: Any, what: str) -> None:
         if not is_owner:
@@ -890,11 +1010,12 @@ class _Run:
             self.report.adopted.append(f"market {market.id}")
             tx: dict[str, Any] = {"tx_hash": None, "block": None}
         else:
+            cap = market.max_keeper_bonus_min_units(decimals)
             description = (f"factory.createPool({asset}, {oracle['address']}, {market.id} params, "
-                           f"{market.name!r}, {market.symbol!r})")
+                           f"{cap}, {market.name!r}, {market.symbol!r})")
             self._ask(description)
             with contract_errors():
-                receipt = factory.createPool(asset, oracle["address"], params.as_tuple(),
+                receipt = factory.createPool(asset, oracle["address"], params.as_tuple(), cap,
                                              market.name, market.symbol, sender=self.account)
             pool = str(receipt.decode_logs(factory.PoolCreated)[0].pool)
             tx = self._sent(description, receipt)
@@ -902,6 +1023,7 @@ class _Run:
         markets[market.id].update({
             "pool": to_checksum_address(pool),
             "insurance_fund": str(instance.insuranceFund()),
+            "max_keeper_bonus_min": int(factory.maxKeeperBonusMin(pool)),
             "codehash": self._code_hash(pool),
             **tx,
         })
@@ -928,7 +1050,8 @@ class _Run:
             changed = [f for f, a, b in zip(PARAM_FIELDS, on_chain.as_tuple(), params.as_tuple())
                        if a != b]
             self._warn(f"market {market.id}: parameters differ on chain ({', '.join(changed)}); "
-                       f"the owner changes them with factory.setParams")
+                       f"the owner changes them with factory.queueParams, then executeParams "
+                       f"once the factory's delay has passed")
 
 
 def _plain(value: Any) -> Any:

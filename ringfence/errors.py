@@ -221,20 +221,25 @@ def revert_data_from(candidates: Iterable[Any]) -> bytes | None:
     return None
 
 
-_ANVIL_ERROR = re.compile(r"custom error 0x([0-9a-fA-F]{8})(?::\s*([0-9a-fA-F]*))?")
+_ANVIL_ERROR = re.compile(r"custom error 0x([0-9a-fA-F]{8})(?::\s?(.*))?", re.DOTALL)
 
 
 def _anvil_rendering(message: str) -> bytes | None:
-    """Revert data back from Anvil's text rendering ``custom error 0x<selector>: <hex args>``
-    (what reaches Ape when Anvil has no ABI for the error). When Anvil rendered the arguments as
-    text rather than hex, only the selector is recovered."""
+    """Revert data back from Anvil's text rendering ``custom error 0x<selector>: <args>`` (what
+    reaches Ape when Anvil has no ABI for the error). The arguments come as hex, or as text when
+    their bytes happen to be valid UTF-8 (then encoding the text gives them back). When neither
+    gives whole ABI words, only the selector is recovered."""
     match = _ANVIL_ERROR.search(message)
     if match is None:
         return None
-    selector, args = match.group(1), match.group(2) or ""
-    if len(args) % 2:
-        args = ""
-    return bytes.fromhex(selector + args)
+    selector, rendered = match.group(1), match.group(2) or ""
+    hex_args = re.match(r"[0-9a-fA-F]*", rendered).group(0)
+    if hex_args == rendered.strip() and len(hex_args) % 2 == 0:
+        return bytes.fromhex(selector + hex_args)
+    raw = rendered.encode("utf-8", errors="surrogateescape")
+    if len(raw) % 32 == 0:
+        return bytes.fromhex(selector) + raw
+    return bytes.fromhex(selector + (hex_args if len(hex_args) % 2 == 0 else ""))
 
 
 @contextmanager

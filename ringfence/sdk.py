@@ -16,6 +16,13 @@ from ringfence.errors import contract_errors
 from ringfence.units import WAD, from_units, from_wad
 
 SECONDS_PER_YEAR = 365 * 24 * 3600
+MIN_DELAY = 3600
+"""``PoolFactory.MIN_DELAY``: the shortest owner delay a factory accepts (seconds)."""
+DEFAULT_DELAY = 24 * 3600
+"""The owner delay (``PoolFactory.delay``, seconds) the tooling deploys with unless told otherwise."""
+MAX_KEEPER_BONUS_MIN_TOKENS = 100
+"""``PoolFactory.MAX_KEEPER_BONUS_MIN_TOKENS``: a market's cap on its keeper-bonus floor is at most this
+many whole settlement tokens."""
 
 
 @dataclass(frozen=True)
@@ -303,14 +310,16 @@ class Protocol:
         self.lens = lens
 
     @classmethod
-    def deploy(cls, owner: Any, guardian: Any = None) -> Protocol:
-        """Deploys the pool deployer, the factory (owner = ``owner``), the liquidator (set in the
-        factory, which requires it before any pool) and the lens."""
+    def deploy(cls, owner: Any, guardian: Any = None, *, delay: int = DEFAULT_DELAY) -> Protocol:
+        """Deploys the pool deployer (bound to the factory's address, the next CREATE of ``owner``
+        after it), the factory (owner = ``owner``, owner delay ``delay`` seconds), the liquidator
+        (set in the factory, which requires it before any pool) and the lens."""
         from ape import project
 
         with contract_errors():
-            deployer = owner.deploy(project.MarginPoolDeployer)
-            factory = owner.deploy(project.PoolFactory, owner, guardian or owner, deployer)
+            nonce = owner.nonce
+            deployer = owner.deploy(project.MarginPoolDeployer, owner.get_deployment_address(nonce + 1))
+            factory = owner.deploy(project.PoolFactory, owner, guardian or owner, deployer, delay)
             liquidator = owner.deploy(project.Liquidator, factory)
             factory.setLiquidator(liquidator, sender=owner)
             lens = owner.deploy(project.Lens)
@@ -325,13 +334,48 @@ class Protocol:
         params: MarketParams,
         name: str = "Ringfence LP",
         symbol: str = "rfLP",
+        max_keeper_bonus_min: int | None = None,
     ) -> Market:
+        """Creates a market. ``max_keeper_bonus_min`` (settlement-token units) caps its keeper-bonus
+        floor for good; ``None``: the factory's largest cap, 100 whole tokens."""
         from ape import project
 
+        if max_keeper_bonus_min is None:
+            decimals = int(erc20(asset.address if hasattr(asset, "address") else asset).decimals())
+            max_keeper_bonus_min = MAX_KEEPER_BONUS_MIN_TOKENS * 10**decimals
         with contract_errors():
-            receipt = self.factory.createPool(asset, oracle, params.as_tuple(), name, symbol, sender=owner)
+            receipt = self.factory.createPool(asset, oracle, params.as_tuple(), max_keeper_bonus_min,
+                                              name, symbol, sender=owner)
         pool_address = receipt.decode_logs(self.factory.PoolCreated)[0].pool
         return Market(at(project.MarginPool, pool_address))
+
+    # ---------------------------------------------------------------- owner changes (delayed)
+    def queue_params(self, owner: Any, pool: Any, params: MarketParams) -> int:
+        """Queues new parameters for ``pool``; returns the timestamp from which they can be executed."""
+        with contract_errors():
+            receipt = self.factory.queueParams(pool, params.as_tuple(), sender=owner)
+        return int(receipt.decode_logs(self.factory.ParamsQueued)[0].eta)
+
+    def execute_params(self, owner: Any, pool: Any) -> Any:
+        """Applies ``pool``'s queued parameters (after the delay); returns the receipt."""
+        with contract_errors():
+            return self.factory.executeParams(pool, sender=owner)
+
+    def pending_params(self, pool: Any) -> tuple[MarketParams | None, int]:
+        """``pool``'s queued parameters and their ETA, or ``(None, 0)``."""
+        params, eta = self.factory.pendingParams(pool)
+        return (MarketParams.from_chain(params) if int(eta) else None), int(eta)
+
+    def queue_oracle(self, owner: Any, pool: Any, oracle: Any) -> int:
+        """Queues moving ``pool`` to the price adapter ``oracle``; returns the ETA."""
+        with contract_errors():
+            receipt = self.factory.queueOracle(pool, oracle, sender=owner)
+        return int(receipt.decode_logs(self.factory.OracleQueued)[0].eta)
+
+    def execute_oracle(self, owner: Any, pool: Any) -> Any:
+        """Moves ``pool`` to its queued price adapter (after the delay); returns the receipt."""
+        with contract_errors():
+            return self.factory.executeOracle(pool, sender=owner)
 
     def liquidate(self, keeper: Any, vault: str) -> Any:
         """Liquidates one vault (reverts by name if it cannot be); returns the receipt."""

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, settings
 from contextlib import contextmanager
 
 from ringfence.errors import RingfenceError, translate
-from ringfence.sdk import Market, MarketParams, Protocol, deploy_oracle
+from ringfence.abi import at
+from ringfence.sdk import DEFAULT_DELAY, Market, MarketParams, Protocol, deploy_oracle
 
 settings.register_profile(
     "ci", max_examples=25, deadline=None, suppress_health_check=list(HealthCheck)
@@ -66,6 +67,54 @@ def sync_clock(chain) -> None:
     head = chain.blocks.head.timestamp
     if chain.pending_timestamp <= head:
         chain.pending_timestamp = head + 1
+
+
+def deploy_factory(owner, guardian=None, delay=DEFAULT_DELAY):
+    """A bare PoolFactory (no liquidator yet) owned by ``owner``, with its pool deployer bound to it:
+    the deployer is created first, bound to the owner's next CREATE address."""
+    from ape import project
+
+    deployer = owner.deploy(project.MarginPoolDeployer, owner.get_deployment_address(owner.nonce + 1))
+    return owner.deploy(project.PoolFactory, owner, guardian or owner, deployer, delay)
+
+
+def refresh_feeds(protocol, sender) -> None:
+    """A new round with the same answer, dated now, on every MockAggregator behind the protocol's
+    markets: after a jump in time their rounds would be older than the adapters' maxAge."""
+    from ape import project
+
+    seen: set[str] = set()
+    for pool in protocol.factory.pools():
+        try:
+            feed = str(at(project.ChainlinkOracle, at(project.MarginPool, pool).oracle()).feed())
+        except Exception:  # noqa: BLE001 - an adapter of another kind: nothing to refresh
+            continue
+        if feed in seen:
+            continue
+        seen.add(feed)
+        mock = at(project.MockAggregator, feed)
+        try:
+            mock.setAnswer(int(mock.latestAnswer()), sender=sender)
+        except Exception:  # noqa: BLE001 - not a MockAggregator
+            continue
+
+
+def advance_to(chain, timestamp: int) -> None:
+    """Mines a block at ``timestamp`` (if the head is earlier) and keeps the clock after it."""
+    if chain.blocks.head.timestamp < timestamp:
+        chain.mine(timestamp=timestamp)
+    sync_clock(chain)
+
+
+def apply_params(protocol, pool, params: MarketParams, owner):
+    """The owner's delayed parameter change in one call: queue, move the chain past the delay,
+    refresh the mock feeds' rounds (else the prices would be stale), execute. Returns the receipt."""
+    from ape import chain
+
+    eta = protocol.queue_params(owner, pool, params)
+    advance_to(chain, eta)
+    refresh_feeds(protocol, owner)
+    return protocol.execute_params(owner, pool)
 
 
 @pytest.fixture(autouse=True)

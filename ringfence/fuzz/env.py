@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ringfence.sdk import Market, MarketParams, Protocol, deploy_oracle
+from ringfence.sdk import MIN_DELAY, Market, MarketParams, Protocol, deploy_oracle
 
 USDC = 10**6
 FEED_DECIMALS = 8
@@ -35,7 +35,8 @@ class FuzzEnv:
     def deploy(cls, accounts: Any, project: Any) -> FuzzEnv:
         owner, guardian, lp, keeper, *traders = list(accounts[:8])
         token = owner.deploy(project.MockERC20, "USD Coin", "USDC", 6)
-        protocol = Protocol.deploy(owner, guardian)
+        # The shortest owner delay the factory allows: a parameter change moves the clock by it.
+        protocol = Protocol.deploy(owner, guardian, delay=MIN_DELAY)
         feeds, markets = [], []
         for i in range(2):
             feed = owner.deploy(project.MockAggregator, FEED_DECIMALS, START_PRICE * 10**FEED_DECIMALS)

@@ -69,7 +69,8 @@ LIQUIDATE_BATCH = Fn("liquidateBatch", ["(address,address[])[]"])
 SET_ANSWER = Fn("setAnswer", ["int256"])
 LATEST_ANSWER = Fn("latestAnswer", [])
 SET_PAUSED = Fn("setPaused", ["address", "bool"])
-SET_PARAMS = Fn("setParams", ["address", PARAMS])
+QUEUE_PARAMS = Fn("queueParams", ["address", PARAMS])
+EXECUTE_PARAMS = Fn("executeParams", ["address"])
 HEALTHY_POSITION = Fn("HealthyPosition", ["address", "uint256", "uint256"]).selector  # the error's selector
 
 
@@ -114,6 +115,7 @@ class World:
         self.feeds = [str(f.address) for f in env.feeds]
         self.pools = [m.address for m in env.markets]
         self.factory = str(env.protocol.factory.address)
+        self.delay = int(env.protocol.factory.delay())  # the owner's parameter changes wait this long
         self.liquidator = str(env.protocol.liquidator.address)
         self.scales = [int(m.pool.priceScale()) for m in env.markets]
         self.params = [m.params() for m in env.markets]
@@ -431,7 +433,11 @@ def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) 
                                    close_fee_wad=fee_bp * WAD // 10_000)
             self.touched |= set(self._open_vaults(market))  # parameters move every vault's health
             if params != current:
-                node.send(world.owner, world.factory, SET_PARAMS(world.pools[market], params.as_tuple()))
+                # Queued, applied once the factory's delay has passed (the feeds answer again after it).
+                node.send(world.owner, world.factory, QUEUE_PARAMS(world.pools[market], params.as_tuple()))
+                world.mine(world.delay)
+                self._refresh_feeds()
+                node.send(world.owner, world.factory, EXECUTE_PARAMS(world.pools[market]))
                 self.params[market] = params
             Stats.count("set_params")
 

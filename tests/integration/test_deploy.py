@@ -266,6 +266,25 @@ def test_markets_files_of_the_repository_parse():
     mainnet = load_markets(ROOT / "markets" / "example-mainnet.yaml")
     assert not mainnet.uses_mocks and mainnet.owner and mainnet.guardian
     assert all(m.oracle.max_age == 3900 for m in mainnet.markets)
+    assert local.delay == mainnet.delay == 24 * 3600
+    assert [m.max_keeper_bonus_min_units(6) for m in mainnet.markets] == [20 * 10**6] * 2
+
+
+def test_delay_and_floor_cap_settings(tmp_path):
+    """The factory's owner delay (default 24 h, within the factory's bounds) and a market's cap on its
+    keeper-bonus floor (whole tokens, default the factory's largest, 100)."""
+    body = _single_market_file("ETH-USD", 3000)
+    assert load_markets(write_markets(tmp_path / "a.yaml", body)).delay == 24 * 3600
+    spec = load_markets(write_markets(tmp_path / "b.yaml", "delay: 2d\n" + body))
+    assert spec.delay == 2 * 86400 and spec.markets[0].max_keeper_bonus_min_units(6) == 100 * 10**6
+    for bad in ("59m", "31d"):
+        with pytest.raises(DeployError, match="delay must be between 1h and 30d"):
+            load_markets(write_markets(tmp_path / "c.yaml", f"delay: {bad}\n" + body))
+    capped = body.replace("    token:", "    max_keeper_bonus_min: 2.5\n    token:", 1)
+    assert load_markets(write_markets(tmp_path / "d.yaml", capped)).markets[0] \
+        .max_keeper_bonus_min_units(6) == 2_500_000
+    with pytest.raises(DeployError, match="max_keeper_bonus_min must be between 0 and 100"):
+        load_markets(write_markets(tmp_path / "e.yaml", capped.replace("2.5", "101")))
 
 
 def test_markets_file_errors_are_one_line(tmp_path):
@@ -304,7 +323,10 @@ def test_deploys_everything_then_nothing(accounts, project, chain, tmp_path):
     assert at(project.Liquidator, contracts["Liquidator"]["address"]).factory() == factory.address
     assert factory.owner() == owner.address and factory.guardian() == owner.address
     assert contracts["PoolFactory"]["args"] == [owner.address, owner.address,
-                                                contracts["MarginPoolDeployer"]["address"]]
+                                                contracts["MarginPoolDeployer"]["address"], 24 * 3600]
+    assert contracts["MarginPoolDeployer"]["args"] == [factory.address]
+    assert factory.delay() == 24 * 3600
+    assert at(project.MarginPoolDeployer, factory.deployer()).factory() == factory.address
     for record in [*contracts.values(), *data["mocks"].values()]:
         assert record["tx_hash"].startswith("0x") and record["block"] >= 1
         assert chain.provider.get_code(record["address"])

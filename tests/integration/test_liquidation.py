@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ringfence.sdk import MarketParams, deploy_oracle
-from tests.conftest import ETH, USDC, feed_answer, reverts
+from tests.conftest import ETH, USDC, apply_params, feed_answer, reverts
 
 WAD = 10**18
 
@@ -130,7 +130,7 @@ def test_owner_claims_leftover_after_full_liquidation(protocol, market, pool, op
                                                      set_price, owner, params):
     """T4: what is left of a liquidated position is credited to its owner and only they can pull it."""
     # A minimum position of 250: what a partial liquidation would leave of 300 is below it.
-    protocol.factory.setParams(pool, params.with_(min_notional=250 * USDC).as_tuple(), sender=owner)
+    apply_params(protocol, pool, params.with_(min_notional=250 * USDC), owner)
     vault = open_vault(size=ETH // 10, margin=40 * USDC)
     set_price(_liquidation_price_usd(market, vault) - 1)
     receipt = protocol.liquidator.liquidate(vault, sender=keeper)
@@ -146,7 +146,7 @@ def test_owner_claims_leftover_after_full_liquidation(protocol, market, pool, op
 
 def test_reopening_a_liquidated_vault_pays_its_credit_to_the_owner_first(protocol, market, pool, open_vault, alice,
                                                                         keeper, usdc, set_price, owner, params):
-    protocol.factory.setParams(pool, params.with_(min_notional=250 * USDC).as_tuple(), sender=owner)
+    apply_params(protocol, pool, params.with_(min_notional=250 * USDC), owner)
     vault = open_vault(size=ETH // 10, margin=40 * USDC)
     set_price(_liquidation_price_usd(market, vault) - 1)
     credit = protocol.liquidator.liquidate(vault, sender=keeper).decode_logs(pool.Liquidated)[0].ownerCredit

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from ringfence.abi import at
 from ringfence import model as m
-from ringfence.sdk import Market, MarketParams, deploy_oracle
-from tests.conftest import ETH, USDC, reverts, sync_clock
+from ringfence.sdk import Market, MarketParams, Protocol, deploy_oracle
+from tests.conftest import ETH, USDC, apply_params, reverts, sync_clock
 
 WAD = 10**18
 LP_FUNDS = 10_000_000 * USDC
@@ -97,9 +97,8 @@ class Env:
         return vault
 
     def set_params(self, **changes: int) -> None:
-        self.factory.setParams(
-            self.pool, self.market.params().with_(**changes).as_tuple(), sender=self.owner
-        )
+        protocol = Protocol(self.factory, self.liquidator, self.lens)
+        apply_params(protocol, self.pool, self.market.params().with_(**changes), self.owner)
         self._model_params = None
 
     def fund_insurance(self, amount: int) -> None:
@@ -618,13 +617,19 @@ def test_exact_liquidation_price_is_healthy_and_one_wei_beyond_is_not(env, is_lo
 # ------------------------------------------------------------------ the former gaps, fixed
 
 
+# A 5 USDC floor: the factory allows it where a minimum position at the maintenance line can pay it,
+# (MM - penalty) x min notional = (5 % - 0) x 100 USDC. The 120 USDC vaults below are above that minimum;
+# at their liquidation price (about 2,368) their notional is 94.7 USDC and their equity 4.74 USDC, below it.
+FIVE_USDC_FLOOR = {"keeper_bonus_min": 5 * USDC, "liquidation_penalty_wad": 0, "min_notional": 100 * USDC}
+
+
 def test_floor_binding_vault_is_liquidated_fully_once_by_a_batch_listing_it_twice(env):
     """The chain does what the model says (see test_floor_binding_partial_never_takes_more_than_
-    equity): with a floor of min_margin / 2, the partial would take 5.43 USDC out of a vault with
-    4.74 of equity and leave it bankrupt yet open. Instead one batch listing the vault twice
+    equity): with a 5 USDC floor, the partial would take more than the 4.74 USDC of equity the
+    vault has and leave it bankrupt yet open. Instead one batch listing the vault twice
     liquidates it fully, once: the keeper gets the whole equity and the pool tops the floor up,
     once, with no bad debt."""
-    env.set_params(keeper_bonus_min=5 * USDC)
+    env.set_params(**FIVE_USDC_FLOOR)
     vault = env.open(env.alice, size=ETH // 25, margin=30 * USDC)
     env.set_price(env.liquidation_price(vault) - 1)
     checked = liquidate_batch(env, [vault, vault])
@@ -643,7 +648,7 @@ def test_floor_binding_vault_is_liquidated_fully_once_by_a_batch_listing_it_twic
 def test_floor_binding_single_liquidation_closes_the_vault(env):
     """The Liquidator's single form on the same vault: a full liquidation, after which the
     vault is closed and cannot be liquidated again."""
-    env.set_params(keeper_bonus_min=5 * USDC)
+    env.set_params(**FIVE_USDC_FLOOR)
     vault = env.open(env.alice, size=ETH // 25, margin=30 * USDC)
     env.set_price(env.liquidation_price(vault) - 1)
     checked = liquidate_one(env, vault)

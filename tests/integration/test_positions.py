@@ -11,7 +11,7 @@ from eth_utils import keccak
 
 from ringfence.abi import at
 from ringfence.errors import RingfenceError, error_class
-from tests.conftest import ETH, START_PRICE, USDC, reverts
+from tests.conftest import ETH, START_PRICE, USDC, apply_params, reverts
 
 WAD = 10**18
 
@@ -85,7 +85,7 @@ def test_open_beyond_open_interest_cap_reverts_with_OpenInterestCapExceeded(
 ):
     """M1: the per-side open-interest cap holds."""
     small = params.with_(max_open_interest=5_000 * USDC, max_position_notional=5_000 * USDC)
-    protocol.factory.setParams(market.pool, small.as_tuple(), sender=owner)
+    apply_params(protocol, market.pool, small, owner)
     market.open(alice, is_long=True, size=ETH, margin=400 * USDC)
     with pytest.raises(error_class("OpenInterestCapExceeded")) as exc:
         market.open(bob, is_long=True, size=ETH, margin=400 * USDC)

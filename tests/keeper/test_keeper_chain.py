@@ -9,7 +9,7 @@ import pytest
 from ape.exceptions import ContractLogicError
 
 from ringfence.keeper import KeeperConfig
-from tests.conftest import USDC
+from tests.conftest import USDC, apply_params
 from tests.keeper.conftest import events, lens_flags, positions, underwater
 
 
@@ -275,7 +275,7 @@ def test_parameter_change_rekeys_the_market(chain, protocol, fleet, keeper, make
     bot = make_keeper(keeper)
     assert not bot.step().confirmed
     params = fleet.a.market.params().with_(maintenance_margin_wad=8 * 10**16, liquidation_target_wad=9 * 10**16)
-    protocol.factory.setParams(fleet.a.pool, params.as_tuple(), sender=owner)
+    apply_params(protocol, fleet.a.pool, params, owner)
     expected = underwater(protocol.lens, fleet)
     assert expected[fleet.a.pool.address]  # the higher maintenance margin put some vaults underwater
     start = chain.blocks.head.number + 1

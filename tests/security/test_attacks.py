@@ -7,7 +7,7 @@ import pytest
 
 from ringfence.abi import at
 from ringfence.sdk import MarketParams, deploy_oracle
-from tests.conftest import ETH, USDC, feed_answer, reverts
+from tests.conftest import ETH, USDC, apply_params, feed_answer, reverts
 
 WAD = 10**18
 
@@ -145,8 +145,7 @@ def test_blocklisted_owner_cannot_block_liquidation(project, protocol, owner, ho
     the owner can send to another address."""
     token = owner.deploy(project.BlocklistToken)
     market = _market_over(token, protocol, owner, hostile_oracle, lp, [alice])
-    protocol.factory.setParams(market.pool, MarketParams.default(6).with_(min_notional=250 * USDC).as_tuple(),
-                               sender=owner)
+    apply_params(protocol, market.pool, MarketParams.default(6).with_(min_notional=250 * USDC), owner)
     vault = market.open(alice, is_long=True, size=ETH // 10, margin=40 * USDC, approve=False)
     token.setBlocked(alice, True, sender=owner)
     feed = at(project.MockAggregator, at(project.ChainlinkOracle, hostile_oracle.address).feed())

@@ -394,7 +394,7 @@ MAX_UINT128 = 2**128 - 1
 
 
 def check_params(p) -> list[str]:
-    """``PoolFactory.checkParams`` read line by line (``_within(name, value, min, max)``): the
+    """``PoolFactory.checkParams`` (``_checkParams``) read line by line (``_within(name, value, min, max)``): the
     names of the fields out of bounds (empty when the factory would accept them)."""
     c = {k: v for k, (_, v) in FACTORY_CONSTANTS.items()}
     rules = [
@@ -413,7 +413,8 @@ def check_params(p) -> list[str]:
         ("minNotional", p.min_notional, 1, MAX_UINT128),
         ("maxPositionNotional", p.max_position_notional, p.min_notional, MAX_UINT128),
         ("maxOpenInterest", p.max_open_interest, p.max_position_notional, MAX_UINT128),
-        ("keeperBonusMin", p.keeper_bonus_min, 0, p.min_margin // 2),
+        ("keeperBonusMin", p.keeper_bonus_min, 0,
+         (p.maintenance_margin_wad - p.liquidation_penalty_wad) * p.min_notional // WAD),
         ("keeperBonusMax", p.keeper_bonus_max, p.keeper_bonus_min, MAX_UINT128),
     ]
     # The ratios are uint64 in the struct.
@@ -427,7 +428,10 @@ def test_factory_bounds_read_here_match_pool_factory_source():
         assert re.search(rf"\b{name}\s*=\s*{re.escape(literal)}\s*;", source), (
             f"PoolFactory.sol no longer has {name} = {literal}: update this test and the docs"
         )
-    assert source.count("_within(") == 16, "PoolFactory.checkParams changed: update check_params"
+    body = source[source.index("function _checkParams("):]
+    body = body[:body.index("\n    }\n")]
+    assert body.count("_within(") == 15, "PoolFactory.checkParams changed: update check_params"
+    assert "(uint256(p.maintenanceMarginWad) - p.liquidationPenaltyWad) * p.minNotional / WAD" in body
 
 
 def test_check_params_mirror_rejects_each_bound():
@@ -444,7 +448,7 @@ def test_check_params_mirror_rejects_each_bound():
         ({"open_fee_wad": WAD // 100 + 1}, "openFeeWad"),
         ({"borrow_rate_wad": WAD // YEAR + 1}, "borrowRateWad"),
         ({"max_profit_wad": 11 * WAD}, "maxProfitWad"),
-        ({"keeper_bonus_min": 5 * USDC + 1}, "keeperBonusMin"),
+        ({"keeper_bonus_min": 2 * USDC + 1}, "keeperBonusMin"),  # (5 % - 1 %) x 50 USDC
         ({"max_open_interest": 10**6}, "maxOpenInterest"),
     ]:
         assert name in check_params(good.with_(**change)), name
@@ -476,7 +480,8 @@ def test_risk_doc_example_sets_pass_the_factory_bounds(risk_sets, name):
         # Implied by the bounds, asserted for the reader: phi's denominator T - b - q is positive.
         rates = params.keeper_bonus_wad + params.liquidation_penalty_wad
         assert params.liquidation_target_wad > rates
-        assert params.keeper_bonus_min <= params.min_margin // 2
+        mm_less_penalty = params.maintenance_margin_wad - params.liquidation_penalty_wad
+        assert params.keeper_bonus_min <= mm_less_penalty * params.min_notional // 10**18
 
 
 def _percent(text: str) -> Fraction:

@@ -88,7 +88,9 @@ def markets(draw: st.DrawFn) -> m.MarketParams:
         st.one_of(st.sampled_from([0, (mm - bonus_rate) // 2]), st.integers(0, mm - bonus_rate))
     )
     min_margin = draw(st.integers(1, 100 * unit))
-    bonus_min = draw(st.one_of(st.just(0), st.integers(0, min_margin // 2)))
+    min_notional = draw(st.integers(1, 1_000 * unit))
+    # The floor: a minimum position's equity at the maintenance line pays it and the penalty.
+    bonus_min = draw(st.one_of(st.just(0), st.integers(0, (mm - penalty_rate) * min_notional // WAD)))
     bonus_max = draw(
         st.one_of(st.just(MAX_UINT128), st.integers(bonus_min, bonus_min + 500 * unit))
     )
@@ -104,7 +106,7 @@ def markets(draw: st.DrawFn) -> m.MarketParams:
         borrow_rate_wad=draw(st.one_of(st.just(0), st.integers(0, MAX_BORROW_RATE))),
         max_profit_wad=draw(st.integers(WAD, 10 * WAD)),
         min_margin=min_margin,
-        min_notional=draw(st.integers(1, 1_000 * unit)),
+        min_notional=min_notional,
         keeper_bonus_min=bonus_min,
         keeper_bonus_max=bonus_max,
     )
