@@ -25,9 +25,9 @@ def test_factory_refuses_zero_addresses(protocol, owner, usdc, oracle, params):
     with reverts("ZeroAddress"):
         protocol.factory.setLiquidator(ZERO_ADDRESS, sender=owner)
     with reverts("ZeroAddress"):
-        protocol.factory.createPool(ZERO_ADDRESS, oracle, params.as_tuple(), "x", "x", sender=owner)
+        protocol.factory.createPool(ZERO_ADDRESS, oracle, params.as_tuple(), 100 * 10**6, "x", "x", sender=owner)
     with reverts("ZeroAddress"):
-        protocol.factory.createPool(usdc, ZERO_ADDRESS, params.as_tuple(), "x", "x", sender=owner)
+        protocol.factory.createPool(usdc, ZERO_ADDRESS, params.as_tuple(), 100 * 10**6, "x", "x", sender=owner)
 
 
 def test_insurance_fund_pays_only_on_its_pools_order(market, project, mallory):

@@ -627,20 +627,21 @@ def test_floor_binding_vault_is_liquidated_fully_once_by_a_batch_listing_it_twic
     """The chain does what the model says (see test_floor_binding_partial_never_takes_more_than_
     equity): with a 5 USDC floor, the partial would take more than the 4.74 USDC of equity the
     vault has and leave it bankrupt yet open. Instead one batch listing the vault twice
-    liquidates it fully, once: the keeper gets the whole equity and the pool tops the floor up,
-    once, with no bad debt."""
+    liquidates it fully, once: the keeper gets the whole equity, with no bad debt. The pool does not
+    top the floor up: beyond the equity, a keeper is paid at most the fees the position was charged
+    (0.12 USDC here, less than the equity), so liquidating one's own vault cannot farm the floor."""
     env.set_params(**FIVE_USDC_FLOOR)
     vault = env.open(env.alice, size=ETH // 25, margin=30 * USDC)
     env.set_price(env.liquidation_price(vault) - 1)
     checked = liquidate_batch(env, [vault, vault])
     assert checked.expected.vaults == (vault,)
     (r,) = checked.expected.results
-    assert r.full and r.keeper_bonus == 5 * USDC > r.equity_before > 0
-    assert r.keeper_from_equity == r.equity_before  # L8: never more than the equity
+    assert r.full and 5 * USDC > r.equity_before > r.fees > 0
+    assert r.keeper_bonus == r.keeper_from_equity == r.equity_before  # L8: never more than the equity
     assert r.penalty == r.owner_credit == r.bad_debt == r.fund_cover == 0
-    assert r.keeper_from_fund == 0 and r.keeper_from_pool == 5 * USDC - r.equity_before
+    assert r.keeper_from_fund == r.keeper_from_pool == 0
     pay = checked.expected.payment
-    assert pay.paid == 5 * USDC and pay.from_equity == r.equity_before
+    assert pay.paid == pay.from_equity == r.equity_before and pay.unfunded == 0
     assert checked.receipt.decode_logs(env.pool.BadDebtCovered) == []
     assert checked.after.statuses[vault] == 2 and checked.after.margins[vault] == 0
 
@@ -654,7 +655,7 @@ def test_floor_binding_single_liquidation_closes_the_vault(env):
     checked = liquidate_one(env, vault)
     r = checked.result
     assert r.full and r.position is None and r.bad_debt == 0
-    assert r.keeper_from_equity == r.equity_before < r.keeper_bonus == 5 * USDC
+    assert r.keeper_from_equity == r.keeper_bonus == r.equity_before < 5 * USDC
     assert checked.after.statuses[vault] == 2
     assert list(env.lens.liquidatable(env.pool, [vault])) == [False]
     assert liquidate_batch(env, [vault]).expected.results == ()
