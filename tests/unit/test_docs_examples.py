@@ -435,6 +435,7 @@ def test_risk_doc_example_sets_pass_the_factory_bounds(risk_sets, name):
         # Implied by the bounds, asserted for the reader: phi's denominator T - b - q is positive.
         rates = params.keeper_bonus_wad + params.liquidation_penalty_wad
         assert params.liquidation_target_wad > rates
+        # The guide's advice (not a factory bound): a self-liquidation for the floor costs twice it.
         assert params.keeper_bonus_min <= params.min_margin // 2
 
 
