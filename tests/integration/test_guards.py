@@ -25,9 +25,13 @@ def test_factory_refuses_zero_addresses(protocol, owner, usdc, oracle, params):
     with reverts("ZeroAddress"):
         protocol.factory.setLiquidator(ZERO_ADDRESS, sender=owner)
     with reverts("ZeroAddress"):
-        protocol.factory.createPool(ZERO_ADDRESS, oracle, params.as_tuple(), 100 * 10**6, "x", "x", sender=owner)
+        protocol.factory.createPool(ZERO_ADDRESS, oracle, params.as_tuple(), 10**8, "x", "x", sender=owner)
     with reverts("ZeroAddress"):
-        protocol.factory.createPool(usdc, ZERO_ADDRESS, params.as_tuple(), 100 * 10**6, "x", "x", sender=owner)
+        protocol.factory.createPool(usdc, ZERO_ADDRESS, params.as_tuple(), 10**8, "x", "x", sender=owner)
+    from ape import project
+
+    with reverts("ZeroAddress"):
+        owner.deploy(project.PoolFactory, owner, owner, ZERO_ADDRESS, 24 * 3600)
 
 
 def test_insurance_fund_pays_only_on_its_pools_order(market, project, mallory):

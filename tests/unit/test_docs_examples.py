@@ -482,6 +482,8 @@ def test_risk_doc_example_sets_pass_the_factory_bounds(risk_sets, name):
         assert params.liquidation_target_wad > rates
         mm_less_penalty = params.maintenance_margin_wad - params.liquidation_penalty_wad
         assert params.keeper_bonus_min <= mm_less_penalty * params.min_notional // 10**18
+        # The guide's advice (not a factory bound): a self-liquidation for the floor costs twice it.
+        assert params.keeper_bonus_min <= params.min_margin // 2
 
 
 def _percent(text: str) -> Fraction:

@@ -14,8 +14,8 @@ now assert the fix:
   ``e' >= T * N'`` by up to ``2 + b + q`` units;
 * ``_liquidatePartially`` checks ``e' >= T * N'`` exactly after the partial and otherwise
   liquidates fully, so a keeper bonus floor that costs more than ``b`` of the closed notional
-  (up to ``min_margin / 2``, allowed by the factory) can no longer leave a vault short of the
-  target, nor bankrupt yet open.
+  (a price gap can take a vault's equity below the floor, whatever the factory's bounds) can no
+  longer leave a vault short of the target, nor bankrupt yet open.
 """
 
 from __future__ import annotations
@@ -818,7 +818,7 @@ def test_floor_binding_partial_is_a_full_liquidation() -> None:
 
 
 def test_floor_binding_partial_never_takes_more_than_equity() -> None:
-    """With a floor of ``min_margin / 2`` (allowed) the partial would take 5.43 USDC out of 4.74
+    """With a 5 USDC floor the partial would take 5.43 USDC out of 4.74
     of equity and leave the vault bankrupt yet open; now the vault is liquidated fully, once:
     the keeper gets the whole equity, no bad debt, and a batch listing the vault twice liquidates
     it once. The pool does not top the floor up: beyond the equity the keeper is owed no more
