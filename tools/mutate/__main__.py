@@ -31,6 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m tools.mutate")
     p.add_argument("command", choices=["run", "list", "map"])
     p.add_argument("--contracts", default=os.environ.get("CONTRACTS", ""), help="comma-separated names")
+    p.add_argument("--ids", default="", help="comma-separated mutant ids or keys (re-run these only)")
     p.add_argument("--operators", default="", help=f"comma-separated subset of {', '.join(OPERATORS)}")
     p.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
     p.add_argument("--sample", type=int, default=int(os.environ.get("MUTATE_SAMPLE") or 0))
@@ -44,7 +45,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def selected(args: argparse.Namespace):
     contracts = [c for c in args.contracts.replace(" ", ",").split(",") if c] or DEFAULT_CONTRACTS
     ops = set(o for o in args.operators.split(",") if o)
-    return contracts, [m for m in generate(ROOT, contracts) if not ops or m.operator in ops]
+    ids = set(i.strip() for i in args.ids.split(",") if i.strip())
+    mutants = [m for m in generate(ROOT, contracts) if not ops or m.operator in ops]
+    return contracts, [m for m in mutants if not ids or m.id in ids or m.key in ids]
 
 
 def run(args: argparse.Namespace) -> int:

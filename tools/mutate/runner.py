@@ -9,7 +9,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
@@ -24,6 +24,7 @@ IMPORT = re.compile(r'^\s*import\s+.*?"(\.{1,2}/[^"]+)"', re.M)
 REVERT = re.compile(r"revert\s+(?:\w+\.)?(\w+)\(")
 INHERITED_ERRORS = {"onlyOwner": ["OwnableUnauthorizedAccount"]}  # OpenZeppelin's modifiers
 FAILED = re.compile(r"^(FAILED|ERROR) (\S+)", re.M)
+PLUGIN = "tools.mutate.pytest_plugin"  # Hypothesis without shrinking in the mutants' runs
 EQUIVALENT_FILE = Path(__file__).with_name("equivalent.txt")
 
 
@@ -127,18 +128,27 @@ def classify(result: Result) -> tuple[str, str]:
 class Runner:
     """Holds one workspace per worker, the baseline build, the test map and the equivalents."""
 
-    def __init__(self, jobs: int = 2, deep: bool = False, timeout: float = 1200, log=print, on_outcome=None) -> None:
+    def __init__(
+        self,
+        jobs: int = 2,
+        deep: bool = False,
+        timeout: float = 1200,
+        log: Callable[[str], None] = print,
+        on_outcome: Callable[[list[Outcome]], object] | None = None,
+    ) -> None:
         self.jobs, self.deep, self.timeout, self.log = max(1, jobs), deep, timeout, log
         self.on_outcome = on_outcome  # called with the outcomes so far after each mutant (partial reports)
         self.mapping = test_map.load()
         self.equivalents = load_equivalents()
         self.pool: Queue[Workspace] = Queue()
+        self.workspaces: list[Workspace] = []
         self.lock = threading.Lock()
         self.baseline: Path | None = None
 
     def prepare(self) -> None:
         """Compiles the pristine sources once; every workspace starts from that build."""
         first = Workspace()
+        self.workspaces.append(first)
         res = first.compile()
         if res.returncode != 0:
             raise SystemExit(f"mutate: the unmutated project does not compile:\n{res.output[-2000:]}")
@@ -148,13 +158,14 @@ class Runner:
         self.pool.put(first)
         for _ in range(self.jobs - 1):
             ws = Workspace()
+            self.workspaces.append(ws)
             (ws.path / ".build").mkdir()
             shutil.copy2(self.baseline_copy, ws.path / ".build" / "__local__.json")
             self.pool.put(ws)
 
     def close(self) -> None:
-        while not self.pool.empty():
-            self.pool.get().close()
+        for ws in self.workspaces:
+            ws.close()
         if self.baseline is not None:
             self.baseline_copy.unlink(missing_ok=True)
 
@@ -180,7 +191,8 @@ class Runner:
         for files in (focused, cheap, deep):
             if not files:
                 continue
-            res = ws.ape("test", *files, "-x", "-q", "-rfE", "-p", "no:cacheprovider", timeout=self.timeout)
+            res = ws.ape("test", *files, "-x", "-q", "-rfE", "-p", "no:cacheprovider", "-p", PLUGIN,
+                         timeout=self.timeout)
             outcome.status, outcome.killed_by = classify(res)
             if outcome.status != SURVIVED:
                 break
@@ -190,11 +202,12 @@ class Runner:
     def run(self, mutants: list[Mutant], want: int | None = None) -> list[Outcome]:
         """Every mutant, or (with `want`) mutants in order until `want` of them compiled and ran."""
         state = _Progress(iter(mutants), want)
-        threads = [threading.Thread(target=self._worker, args=(state,)) for _ in range(self.jobs)]
+        threads = [threading.Thread(target=self._worker, args=(state,), daemon=True) for _ in range(self.jobs)]
         for t in threads:
             t.start()
         for t in threads:
-            t.join()
+            while t.is_alive():
+                t.join(timeout=1)  # wakes up for signals
         order = {m.id: i for i, m in enumerate(mutants)}
         return sorted(state.outcomes, key=lambda o: order[o.mutant.id])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,7 @@ class Workspace:
                 os.symlink(root / name, self.path / name)
         (self.path / "reports").mkdir()
         self._pristine: dict[str, str] = {}
+        self.proc: subprocess.Popen[str] | None = None
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -57,13 +59,27 @@ class Workspace:
 
     def run(self, args: list[str], timeout: float) -> Result:
         t0 = time.monotonic()
+        self.proc = subprocess.Popen(args, cwd=self.path, env=self.env(), stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
-            proc = subprocess.run(args, cwd=self.path, env=self.env(), capture_output=True, text=True,
-                                  timeout=timeout)
-            out, code = proc.stdout + proc.stderr, proc.returncode
-        except subprocess.TimeoutExpired as exc:
-            out, code = f"timeout after {timeout:.0f} s\n{exc.stdout or ''}", 124
-        return Result(code, out if isinstance(out, str) else out.decode(), time.monotonic() - t0)
+            out, _ = self.proc.communicate(timeout=timeout)
+            code = self.proc.returncode
+        except subprocess.TimeoutExpired:
+            self.stop()
+            out, code = f"timeout after {timeout:.0f} s\n", 124
+        finally:
+            self.proc = None
+        return Result(code, out, time.monotonic() - t0)
+
+    def stop(self) -> None:
+        """Ends the running command and its children (its own process group)."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def ape(self, *args: str, timeout: float = 1800) -> Result:
         ape = Path(sys.executable).with_name("ape")
@@ -83,4 +99,5 @@ class Workspace:
         self._pristine.clear()
 
     def close(self) -> None:
+        self.stop()
         shutil.rmtree(self.path, ignore_errors=True)
