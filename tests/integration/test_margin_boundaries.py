@@ -30,3 +30,22 @@ def test_remove_margin_requirement_is_on_the_notional_rounded_up(protocol, marke
         pool.removeMargin(vault, removable + 1, alice, sender=alice)
     pool.removeMargin(vault, removable, alice, sender=alice)
     assert int(pool.position(vault).margin) - fees == required
+
+
+def test_long_liquidation_price_once_fees_exceed_the_margin(protocol, market, pool, owner, params, alice, chain,
+                                                            project):
+    """Fees beyond the margin add to the long's bankruptcy numerator (MarginMath._longBankruptcyNumerator)."""
+    from ringfence import model
+
+    protocol.factory.setParams(pool, params.with_(borrow_rate_wad=10**18 // (365 * 86400)).as_tuple(), sender=owner)
+    vault = market.open(alice, is_long=True, size=ETH, margin=400 * USDC, nonce=8)
+    chain.mine(timestamp=chain.pending_timestamp + 90 * 86400)  # ~740 USDC of borrow fee on 3,000
+    v = at(project.PositionVault, vault)
+    p = pool.position(vault)
+    fees = int(v.feesOwed())
+    assert fees > int(p.margin)
+    expected = model.liquidation_price(True, int(p.size), int(p.entryPriceWad), int(p.margin), fees,
+                                       int(pool.priceScale()), params.maintenance_margin_wad)
+    assert int(v.liquidationPrice()) == expected
+    assert int(v.bankruptcyPrice()) == model.bankruptcy_price(True, int(p.size), int(p.entryPriceWad), int(p.margin),
+                                                              fees, int(pool.priceScale()))
