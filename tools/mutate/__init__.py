@@ -1,0 +1,1 @@
+"""Mutation testing of the contracts: `python -m tools.mutate run` (see README.md in this folder)."""
