@@ -1,10 +1,11 @@
 """The initial-margin test of remove margin at its exact boundary, on a size whose notional is not a whole
-number of assets: the requirement is taken on the notional rounded up (MarginMath.initialMarginTest)."""
+number of assets: the requirement `IM * size * price` is rounded up, once (MarginMath.initialMarginTest)."""
 
 from __future__ import annotations
 
+from ringfence import model
 from ringfence.abi import at
-from tests.conftest import ETH, USDC, reverts
+from tests.conftest import ETH, USDC, apply_params, reverts
 
 WAD = 10**18
 
@@ -16,13 +17,14 @@ def _ceil_div(a: int, b: int) -> int:
 def test_remove_margin_requirement_is_on_the_notional_rounded_up(protocol, market, pool, owner, params, alice,
                                                                  project):
     # No borrow fee: the fees owed stay the open fee, so the boundary does not move between blocks.
-    protocol.factory.setParams(pool, params.with_(borrow_rate_wad=0).as_tuple(), sender=owner)
-    size = ETH + 1  # notional 3,000.000000000000003 USDC: rounded up, one unit more than rounded down
+    apply_params(protocol, pool, params.with_(borrow_rate_wad=0), owner)
+    size = ETH + 1  # IM * notional = 300.0000000000000003 USDC: rounded up, one unit more than rounded down
     vault = market.open(alice, is_long=True, size=size, margin=400 * USDC, nonce=7)
     position = pool.position(vault)
-    notional_up = _ceil_div(size * int(position.entryPriceWad), int(pool.priceScale()))
-    required = _ceil_div(notional_up * params.initial_margin_wad, WAD)
-    assert required > _ceil_div((notional_up - 1) * params.initial_margin_wad, WAD), "pick a size where it matters"
+    entry, scale = int(position.entryPriceWad), int(pool.priceScale())
+    required = model.notional_ratio_up(size, entry, params.initial_margin_wad, scale)
+    assert required == _ceil_div(size * entry * params.initial_margin_wad, scale * WAD)
+    assert required > model.notional_ratio_down(size, entry, params.initial_margin_wad, scale), "a size where it matters"
     fees = int(at(project.PositionVault, vault).feesOwed())
     removable = int(position.margin) - fees - required
     assert removable > 0
@@ -35,9 +37,7 @@ def test_remove_margin_requirement_is_on_the_notional_rounded_up(protocol, marke
 def test_long_liquidation_price_once_fees_exceed_the_margin(protocol, market, pool, owner, params, alice, chain,
                                                             project):
     """Fees beyond the margin add to the long's bankruptcy numerator (MarginMath._longBankruptcyNumerator)."""
-    from ringfence import model
-
-    protocol.factory.setParams(pool, params.with_(borrow_rate_wad=10**18 // (365 * 86400)).as_tuple(), sender=owner)
+    apply_params(protocol, pool, params.with_(borrow_rate_wad=10**18 // (365 * 86400)), owner)
     vault = market.open(alice, is_long=True, size=ETH, margin=400 * USDC, nonce=8)
     chain.mine(timestamp=chain.pending_timestamp + 90 * 86400)  # ~740 USDC of borrow fee on 3,000
     v = at(project.PositionVault, vault)
