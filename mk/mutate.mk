@@ -8,7 +8,7 @@
 #                                        the unit/integration/security tests also meet stateful/keeper/sim
 #   make mutate-list                     the mutants only (id, line-independent key, change), nothing run
 #   make mutate-map                      regenerate tools/mutate/test_map.json (function -> test files)
-# `make test` runs a sample of 6 (tests/mutation/test_mutation_sample.py; RINGFENCE_MUTATION_SAMPLE=0 skips it).
+# `make test` runs a sample of 4 (tests/mutation/test_mutation_sample.py; RINGFENCE_MUTATION_SAMPLE=0 skips it).
 .PHONY: mutate mutate-list mutate-map
 
 CONTRACTS ?=
