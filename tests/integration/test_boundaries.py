@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ringfence import model
+from ringfence.abi import at
 from ringfence.sdk import MarketParams
 from tests.conftest import ETH, USDC, reverts
 
@@ -180,3 +181,28 @@ def test_partial_liquidation_may_leave_exactly_the_minimum_position(new_market, 
     if not above:
         left = market.position(vault).size
         assert model.notional_up(left, price * WAD, int(market.pool.priceScale())) == remaining
+
+
+# ---------------------------------------------------------------- a pool's creation
+
+
+def test_fee_index_starts_at_one_when_the_pool_is_created(protocol, owner, usdc, oracle, chain, set_price, project):
+    """The borrow fee accrues from the pool's creation, not from the epoch: the index is exactly
+    1 + rate * (seconds since the creation block)."""
+    set_price(PRICE)
+    params = MarketParams.default(6)
+    receipt = protocol.factory.createPool(usdc, oracle, params.as_tuple(), 100 * USDC, "f", "f", sender=owner)
+    pool = at(project.MarginPool, receipt.decode_logs(protocol.factory.PoolCreated)[0].pool)
+    created = chain.blocks[receipt.block_number].timestamp
+    chain.mine(timestamp=created + 1_000)
+    elapsed = chain.blocks.head.timestamp - created
+    assert int(pool.currentFeeIndex()) == WAD + params.borrow_rate_wad * elapsed
+
+
+def test_pool_refuses_a_settlement_token_over_36_decimals(project, owner, oracle):
+    """The pool's own guard (the factory refuses such an asset earlier, by name too): 10**(36 - decimals)
+    would underflow."""
+    token = owner.deploy(project.MockERC20, "Too fine", "TF", 37)
+    params = MarketParams.default(6)
+    with reverts("UnsupportedAssetDecimals", decimals=37):
+        owner.deploy(project.MarginPool, owner, owner, owner, owner, token, oracle, params.as_tuple(), "x", "x")
