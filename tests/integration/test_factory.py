@@ -29,6 +29,9 @@ FLOOR_ROOM = 2 * USDC
         ({"liquidation_target_wad": WAD // 10 + 1}, False),  # T above IM
         ({"keeper_bonus_wad": WAD // 20 + 1}, False),  # bonus above MM
         ({"liquidation_penalty_wad": WAD // 20}, False),  # bonus + penalty above MM
+        # bonus + penalty exactly MM is allowed, one unit more is not (no floor, so only this bound decides)
+        ({"liquidation_penalty_wad": WAD // 25, "keeper_bonus_min": 0}, True),
+        ({"liquidation_penalty_wad": WAD // 25 + 1, "keeper_bonus_min": 0}, False),
         ({"open_fee_wad": WAD // 100 + 1}, False),
         ({"close_fee_wad": WAD // 100 + 1}, False),
         ({"borrow_rate_wad": WAD // (365 * 24 * 3600) + 1}, False),
