@@ -11,7 +11,9 @@ without one the bot only decides and logs (dry run).
 
 On startup the bot rebuilds its index from the protocol's events (nothing is persisted: a restart is
 safe); on every new block it runs one keeper pass: index the block's events, find the vaults whose
-liquidation price the price crossed, confirm them with the Lens, liquidate them. Passes never
+liquidation price the price crossed, confirm them with the Lens, liquidate them; then settle the LP
+deposit and redemption requests that an oracle round published after them made ready (promptly: a
+requester must not get to choose the round its request settles on). Passes never
 overlap (a block that arrives during a pass is skipped; the next pass covers it).
 """
 
@@ -45,14 +47,15 @@ def catch_up(startup_state: Any = None) -> dict[str, int]:
     """Startup: index every event from the start block to the head."""
     k = keeper()
     k.sync()
-    return {"open_vaults": len(k.index), "markets": len(k.index.markets)}
+    return {"open_vaults": len(k.index), "markets": len(k.index.markets),
+            "lp_requests": len(k.index.pending_requests())}
 
 
 def liquidate_underwater(block: Any) -> dict[str, int]:
     """Every new block: one keeper pass."""
     k = keeper()
     report = k.step()
-    busy = report.candidates or report.errors or report.sent
+    busy = report.candidates or report.errors or report.sent or report.settled
     k.log.log(logging.INFO if busy else logging.DEBUG, summary(report))
     return {
         "open_vaults": report.indexed,
@@ -60,6 +63,8 @@ def liquidate_underwater(block: Any) -> dict[str, int]:
         "liquidatable": sum(len(v) for v in report.confirmed.values()),
         "transactions": len(report.sent),
         "liquidated": report.liquidated,
+        "lp_requests_pending": report.lp_pending,
+        "lp_requests_settled": len(report.settled),
         "errors": len(report.errors),
     }
 

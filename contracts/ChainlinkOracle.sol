@@ -124,9 +124,22 @@ contract ChainlinkOracle is IChainlinkOracle {
     ///      IncompleteRound, NonPositivePrice, PriceFromFuture, StalePrice or PriceOutOfBounds
     ///      (checked in that order).
     function price() external view returns (uint256 priceWad) {
+        (priceWad,) = _latest();
+    }
+
+    /// @inheritdoc IPriceOracle
+    function latestPrice() external view returns (uint256 priceWad, uint256 updatedAt) {
+        return _latest();
+    }
+
+    /// @dev The checked price and its round's `updatedAt` (see `price`).
+    function _latest() private view returns (uint256 priceWad, uint256 updatedAt) {
         if (sequencerFeed != address(0)) _checkSequencer();
 
-        (uint256 roundId, int256 answer,, uint256 updatedAt, uint256 answeredInRound) = _latestRoundData(feed);
+        uint256 roundId;
+        int256 answer;
+        uint256 answeredInRound;
+        (roundId, answer,, updatedAt, answeredInRound) = _latestRoundData(feed);
         // The answer's units are the feed's decimals now, which _scaleUp/_scaleDown must match.
         uint8 decimals = _readDecimals(feed);
         if (decimals != feedDecimals) revert FeedDecimalsChanged(feedDecimals, decimals);

@@ -20,10 +20,14 @@ import {MarginMath} from "./libraries/MarginMath.sol";
 
 /// @title MarginPool
 /// @notice One Ringfence market. See IMarginPool.
-/// @dev Accounting: `_liquidity` is what the LPs own (deposits, realized trader losses and fees, minus
-/// realized trader profits and withdrawals); tokens sent to the pool by anyone else are not counted.
+/// @dev Accounting: `_liquidity` is what the LPs hold realized (deposits, realized trader losses and fees,
+/// minus realized trader profits and withdrawals); tokens sent to the pool by anyone else are not counted.
 /// `reserved` is the sum of the open positions' maximum payouts; LP withdrawals and new positions only
-/// use `_liquidity - reserved`, so every winner can always be paid.
+/// use `_liquidity - reserved`, so every winner can always be paid. The LPs' share price is marked to
+/// market (`totalAssets`: `_liquidity` plus the fees the open positions owe minus their unrealized PnL,
+/// which is at most the reserve), so closing or liquidating a position does not move it; and once the
+/// pool has shares, LPs enter and leave by requests settled on a later oracle round at the worse of the
+/// request's and the settlement's share price (see `requestDeposit`).
 contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -92,6 +96,23 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     mapping(address vault => Position) internal _positions;
     /// @inheritdoc IMarginPool
     uint256 public totalClaimable;
+
+    /// @dev Σ entryNotional_i * feeBase_i over the open positions (entry notionals as in `Side`): with the fee
+    /// index, the fees all open positions owe are `(feeIndex * Σ entryNotional - _feeWeight) / WAD`.
+    uint256 internal _feeWeight;
+
+    /// @dev An LP's pending request: assets to deposit (or shares to redeem), what they were worth when
+    /// requested (shares, or assets), and when.
+    struct Request {
+        uint128 amount;
+        uint128 quote;
+        uint64 time;
+    }
+
+    /// @inheritdoc IMarginPool
+    uint256 public pendingDeposits;
+    mapping(address controller => Request) internal _depositRequests;
+    mapping(address controller => Request) internal _redeemRequests;
 
     /// @dev What a batch of liquidations owes the keeper and the insurance fund, paid once at its end.
     struct Payments {
@@ -249,12 +270,70 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     function sweep() external nonReentrant returns (uint256 amount) {
         IERC20 token = IERC20(asset());
-        uint256 counted = _liquidity + totalClaimable;
+        uint256 counted = _liquidity + totalClaimable + pendingDeposits;
         uint256 balance = token.balanceOf(address(this));
         amount = balance > counted ? balance - counted : 0;
         if (amount == 0) revert ZeroAmount();
         emit Swept(insuranceFund, amount);
         token.safeTransfer(insuranceFund, amount);
+    }
+
+    // ================================================================ LP requests
+
+    /// @inheritdoc IMarginPool
+    function requestDeposit(uint256 assets, address controller) external nonReentrant returns (uint256 quoteShares) {
+        if (assets == 0) revert ZeroAmount();
+        if (controller == address(0)) revert ERC20InvalidReceiver(address(0)); // it could never be settled
+        Request storage q = _depositRequests[controller];
+        if (q.amount != 0) revert RequestPending(controller);
+        quoteShares = _convertToShares(assets, Math.Rounding.Floor);
+        if (quoteShares == 0) revert ZeroAmount(); // dust: it would buy nothing
+        _depositRequests[controller] = Request(assets.toUint128(), quoteShares.toUint128(), uint64(block.timestamp));
+        pendingDeposits += assets;
+        emit DepositRequested(controller, msg.sender, assets, quoteShares);
+        _pullInto(address(this), msg.sender, assets);
+    }
+
+    /// @inheritdoc IMarginPool
+    function requestRedeem(uint256 shares, address controller, address owner)
+        external
+        nonReentrant
+        returns (uint256 quoteAssets)
+    {
+        if (shares == 0) revert ZeroAmount();
+        if (controller == address(0)) revert ERC20InvalidReceiver(address(0));
+        Request storage q = _redeemRequests[controller];
+        if (q.amount != 0) revert RequestPending(controller);
+        if (msg.sender != owner) _spendAllowance(owner, msg.sender, shares);
+        quoteAssets = _convertToAssets(shares, Math.Rounding.Floor);
+        if (quoteAssets == 0) revert ZeroAmount(); // dust: it would pay nothing
+        _redeemRequests[controller] = Request(shares.toUint128(), quoteAssets.toUint128(), uint64(block.timestamp));
+        emit RedeemRequested(controller, owner, shares, quoteAssets);
+        _transfer(owner, address(this), shares); // held by the pool until settled
+    }
+
+    /// @inheritdoc IMarginPool
+    function settleDeposit(address controller) external nonReentrant returns (uint256 shares) {
+        Request memory q = _takeReadyRequest(_depositRequests, controller);
+        shares = previewSettleDeposit(controller);
+        delete _depositRequests[controller];
+        pendingDeposits -= q.amount;
+        _liquidity += q.amount;
+        emit DepositSettled(controller, q.amount, shares);
+        _mint(controller, shares);
+    }
+
+    /// @inheritdoc IMarginPool
+    function settleRedeem(address controller) external nonReentrant returns (uint256 assets) {
+        Request memory q = _takeReadyRequest(_redeemRequests, controller);
+        assets = previewSettleRedeem(controller);
+        uint256 free = freeLiquidity();
+        if (assets > free) revert InsufficientLiquidity(free, assets);
+        delete _redeemRequests[controller];
+        _liquidity -= assets;
+        emit RedeemSettled(controller, q.amount, assets);
+        _burn(address(this), q.amount);
+        IERC20(asset()).safeTransfer(controller, assets);
     }
 
     // ================================================================ liquidation
@@ -354,8 +433,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IMarginPool
-    function currentFeeIndex() public view nonReentrantView returns (uint256) {
-        return _feeIndex + uint256(_params.borrowRateWad) * (block.timestamp - _lastAccrual);
+    function currentFeeIndex() external view nonReentrantView returns (uint256) {
+        return _currentFeeIndex();
     }
 
     /// @inheritdoc IMarginPool
@@ -365,6 +444,11 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginPool
     function totalAssets() public view override(ERC4626, IMarginPool) returns (uint256) {
+        return _markedAssets(_price());
+    }
+
+    /// @inheritdoc IMarginPool
+    function liquidity() external view returns (uint256) {
         return _liquidity;
     }
 
@@ -386,14 +470,48 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         return (side.size, side.entryNotional);
     }
 
-    /// @notice At most the owner's assets and never more than the free liquidity (the reserve stays).
-    function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        return Math.min(super.maxWithdraw(owner), freeLiquidity());
+    /// @notice Unlimited while the pool has no shares (nobody to take value from); 0 after: use `requestDeposit`.
+    function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
+        return totalSupply() == 0 ? type(uint256).max : 0;
     }
 
-    /// @notice At most the owner's shares and never more than the free liquidity's worth (rounded down).
-    function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        return Math.min(super.maxRedeem(owner), _convertToShares(freeLiquidity(), Math.Rounding.Floor));
+    /// @notice Unlimited while the pool has no shares; 0 after: use `requestDeposit`.
+    function maxMint(address) public view override(ERC4626, IERC4626) returns (uint256) {
+        return totalSupply() == 0 ? type(uint256).max : 0;
+    }
+
+    /// @notice Always 0: LPs leave through `requestRedeem`.
+    function maxWithdraw(address) public pure override(ERC4626, IERC4626) returns (uint256) {
+        return 0;
+    }
+
+    /// @notice Always 0: LPs leave through `requestRedeem`.
+    function maxRedeem(address) public pure override(ERC4626, IERC4626) returns (uint256) {
+        return 0;
+    }
+
+    /// @inheritdoc IMarginPool
+    function depositRequest(address controller) external view returns (uint256 assets, uint256 quoteShares, uint256 time) {
+        Request storage q = _depositRequests[controller];
+        return (q.amount, q.quote, q.time);
+    }
+
+    /// @inheritdoc IMarginPool
+    function redeemRequest(address controller) external view returns (uint256 shares, uint256 quoteAssets, uint256 time) {
+        Request storage q = _redeemRequests[controller];
+        return (q.amount, q.quote, q.time);
+    }
+
+    /// @inheritdoc IMarginPool
+    function previewSettleDeposit(address controller) public view returns (uint256 shares) {
+        Request storage q = _depositRequests[controller];
+        return Math.min(q.quote, _convertToShares(q.amount, Math.Rounding.Floor));
+    }
+
+    /// @inheritdoc IMarginPool
+    function previewSettleRedeem(address controller) public view returns (uint256 assets) {
+        Request storage q = _redeemRequests[controller];
+        return Math.min(q.quote, _convertToAssets(q.amount, Math.Rounding.Floor));
     }
 
     // ================================================================ internal: positions
@@ -412,6 +530,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         side.size = (side.size + size).toUint128();
         side.entryNotional = (side.entryNotional + notional).toUint128();
         uint256 feeBase = feeIndex - _params.openFeeWad;
+        _feeWeight += notional * feeBase;
         _positions[vault] = Position({
             size: size.toUint128(),
             entryPriceWad: priceWad.toUint128(),
@@ -454,6 +573,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// the owner) stays in the record's margin field until claimed.
     function _release(Position storage p, uint256 entryNotional, uint256 credit) internal {
         _reserved -= p.maxProfit;
+        _feeWeight -= entryNotional * p.feeBaseWad;
         Side storage side = p.isLong ? _longs : _shorts;
         side.size -= p.size;
         side.entryNotional -= uint128(entryNotional);
@@ -605,6 +725,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         Side storage side = pos.isLong ? _longs : _shorts;
         side.size -= uint128(closedSize);
         side.entryNotional -= uint128(entryNotionalBefore - entryNotionalAfter);
+        _feeWeight = _feeWeight - entryNotionalBefore * pos.feeBaseWad + entryNotionalAfter * feeIndex;
         _reserved -= uint128(pos.maxProfit - capAfter);
         p.size = uint128(remaining);
         p.margin = uint128(uint256(marginAfter));
@@ -729,6 +850,11 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         });
     }
 
+    /// @dev The fee index now, accrued or not.
+    function _currentFeeIndex() internal view returns (uint256) {
+        return _feeIndex + uint256(_params.borrowRateWad) * (block.timestamp - _lastAccrual);
+    }
+
     /// @dev Writes the fee index up to now and returns it. The index only grows: rate * elapsed seconds.
     function _accrue() internal returns (uint256 feeIndex) {
         uint256 last = _lastAccrual;
@@ -761,6 +887,37 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         token.safeTransferFrom(from, to, amount);
         uint256 received = token.balanceOf(to) - before;
         if (received != amount) revert TransferAmountMismatch(amount, received);
+    }
+
+    // ================================================================ internal: LP value and requests
+
+    /// @dev What the LPs own at `priceWad`: the realized liquidity, plus the fees the open positions owe,
+    /// minus the open positions' PnL (at most the reserve, the sum of their caps). Trader gains round up.
+    function _markedAssets(uint256 priceWad) internal view returns (uint256) {
+        Side memory longs = _longs;
+        Side memory shorts = _shorts;
+        uint256 feesOwed =
+            (_currentFeeIndex() * (uint256(longs.entryNotional) + shorts.entryNotional) - _feeWeight) / MarginMath.WAD;
+        int256 traderGain = int256(MarginMath.mulDivUp(longs.size, priceWad, SCALE)) - int256(uint256(longs.entryNotional))
+            + int256(uint256(shorts.entryNotional)) - int256(MarginMath.mulDivDown(shorts.size, priceWad, SCALE))
+            - int256(feesOwed);
+        int256 reserve = int256(uint256(_reserved));
+        if (traderGain > reserve) traderGain = reserve;
+        int256 assets = int256(_liquidity) - traderGain;
+        return assets > 0 ? uint256(assets) : 0;
+    }
+
+    /// @dev The pending request of `controller`, once the oracle has published a round after it (the price
+    /// is read, so a refused price reverts by name).
+    function _takeReadyRequest(mapping(address => Request) storage requests, address controller)
+        internal
+        view
+        returns (Request memory q)
+    {
+        q = requests[controller];
+        if (q.amount == 0) revert NoRequest(controller);
+        (, uint256 updatedAt) = IPriceOracle(oracle).latestPrice();
+        if (updatedAt <= q.time) revert RequestNotReady(q.time, updatedAt);
     }
 
     // ================================================================ internal: ERC-4626

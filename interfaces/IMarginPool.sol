@@ -117,6 +117,12 @@ interface IMarginPool is IERC4626 {
     /// @notice Settlement tokens held by the pool beyond what it accounts for (LP liquidity and unclaimed
     /// credits) were sent to the insurance fund.
     event Swept(address indexed insuranceFund, uint256 amount);
+    /// @notice `owner` paid `assets` for shares of `controller`, worth `quoteShares` now (the most it will get).
+    event DepositRequested(address indexed controller, address indexed owner, uint256 assets, uint256 quoteShares);
+    /// @notice `owner` gave `shares` to be redeemed for `controller`, worth `quoteAssets` now (the most it will get).
+    event RedeemRequested(address indexed controller, address indexed owner, uint256 shares, uint256 quoteAssets);
+    event DepositSettled(address indexed controller, uint256 assets, uint256 shares);
+    event RedeemSettled(address indexed controller, uint256 shares, uint256 assets);
 
     // ---------------------------------------------------------------- errors
     error ZeroAmount();
@@ -141,6 +147,9 @@ interface IMarginPool is IERC4626 {
     error HealthyPosition(address vault, uint256 priceWad, uint256 liquidationPriceWad);
     error NotLiquidator(address caller);
     error NothingToClaim(address vault);
+    error RequestPending(address controller);
+    error NoRequest(address controller);
+    error RequestNotReady(uint256 requestedAt, uint256 priceUpdatedAt);
 
     // ---------------------------------------------------------------- trader
     /// @notice Opens a position in the caller's vault number `nonce`, creating the vault (a deterministic
@@ -183,6 +192,31 @@ interface IMarginPool is IERC4626 {
     /// credits (tokens sent to it directly) to its insurance fund. Anyone may call it.
     /// @return amount What was sent; ZeroAmount if there is nothing to sweep.
     function sweep() external returns (uint256 amount);
+
+    // ---------------------------------------------------------------- LP requests (ERC-7540 style)
+    /// @notice Pays `assets` now for pool shares of `controller`, minted by `settleDeposit` once the oracle
+    /// has published a round after this block. The shares are the fewer of what `assets` buy now
+    /// (`quoteShares`) and what they buy at settlement: a known next price, a realization or a donation
+    /// between the two can only lower them. One pending request per controller; not cancellable.
+    /// Sync `deposit`/`mint` work only while the pool has no shares (`maxDeposit`).
+    /// @return quoteShares The most shares the request can get.
+    function requestDeposit(uint256 assets, address controller) external returns (uint256 quoteShares);
+
+    /// @notice Hands `shares` of `owner` (the caller, or an allowance of the caller) to the pool, to be
+    /// redeemed for `controller` by `settleRedeem` once the oracle has published a round after this block,
+    /// for the fewer of what they are worth now (`quoteAssets`) and at settlement. Until then the shares
+    /// bear losses but their gains stay with the other LPs. One pending request per controller.
+    /// @return quoteAssets The most assets the request can get.
+    function requestRedeem(uint256 shares, address controller, address owner) external returns (uint256 quoteAssets);
+
+    /// @notice Mints `controller`'s requested shares (see `requestDeposit`). Anyone may call it.
+    /// Reverts NoRequest, RequestNotReady (no oracle round after the request yet) or the oracle's error.
+    function settleDeposit(address controller) external returns (uint256 shares);
+
+    /// @notice Pays `controller` its requested redemption (see `requestRedeem`). Anyone may call it.
+    /// Reverts NoRequest, RequestNotReady, InsufficientLiquidity (the free liquidity cannot pay it yet:
+    /// settle later) or the oracle's error.
+    function settleRedeem(address controller) external returns (uint256 assets);
 
     // ---------------------------------------------------------------- liquidation (permissionless)
     /// @notice Liquidates `vaults` at one oracle price and pays `keeper` once for all of them. Anyone may
@@ -229,11 +263,26 @@ interface IMarginPool is IERC4626 {
     /// @notice 10**(36 - asset decimals): `size * priceWad / priceScale` is a notional in assets.
     function priceScale() external view returns (uint256);
 
-    /// @notice LP assets (deposits, realized PnL and fees); donations excluded.
+    /// @notice What the LPs own, marked to the oracle price: `liquidity()` plus the fees the open positions
+    /// owe minus their unrealized PnL (at most `reserved()`). Donations excluded. Reverts with the oracle's
+    /// error when the price is refused.
     function totalAssets() external view returns (uint256);
+    /// @notice The LPs' realized liquidity: deposits, realized trader losses and fees, minus realized
+    /// trader profits, keeper pay and redemptions. Donations and pending deposits excluded.
+    function liquidity() external view returns (uint256);
+    /// @notice Assets paid in by deposit requests not settled yet (held by the pool, not the LPs').
+    function pendingDeposits() external view returns (uint256);
+    /// @notice `controller`'s pending deposit request: assets paid, the most shares it can get, request time.
+    function depositRequest(address controller) external view returns (uint256 assets, uint256 quoteShares, uint256 time);
+    /// @notice `controller`'s pending redemption: shares held by the pool, the most assets it can get, time.
+    function redeemRequest(address controller) external view returns (uint256 shares, uint256 quoteAssets, uint256 time);
+    /// @notice The shares `settleDeposit(controller)` would mint now (0 without a request).
+    function previewSettleDeposit(address controller) external view returns (uint256 shares);
+    /// @notice The assets `settleRedeem(controller)` would pay now (0 without a request).
+    function previewSettleRedeem(address controller) external view returns (uint256 assets);
     /// @notice Sum of the maximum payouts of open positions; never available to LP withdrawals.
     function reserved() external view returns (uint256);
-    /// @notice totalAssets - reserved: what LPs may withdraw and what new positions may reserve.
+    /// @notice liquidity - reserved: what redemptions may take and what new positions may reserve.
     function freeLiquidity() external view returns (uint256);
     /// @notice Per side: sum of sizes and of entry notionals (rounded up) of open positions.
     function openInterest(bool isLong) external view returns (uint256 size, uint256 entryNotional);

@@ -10,8 +10,11 @@ Run it from the repository root (it uses the project's compiled contracts throug
     ringfence remove-margin 0xVault --amount 50
     ringfence close 0xVault
     ringfence claim <vault>                    # what a liquidation credited to you
-    ringfence lp deposit --amount 10000
-    ringfence lp withdraw --amount 5000        # or --all
+    ringfence lp deposit --amount 10000        # a request once the pool has shares
+    ringfence lp redeem --amount 5000          # or --shares N, or --all: a request
+    ringfence lp settle                        # after the next oracle round (anyone may, for anyone)
+    ringfence lp show
+    ringfence mock round --price 3100          # local chains: a round on a deployed mock feed
 
 Every command takes ``--network`` (an Ape network choice, default ``ethereum:local``, or
 ``ethereum:local:http://127.0.0.1:8545`` for a node already running) and ``--account`` (an Ape
@@ -52,8 +55,12 @@ _AMOUNT_ARGS = {"margin", "minimum", "notional", "maximum", "openInterest", "cap
                 "required", "free", "needed", "balance", "allowance", "assets", "max", "amount",
                 "expected", "received"}
 _PRICE_ARGS = {"priceWad", "acceptablePriceWad", "liquidationPriceWad"}
-# Errors whose arguments are not the market's amounts (ratios, shares): shown raw.
-_RAW_ERRORS = {"ParameterOutOfBounds", "ERC4626ExceededMaxRedeem"}
+# Errors whose arguments are not the market's amounts (ratios): shown raw.
+_RAW_ERRORS = {"ParameterOutOfBounds"}
+# Errors whose amounts are pool shares (shown with the pool's decimals when known, else raw).
+_SHARE_ERRORS = {"ERC4626ExceededMaxRedeem": {"shares", "max"}, "ERC4626ExceededMaxMint": {"shares", "max"}}
+# Error arguments that are timestamps (shown as UTC times).
+_TIME_ARGS = {"requestedAt", "priceUpdatedAt"}
 
 
 class CliError(click.ClickException):
@@ -76,24 +83,42 @@ def fmt_price(price_wad: int) -> str:
     return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.8f}".rstrip("0")
 
 
+def fmt_shares(shares: int, decimals: int) -> str:
+    return f"{from_units(shares, decimals):,.4f}"
+
+
+def fmt_time(timestamp: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(int(timestamp), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def fmt_ratio(wad: int) -> str:
     percent = (from_wad(wad) * 100).quantize(Decimal("0.0001")).normalize()
     return f"{percent:f}%"
 
 
-def human_error(error: Any, decimals: int | None = None, symbol: str = "") -> str:
-    """The one-line message of a :class:`ringfence.errors.RingfenceError`, with amounts and prices
-    in human units when the market's ``decimals`` are known."""
+def human_error(error: Any, decimals: int | None = None, symbol: str = "",
+                share_decimals: int | None = None) -> str:
+    """The one-line message of a :class:`ringfence.errors.RingfenceError`, with amounts, prices,
+    times (and shares, given the pool's ``share_decimals``) in human units when the market's
+    ``decimals`` are known."""
     from eth_utils import is_address, to_checksum_address
 
     from ringfence.errors import MESSAGES, _fmt
 
     template = MESSAGES.get(error.name)
-    if decimals is None or template is None or error.name in _RAW_ERRORS:
+    share_args = _SHARE_ERRORS.get(error.name, set())
+    if decimals is None or template is None or error.name in _RAW_ERRORS or \
+            (share_args and share_decimals is None):
         return str(error.message)
     values = {}
     for key, value in error.inputs.items():
-        if key in _AMOUNT_ARGS and isinstance(value, int):
+        if key in share_args and isinstance(value, int):
+            values[key] = fmt_shares(value, share_decimals or 0)
+        elif key in _TIME_ARGS and isinstance(value, int):
+            values[key] = fmt_time(value)
+        elif key in _AMOUNT_ARGS and isinstance(value, int):
             values[key] = fmt_amount(value, decimals, symbol)
         elif key in _PRICE_ARGS and isinstance(value, int):
             values[key] = fmt_price(value)
@@ -459,6 +484,17 @@ class MarketView:
     def amount(self, value: int) -> str:
         return fmt_amount(value, self.decimals, self.symbol)
 
+    @functools.cached_property
+    def share_decimals(self) -> int:
+        return int(self.market.pool.decimals())
+
+    def shares(self, value: int) -> str:
+        return fmt_shares(value, self.share_decimals)
+
+    def message(self, error: Any) -> str:
+        """A contract error's one line in this market's units."""
+        return human_error(redecode(error), self.decimals, self.symbol, self.share_decimals)
+
     def guard(self) -> Any:
         """A context manager turning contract and model errors into human one-liners."""
         return _Guard(self)
@@ -480,8 +516,7 @@ class _Guard:
         if isinstance(exc, ModelError):
             exc = model_error(exc)
         if isinstance(exc, RingfenceError):
-            exc = redecode(exc)
-            raise CliError(human_error(exc, self.view.decimals, self.view.symbol)) from None
+            raise CliError(self.view.message(exc)) from None
         return False
 
 
@@ -514,13 +549,14 @@ def markets(session: Session, as_json: bool) -> None:
             price, price_text = None, f"unavailable ({exc.message})"
         long_oi = int(pool.openInterest(True)[1])
         short_oi = int(pool.openInterest(False)[1])
+        marked = _marked_assets(view)
         data = {
             "id": market_id, "pool": market.address, "asset": market.asset_address,
             "symbol": view.symbol, "decimals": view.decimals, "oracle": market.oracle_address,
             "price_wad": price, "params": dict(zip(params.__dataclass_fields__, params.as_tuple())),
-            "total_assets": int(pool.totalAssets()), "free_liquidity": int(pool.freeLiquidity()),
-            "reserved": int(pool.reserved()), "open_interest_long": long_oi,
-            "open_interest_short": short_oi, "paused": bool(pool.paused()),
+            **marked, "free_liquidity": int(pool.freeLiquidity()),
+            "reserved": int(pool.reserved()), "pending_deposits": int(pool.pendingDeposits()),
+            "open_interest_long": long_oi, "open_interest_short": short_oi, "paused": bool(pool.paused()),
         }
         rows.append(data)
         if as_json:
@@ -535,7 +571,7 @@ def markets(session: Session, as_json: bool) -> None:
                      f"borrow {fmt_ratio(params.borrow_rate_wad * SECONDS_PER_YEAR)}/year"),
             ("min margin", view.amount(params.min_margin)),
             ("position", f"{view.amount(params.min_notional)} to {view.amount(params.max_position_notional)}"),
-            ("LP assets", f"{view.amount(data['total_assets'])} ({view.amount(data['free_liquidity'])} free)"),
+            ("LP assets", _assets_text(view, data)),
             ("open interest", f"long {view.amount(long_oi)}, short {view.amount(short_oi)}"),
             ("opening", "paused" if data["paused"] else "open"),
         ]
@@ -839,22 +875,153 @@ def claim(session: Session, as_json: bool, vault: str, receiver: str | None) -> 
 
 @main.group()
 def lp() -> None:
-    """Liquidity providers: deposit into and withdraw from a market's pool."""
+    """Liquidity providers: enter and leave a market's pool by requests settled after an oracle round."""
 
 
-def _lp_state(view: MarketView, lp_account: Any) -> dict[str, Any]:
+# LP entry and exit, once the pool has shares: a request now (assets or shares handed to the pool,
+# a quote at today's marked share price), settled by anyone once the oracle has published a round
+# after it, at the worse (for the LP) of the request's and the settlement's share price.
+
+
+def _marked_assets(view: MarketView) -> dict[str, Any]:
+    """The pool's realized liquidity and its marked assets (``None`` with the reason when the oracle
+    refuses the price: ``totalAssets`` reads it)."""
+    from ringfence.errors import RingfenceError
+
     pool = view.market.pool
-    shares = int(pool.balanceOf(lp_account))
-    return {"shares": shares, "assets": int(pool.convertToAssets(shares)),
-            "max_withdraw": int(pool.maxWithdraw(lp_account)),
-            "total_assets": int(pool.totalAssets()), "free_liquidity": int(pool.freeLiquidity())}
+    data: dict[str, Any] = {"liquidity": int(pool.liquidity()), "total_assets": None, "price_refused": None}
+    try:
+        data["total_assets"] = int(read(pool.totalAssets))
+    except RingfenceError as exc:
+        data["price_refused"] = view.message(exc)
+    return data
 
 
-def _lp_lines(view: MarketView, s: dict[str, Any]) -> list[tuple[str, str]]:
-    shares = from_units(s["shares"], int(view.market.pool.decimals()))
-    return [("your shares", f"{shares:,.4f}"),
-            ("worth", view.amount(s["assets"])), ("withdrawable", view.amount(s["max_withdraw"])),
-            ("pool assets", f"{view.amount(s['total_assets'])} ({view.amount(s['free_liquidity'])} free)")]
+def _assets_text(view: MarketView, data: dict[str, Any]) -> str:
+    free = view.amount(data["free_liquidity"])
+    if data["total_assets"] is None:
+        return (f"{view.amount(data['liquidity'])} realized ({free} free); marked value unavailable: "
+                f"the oracle refuses the price")
+    return (f"{view.amount(data['total_assets'])} marked to the oracle price "
+            f"({view.amount(data['liquidity'])} realized, {free} free)")
+
+
+def _latest_round(view: MarketView) -> int | None:
+    """The ``updatedAt`` of the oracle's latest accepted round (``None`` if it refuses the price)."""
+    from ape import project
+
+    from ringfence.errors import RingfenceError
+
+    try:
+        return int(read(at(project.ChainlinkOracle, view.market.oracle_address).latestPrice)[1])
+    except RingfenceError:
+        return None
+
+
+def _round_wait(requested_at: int, round_at: int) -> str:
+    return f"an oracle round after {fmt_time(requested_at)} (latest round at {fmt_time(round_at)})"
+
+
+def _liquidity_wait(view: MarketView, free: int, needed: int) -> str:
+    return f"free liquidity ({view.amount(free)} free, {view.amount(needed)} to pay)"
+
+
+def _lp_state(view: MarketView, controller: str) -> dict[str, Any]:
+    """What ``controller`` holds in the pool and has pending, and the pool's liquidity. Never reverts
+    on a refused price (the marked figures are ``None`` then)."""
+    pool = view.market.pool
+    state: dict[str, Any] = {"lp": controller, **_marked_assets(view)}
+    marked = state["total_assets"] is not None
+    shares = int(pool.balanceOf(controller))
+    free = int(pool.freeLiquidity())
+    value = int(pool.convertToAssets(shares)) if marked else None
+    state.update({
+        "shares": shares, "value": value,
+        # What a redemption of all the shares requested now would be quoted, within what the free
+        # liquidity could pay now (the payment waits for the free liquidity otherwise).
+        "redeemable": min(value, free) if value is not None else None,
+        "free_liquidity": free, "reserved": int(pool.reserved()),
+        "pending_deposits": int(pool.pendingDeposits()), "total_supply": int(pool.totalSupply()),
+    })
+    requests = view.market.lp_requests(controller)
+    round_at = _latest_round(view) if (requests.deposit_assets or requests.redeem_shares) else None
+    state["latest_round"] = round_at
+
+    def waits(requested_at: int) -> str | None:
+        if round_at is None:
+            return "a price the oracle accepts"
+        return _round_wait(requested_at, round_at) if round_at <= requested_at else None
+
+    state["deposit_request"] = None
+    if requests.deposit_assets:
+        state["deposit_request"] = {
+            "assets": requests.deposit_assets, "quote_shares": requests.deposit_quote_shares,
+            "time": requests.deposit_time,
+            "shares_now": int(pool.previewSettleDeposit(controller)) if marked else None,
+            "waits_for": waits(requests.deposit_time),
+        }
+    state["redeem_request"] = None
+    if requests.redeem_shares:
+        assets_now = int(pool.previewSettleRedeem(controller)) if marked else None
+        wait = waits(requests.redeem_time)
+        if wait is None and assets_now is not None and assets_now > free:
+            wait = _liquidity_wait(view, free, assets_now)
+        state["redeem_request"] = {
+            "shares": requests.redeem_shares, "quote_assets": requests.redeem_quote_assets,
+            "time": requests.redeem_time, "assets_now": assets_now, "waits_for": wait,
+        }
+    return state
+
+
+def _lp_lines(view: MarketView, s: dict[str, Any], requests: bool = True) -> list[tuple[str, str]]:
+    unavailable = "unavailable (the oracle refuses the price)"
+    worth = view.amount(s["value"]) if s["value"] is not None else unavailable
+    redeemable = unavailable if s["redeemable"] is None else (
+        f"{view.amount(s['redeemable'])} (your shares' worth, within the free liquidity; "
+        f"by `lp redeem`, paid after the next oracle round)")
+    lines = [("lp", s["lp"]), ("shares", f"{view.shares(s['shares'])}, worth {worth}"),
+             ("redeemable", redeemable)]
+    if requests:
+        d, r = s["deposit_request"], s["redeem_request"]
+        if d is None:
+            lines.append(("deposit request", "none"))
+        else:
+            now = "" if d["shares_now"] is None else f" ({view.shares(d['shares_now'])} if settled now)"
+            status = f"waits for {d['waits_for']}" if d["waits_for"] else "ready to settle (`lp settle`)"
+            lines.append(("deposit request", f"{view.amount(d['assets'])} paid {fmt_time(d['time'])} for at most "
+                                             f"{view.shares(d['quote_shares'])} shares{now}; {status}"))
+        if r is None:
+            lines.append(("redeem request", "none"))
+        else:
+            now = "" if r["assets_now"] is None else f" ({view.amount(r['assets_now'])} if settled now)"
+            status = f"waits for {r['waits_for']}" if r["waits_for"] else "ready to settle (`lp settle`)"
+            lines.append(("redeem request", f"{view.shares(r['shares'])} shares given {fmt_time(r['time'])} "
+                                            f"for at most {view.amount(r['quote_assets'])}{now}; {status}"))
+    lines.append(("pool assets", _assets_text(view, s)))
+    if s["price_refused"]:
+        lines.append(("price", f"refused: {s['price_refused']}"))
+    if s["pending_deposits"]:
+        lines.append(("pending deposits", f"{view.amount(s['pending_deposits'])} (not the LPs' until settled)"))
+    return lines
+
+
+def _pending_error(view: MarketView, controller: str, kind: str, requested_at: int, what: str) -> CliError:
+    return CliError(f"a {kind} of {what} for {controller} requested {fmt_time(requested_at)} is pending "
+                    f"(one at a time, not cancellable): settle it first (`ringfence lp settle`)")
+
+
+@lp.command()
+@click.option("--controller", default=None, help="The LP [default: the account]")
+@common_options
+@connected
+def show(session: Session, as_json: bool, controller: str | None) -> None:
+    """An LP's shares and their marked value, pending requests, and the pool's liquidity."""
+    market_id, market = session.market()
+    view = MarketView(market)
+    who = session.address_of(controller) or str(session.account.address)
+    with view.guard():
+        state = _lp_state(view, who)
+    _emit(as_json, {"market": market_id, **state}, [("market", market_id), *_lp_lines(view, state)])
 
 
 @lp.command()
@@ -862,43 +1029,245 @@ def _lp_lines(view: MarketView, s: dict[str, Any]) -> list[tuple[str, str]]:
 @common_options
 @connected
 def deposit(session: Session, as_json: bool, amount: str) -> None:
-    """Deposit settlement tokens into the pool for shares."""
+    """Deposit settlement tokens: immediate into a pool without shares, else a request for shares
+    minted after the next oracle round (`lp settle`, or a keeper)."""
     market_id, market = session.market()
     view = MarketView(market)
     provider = session.account
     units = _amount(amount, view.decimals, "--amount")
     with view.guard():
         _ensure_balance(view, provider, units)
-        simulate(market.pool.deposit, units, provider.address, sender=provider, before_approval=True)
+        if int(market.pool.maxDeposit(provider.address)) > 0:  # the pool's first shares
+            simulate(market.pool.deposit, units, provider.address, sender=provider, before_approval=True)
+            _approve_exact(view, provider, units)
+            shares = market.deposit(provider, units, approve=False)
+            state = _lp_state(view, str(provider.address))
+            _emit(as_json, {"market": market_id, "deposited": units, "minted": shares, **state},
+                  [("market", market_id), ("deposited", f"{view.amount(units)} (the pool's first deposit: "
+                                                        f"immediate)"),
+                   ("minted", f"{view.shares(shares)} shares"), *_lp_lines(view, state)])
+            return
+        pending = market.lp_requests(provider.address)
+        if pending.deposit_assets:
+            raise _pending_error(view, str(provider.address), "deposit", pending.deposit_time,
+                                 view.amount(pending.deposit_assets))
+        simulate(market.pool.requestDeposit, units, provider.address, sender=provider, before_approval=True)
         _approve_exact(view, provider, units)
-        shares = market.deposit(provider, units, approve=False)
-        state = _lp_state(view, provider)
-    _emit(as_json, {"market": market_id, "deposited": units, "minted": shares, **state},
-          [("market", market_id), ("deposited", view.amount(units)), *_lp_lines(view, state)])
+        quote = market.request_deposit(provider, units, approve=False)
+        state = _lp_state(view, str(provider.address))
+    settles = "after the next oracle round, by a keeper or `ringfence lp settle`"
+    _emit(as_json, {"market": market_id, "requested_deposit": units, "quote_shares": quote,
+                    "settles": settles, **state},
+          [("market", market_id), ("deposit requested", f"{view.amount(units)} paid"),
+           ("shares at most", f"{view.shares(quote)} (fewer if the share price is higher at settlement)"),
+           ("settles", settles), *_lp_lines(view, state, requests=False)])
 
 
-@lp.command()
-@click.option("--amount", default=None, help="Settlement tokens to withdraw, e.g. 5000")
-@click.option("--all", "everything", is_flag=True, help="Withdraw all that can be withdrawn now")
-@common_options
-@connected
-def withdraw(session: Session, as_json: bool, amount: str | None, everything: bool) -> None:
-    """Withdraw settlement tokens (never from the reserve backing open positions)."""
+def _redeem(session: Session, as_json: bool, shares_text: str | None, amount: str | None,
+            everything: bool) -> None:
     market_id, market = session.market()
     view = MarketView(market)
     provider = session.account
-    if (amount is None) == (not everything):
-        raise CliError("give --amount or --all")
+    who = str(provider.address)
+    if sum(x is not None and x is not False for x in (shares_text, amount, everything)) != 1:
+        raise CliError("give one of --shares, --amount or --all")
     with view.guard():
-        units = int(market.pool.maxWithdraw(provider)) if everything else \
-            _amount(amount or "", view.decimals, "--amount")
-        if units == 0:
-            raise CliError("nothing to withdraw")
-        simulate(market.pool.withdraw, units, provider.address, provider.address, sender=provider)
-        market.withdraw(provider, units)
-        state = _lp_state(view, provider)
-    _emit(as_json, {"market": market_id, "withdrawn": units, **state},
-          [("market", market_id), ("withdrawn", view.amount(units)), *_lp_lines(view, state)])
+        pool = market.pool
+        held = int(pool.balanceOf(who))
+        if everything:
+            shares = held
+        elif shares_text is not None:
+            shares = _amount(shares_text, view.share_decimals, "--shares")
+        else:
+            units = _amount(amount or "", view.decimals, "--amount")
+            shares = int(read(pool.previewWithdraw, units))  # shares worth `units`, rounded up
+        if shares == 0:
+            raise CliError(f"{who} holds no shares of this pool")
+        if shares > held:
+            worth = "" if amount is None else f"{view.amount(units)} is worth {view.shares(shares)} shares: "
+            raise CliError(f"{worth}{who} holds {view.shares(held)} shares, fewer than {view.shares(shares)}")
+        pending = market.lp_requests(who)
+        if pending.redeem_shares:
+            raise _pending_error(view, who, "redemption", pending.redeem_time,
+                                 f"{view.shares(pending.redeem_shares)} shares")
+        simulate(pool.requestRedeem, shares, who, who, sender=provider)
+        quote = market.request_redeem(provider, shares)
+        state = _lp_state(view, who)
+    settles = (f"after the next oracle round, by a keeper or `ringfence lp settle`, from the free liquidity "
+               f"({view.amount(state['free_liquidity'])} now)")
+    _emit(as_json, {"market": market_id, "requested_redeem": shares, "quote_assets": quote,
+                    "settles": settles, **state},
+          [("market", market_id), ("redemption requested", f"{view.shares(shares)} shares handed to the pool"),
+           ("assets at most", f"{view.amount(quote)} (less if the share price is lower at settlement)"),
+           ("settles", settles), *_lp_lines(view, state, requests=False)])
+
+
+@lp.command()
+@click.option("--shares", "shares_text", default=None, help="Pool shares to redeem, e.g. 1000.5")
+@click.option("--amount", default=None,
+              help="Settlement tokens' worth of shares to redeem (rounded up to whole share units), e.g. 5000")
+@click.option("--all", "everything", is_flag=True, help="Redeem all your shares")
+@common_options
+@connected
+def redeem(session: Session, as_json: bool, shares_text: str | None, amount: str | None,
+           everything: bool) -> None:
+    """Request a redemption: the shares go to the pool now, the assets come after the next oracle
+    round (`lp settle`, or a keeper), paid from the free liquidity."""
+    _redeem(session, as_json, shares_text, amount, everything)
+
+
+@lp.command(hidden=True)
+@click.option("--amount", default=None, help="Settlement tokens' worth of shares to redeem")
+@click.option("--all", "everything", is_flag=True, help="Redeem all your shares")
+@common_options
+@connected
+def withdraw(session: Session, as_json: bool, amount: str | None, everything: bool) -> None:
+    """Alias of `lp redeem --amount/--all` (a request, no longer immediate)."""
+    _redeem(session, as_json, None, amount, everything)
+
+
+def _why_not(view: MarketView, error: Any) -> str:
+    """Why a settlement cannot go through now: what it waits for, or the contract's message."""
+    error = redecode(error)
+    if error.name == "RequestNotReady":
+        return "waits for " + _round_wait(int(error.inputs["requestedAt"]), int(error.inputs["priceUpdatedAt"]))
+    if error.name == "InsufficientLiquidity":
+        return "waits for " + _liquidity_wait(view, int(error.inputs["free"]), int(error.inputs["needed"]))
+    return "cannot settle: " + view.message(error)
+
+
+@lp.command()
+@click.option("--controller", default=None, help="Whose requests to settle [default: the account]")
+@common_options
+@connected
+def settle(session: Session, as_json: bool, controller: str | None) -> None:
+    """Settle an LP's pending deposit and redemption requests (anyone may, once the oracle has
+    published a round after them)."""
+    from ringfence.errors import RingfenceError
+
+    market_id, market = session.market()
+    view = MarketView(market)
+    caller = session.account
+    who = session.address_of(controller) or str(caller.address)
+    pool = market.pool
+    with view.guard():
+        pending = market.lp_requests(who)
+    kinds = [k for k, n in (("deposit", pending.deposit_assets), ("redemption", pending.redeem_shares)) if n]
+    if not kinds:
+        raise CliError(f"{who} has no pending deposit or redemption request")
+    settled: dict[str, int] = {}
+    waiting: dict[str, str] = {}
+    for kind in kinds:
+        method = pool.settleDeposit if kind == "deposit" else pool.settleRedeem
+        try:
+            simulate(method, who, sender=caller)
+            settled[kind] = (market.settle_deposit if kind == "deposit" else market.settle_redeem)(caller, who)
+        except RingfenceError as exc:
+            waiting[kind] = _why_not(view, exc)
+    if not settled:
+        reasons = set(waiting.values())
+        if len(reasons) == 1:
+            verb = reasons.pop()
+            if len(kinds) == 2:  # "waits for" -> "wait for", "cannot settle" unchanged
+                verb = verb.replace("waits for", "wait for", 1)
+            subject = " and ".join(kinds) + (" requests" if len(kinds) == 2 else " request")
+            raise CliError(f"the {subject} of {who} {verb}")
+        raise CliError("; ".join(f"the {k} request of {who} {w}" for k, w in waiting.items()))
+    # A transaction went through: from here on, nothing is reported as an error.
+    state = _lp_state(view, who)
+    lines = [("market", market_id), ("controller", who)]
+    if "deposit" in settled:
+        lines.append(("deposit settled", f"{view.amount(pending.deposit_assets)} for "
+                                         f"{view.shares(settled['deposit'])} shares (quoted at most "
+                                         f"{view.shares(pending.deposit_quote_shares)})"))
+    if "redemption" in settled:
+        lines.append(("redemption settled", f"{view.shares(pending.redeem_shares)} shares for "
+                                            f"{view.amount(settled['redemption'])} paid to {who} (quoted at most "
+                                            f"{view.amount(pending.redeem_quote_assets)})"))
+    for kind, why in waiting.items():
+        lines.append((kind, why))
+    data = {"market": market_id, "controller": who,
+            "settled_deposit_shares": settled.get("deposit"), "settled_redeem_assets": settled.get("redemption"),
+            "waiting": waiting, **state}
+    _emit(as_json, data, [*lines, *_lp_lines(view, state)[1:]])
+
+
+# ==================================================================================== mocks
+
+
+@main.group()
+def mock() -> None:
+    """Test doubles of a local deployment (a markets file's deploy-mock): local chains and forks only."""
+
+
+def _mock(session: Session, kind: str, address: str) -> str:
+    """The deployments file's key of mock ``address`` (``token:…``, ``feed:…``), or a one-line refusal."""
+    if not session.dev:
+        raise CliError("mock commands run on local chains and forks only")
+    path, data = session.deployments()
+    for key, entry in data.get("mocks", {}).items():
+        if key.startswith(f"{kind}:") and str(entry.get("address", "")).lower() == address.lower():
+            return key
+    raise CliError(f"the {kind} {address} is not a mock deployed by {path}")
+
+
+@mock.command(name="round")
+@click.option("--price", default=None, help="The new answer, e.g. 3100 [default: the same answer again]")
+@common_options
+@connected
+def mock_round(session: Session, as_json: bool, price: str | None) -> None:
+    """Publish a new round on the market's mock price feed, dated after the chain's head (what LP
+    requests wait for; it also refreshes a stale price)."""
+    import time
+
+    from ape import project
+
+    market_id, market = session.market()
+    view = MarketView(market)
+    feed_address = str(at(project.ChainlinkOracle, market.oracle_address).feed())
+    _mock(session, "feed", feed_address)
+    feed = at(project.MockAggregator, feed_address)
+    decimals = int(feed.decimals())
+    answer = int(feed.latestAnswer()) if price is None else _amount(price, decimals, "--price")
+    head = int(session.provider.get_block("latest").timestamp)
+    try:  # a round in a later second than every request already mined
+        session.provider.make_request("evm_setNextBlockTimestamp", [max(head + 1, int(time.time()))])
+    except Exception:  # noqa: BLE001 - a node without it dates the block itself
+        pass
+    with view.guard():
+        from ringfence.errors import contract_errors
+
+        with contract_errors():
+            receipt = feed.setAnswer(answer, sender=session.account)
+    updated_at = int(session.provider.get_block(receipt.block_number).timestamp)
+    data = {"market": market_id, "feed": feed_address, "answer": answer, "updated_at": updated_at}
+    _emit(as_json, data, [("market", market_id), ("feed", feed_address),
+                          ("answer", f"{from_units(answer, decimals).normalize():f}"),
+                          ("round at", fmt_time(updated_at))])
+
+
+@mock.command(name="mint")
+@click.option("--amount", required=True, help="Settlement tokens to mint, e.g. 10000")
+@click.option("--to", "receiver", default=None, help="Receiver [default: the account]")
+@common_options
+@connected
+def mock_mint(session: Session, as_json: bool, amount: str, receiver: str | None) -> None:
+    """Mint the market's mock settlement token."""
+    from ape import project
+
+    market_id, market = session.market()
+    view = MarketView(market)
+    _mock(session, "token", market.asset_address)
+    units = _amount(amount, view.decimals, "--amount")
+    to = session.address_of(receiver) or str(session.account.address)
+    with view.guard():
+        from ringfence.errors import contract_errors
+
+        with contract_errors():
+            at(project.MockERC20, market.asset_address).mint(to, units, sender=session.account)
+        balance = int(market.token().balanceOf(to))
+    _emit(as_json, {"market": market_id, "minted": units, "to": to, "balance": balance},
+          [("market", market_id), ("minted", view.amount(units)), ("to", to), ("balance", view.amount(balance))])
 
 
 if __name__ == "__main__":  # pragma: no cover

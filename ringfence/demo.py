@@ -1,7 +1,9 @@
-"""The demo: deploy a market on the local chain, open a few positions, show each vault."""
+"""The demo: deploy a market on the local chain, open a few positions, show each vault, and let a
+second LP enter by request across an oracle round."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -26,14 +28,42 @@ def vault_table(states: list[tuple[str, VaultState]], title: str) -> Table:
     return table
 
 
-def run_demo(accounts: Any, project: Any, console: Console | None = None) -> list[VaultState]:
-    """Deploys the protocol and an ETH/USD market, opens four positions, moves the price and prints
-    the vaults before and after. Returns the final states."""
+@dataclass
+class DemoResult:
+    """What the demo did: the final vault states, the market, and the second LP's deposit request
+    (assets paid, the shares quoted at the request, the shares minted at settlement)."""
+
+    states: list[VaultState]
+    market: Market
+    newcomer: Any
+    deposit_assets: int
+    quote_shares: int
+    settled_shares: int
+
+
+def _next_second(chain: Any) -> None:
+    """The next block in a later second than the head (an oracle round after a request in the head)."""
+    head = chain.blocks.head.timestamp
+    chain.mine(timestamp=head + 1)
+    if chain.pending_timestamp <= head + 1:
+        chain.pending_timestamp = head + 2
+
+
+def _usdc(amount: int) -> str:
+    return f"{amount / 10**USDC_DECIMALS:,.2f} USDC"
+
+
+def run_demo(accounts: Any, project: Any, console: Console | None = None) -> DemoResult:
+    """Deploys the protocol and an ETH/USD market, opens four positions, has a second LP request a
+    deposit, moves the price in the next oracle round, settles the deposit and prints the vaults and
+    the pool before and after."""
+    from ape import chain
+
     if console is None:
         console = Console()
         if not console.is_terminal:
             console = Console(width=150)
-    owner, guardian, lp, alice, bob, carol = accounts[:6]
+    owner, guardian, lp, alice, bob, carol, dave = accounts[:7]
     usdc = owner.deploy(project.MockERC20, "USD Coin", "USDC", USDC_DECIMALS)
     feed = owner.deploy(project.MockAggregator, 8, 3000 * 10**8)
     oracle = deploy_oracle(owner, feed, max_age=3600)
@@ -44,8 +74,8 @@ def run_demo(accounts: Any, project: Any, console: Console | None = None) -> lis
     console.print(f"[bold]Ringfence[/] factory {protocol.factory.address}, ETH/USD pool {market.address}")
 
     usdc.mint(lp, to_units(1_000_000, USDC_DECIMALS), sender=owner)
-    market.deposit(lp, to_units(1_000_000, USDC_DECIMALS))
-    for trader in (alice, bob, carol):
+    market.deposit(lp, to_units(1_000_000, USDC_DECIMALS))  # the pool's first deposit: immediate
+    for trader in (alice, bob, carol, dave):
         usdc.mint(trader, to_units(100_000, USDC_DECIMALS), sender=owner)
 
     stories = [
@@ -58,12 +88,28 @@ def run_demo(accounts: Any, project: Any, console: Console | None = None) -> lis
     vaults = [(name, market.open(trader, **kw)) for name, trader, kw in stories]
     console.print(vault_table([(n, market.state(v)) for n, v in vaults], "Vaults at ETH = 3,000"))
 
-    feed.setAnswer(2800 * 10**8, sender=owner)
+    # Once the pool has shares, an LP enters by request: the assets now, the shares after the next
+    # oracle round, at the worse of the two share prices.
+    assets = to_units(100_000, USDC_DECIMALS)
+    quote = market.request_deposit(dave, assets)
+    console.print(f"dave requests a deposit of {_usdc(assets)} at ETH = 3,000: at most "
+                  f"{quote / 10**int(market.pool.decimals()):,.4f} shares, settled after the next oracle round")
+
+    _next_second(chain)
+    feed.setAnswer(2800 * 10**8, sender=owner)  # the next oracle round
     market.add_margin(bob, vaults[2][1], to_units(1_000, USDC_DECIMALS))
+    shares = market.settle_deposit(owner, dave)  # anyone may settle it
     final = [(n, market.state(v)) for n, v in vaults]
     console.print(vault_table(final, "ETH falls to 2,800; bob tops up 1,000 USDC"))
+    pool = market.pool
     console.print(
-        f"pool: {market.pool.totalAssets() / 10**USDC_DECIMALS:,.2f} USDC of LP assets, "
-        f"{market.pool.reserved() / 10**USDC_DECIMALS:,.2f} reserved for maximum payouts"
+        f"dave's deposit settles for {shares / 10**int(pool.decimals()):,.4f} shares, worth "
+        f"{_usdc(int(pool.convertToAssets(shares)))} (the longs' loss raised the share price; a request "
+        f"gets the worse of its two prices)"
     )
-    return [s for _, s in final]
+    console.print(
+        f"pool: {_usdc(int(pool.totalAssets()))} of LP assets marked to ETH = 2,800 "
+        f"({_usdc(int(pool.liquidity()))} realized), {_usdc(int(pool.reserved()))} reserved for maximum payouts"
+    )
+    return DemoResult(states=[s for _, s in final], market=market, newcomer=dave, deposit_assets=assets,
+                      quote_shares=quote, settled_shares=shares)

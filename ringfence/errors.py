@@ -50,8 +50,21 @@ MESSAGES: dict[str, str] = {
     "ParameterOutOfBounds": "parameter {name} = {value} is outside [{min}, {max}]",
     "ParamsUnchanged": "the new parameters equal the current ones",
     "NotGuardian": "{caller} is neither the guardian nor the owner",
-    "ERC4626ExceededMaxWithdraw": "withdrawal of {assets} exceeds the maximum {max} (reserve kept)",
-    "ERC4626ExceededMaxRedeem": "redemption of {shares} shares exceeds the maximum {max}",
+    "ERC4626ExceededMaxDeposit": ("deposit of {assets} exceeds the maximum {max}: once the pool has "
+                                  "shares, LPs enter by request (requestDeposit, settled after the "
+                                  "next oracle round)"),
+    "ERC4626ExceededMaxMint": ("mint of {shares} shares exceeds the maximum {max} shares: once the pool "
+                               "has shares, LPs enter by request (requestDeposit, settled after the "
+                               "next oracle round)"),
+    "ERC4626ExceededMaxWithdraw": ("withdrawal of {assets} exceeds the maximum {max}: LPs leave by "
+                                   "request (requestRedeem, settled after the next oracle round)"),
+    "ERC4626ExceededMaxRedeem": ("redemption of {shares} shares exceeds the maximum {max} shares: LPs "
+                                 "leave by request (requestRedeem, settled after the next oracle round)"),
+    "RequestPending": ("{controller} already has a pending request of this kind (one at a time): "
+                       "settle it first"),
+    "NoRequest": "{controller} has no pending request to settle",
+    "RequestNotReady": ("the request waits for an oracle round after {requestedAt} "
+                        "(latest round at {priceUpdatedAt})"),
     "ERC20InsufficientBalance": "balance {balance} of {sender} is below {needed}",
     "ERC20InsufficientAllowance": "allowance {allowance} of {spender} is below {needed}",
     "OwnableUnauthorizedAccount": "{account} is not the owner",

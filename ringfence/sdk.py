@@ -171,6 +171,18 @@ class VaultState:
         }
 
 
+@dataclass(frozen=True)
+class LpRequests:
+    """One controller's pending LP requests (zeros where there is none)."""
+
+    deposit_assets: int
+    deposit_quote_shares: int
+    deposit_time: int
+    redeem_shares: int
+    redeem_quote_assets: int
+    redeem_time: int
+
+
 class Market:
     """One Ringfence market (a MarginPool) and the calls traders and LPs make on it."""
 
@@ -247,15 +259,50 @@ class Market:
 
     # ------------------------------------------------------------ LPs
     def deposit(self, lp: Any, assets: int, approve: bool = True) -> int:
+        """The first deposit of an empty pool (no shares yet): immediate; returns the shares minted.
+        Once the pool has shares, LPs enter with :meth:`request_deposit` and :meth:`settle_deposit`."""
         with contract_errors():
             if approve:
                 self._approve(lp, assets)
             receipt = self.pool.deposit(assets, lp, sender=lp)
         return int(receipt.decode_logs(self.pool.Deposit)[0].shares)
 
-    def withdraw(self, lp: Any, assets: int) -> None:
+    def request_deposit(self, lp: Any, assets: int, controller: Any = None, approve: bool = True) -> int:
+        """Pays ``assets`` for shares of ``controller`` (default ``lp``), minted by :meth:`settle_deposit`
+        once the oracle has published a round after this block; returns the most shares it can get."""
         with contract_errors():
-            self.pool.withdraw(assets, lp, lp, sender=lp)
+            if approve:
+                self._approve(lp, assets)
+            receipt = self.pool.requestDeposit(assets, controller or lp, sender=lp)
+        return int(receipt.decode_logs(self.pool.DepositRequested)[0].quoteShares)
+
+    def request_redeem(self, lp: Any, shares: int, controller: Any = None) -> int:
+        """Hands ``shares`` of ``lp`` to the pool for a redemption paid to ``controller`` (default ``lp``)
+        by :meth:`settle_redeem` after the next oracle round; returns the most assets it can get."""
+        with contract_errors():
+            receipt = self.pool.requestRedeem(shares, controller or lp, lp, sender=lp)
+        return int(receipt.decode_logs(self.pool.RedeemRequested)[0].quoteAssets)
+
+    def settle_deposit(self, caller: Any, controller: Any) -> int:
+        """Mints ``controller``'s requested shares (anyone may call it); returns the shares."""
+        with contract_errors():
+            receipt = self.pool.settleDeposit(controller, sender=caller)
+        return int(receipt.decode_logs(self.pool.DepositSettled)[0].shares)
+
+    def settle_redeem(self, caller: Any, controller: Any) -> int:
+        """Pays ``controller``'s requested redemption (anyone may call it); returns the assets."""
+        with contract_errors():
+            receipt = self.pool.settleRedeem(controller, sender=caller)
+        return int(receipt.decode_logs(self.pool.RedeemSettled)[0].assets)
+
+    def lp_requests(self, controller: Any) -> LpRequests:
+        """``controller``'s pending deposit and redemption, and what settling them would give now."""
+        d = self.pool.depositRequest(controller)
+        r = self.pool.redeemRequest(controller)
+        return LpRequests(
+            deposit_assets=int(d[0]), deposit_quote_shares=int(d[1]), deposit_time=int(d[2]),
+            redeem_shares=int(r[0]), redeem_quote_assets=int(r[1]), redeem_time=int(r[2]),
+        )
 
     # ------------------------------------------------------------ reads
     def position(self, vault: str) -> Position:

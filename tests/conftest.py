@@ -117,6 +117,31 @@ def apply_params(protocol, pool, params: MarketParams, owner):
     return protocol.execute_params(owner, pool)
 
 
+def next_round(market: Market, sender) -> None:
+    """A new oracle round on ``market``'s mock feed, same answer, in a later second than the head
+    (LP requests settle only on a round published after them)."""
+    from ape import chain, project
+
+    advance_to(chain, chain.blocks.head.timestamp + 1)
+    feed = at(project.MockAggregator, str(at(project.ChainlinkOracle, market.pool.oracle()).feed()))
+    feed.setAnswer(int(feed.latestAnswer()), sender=sender)
+
+
+def lp_enter(market: Market, lp, assets: int, keeper=None) -> int:
+    """An LP's entry into a pool that has shares: request, next oracle round, settle (by ``keeper`` or
+    the LP). Returns the shares minted."""
+    market.request_deposit(lp, assets)
+    next_round(market, keeper or lp)
+    return market.settle_deposit(keeper or lp, lp)
+
+
+def lp_exit(market: Market, lp, shares: int, keeper=None) -> int:
+    """An LP's exit: request the redemption of ``shares``, next oracle round, settle. Returns the assets."""
+    market.request_redeem(lp, shares)
+    next_round(market, keeper or lp)
+    return market.settle_redeem(keeper or lp, lp)
+
+
 @pytest.fixture(autouse=True)
 def _clock(chain):
     sync_clock(chain)

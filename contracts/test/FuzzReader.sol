@@ -4,13 +4,16 @@ pragma solidity 0.8.37;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {IMarginPool} from "../../interfaces/IMarginPool.sol";
+import {IPriceOracle} from "../../interfaces/IPriceOracle.sol";
 import {ILens, VaultView} from "../../interfaces/ILens.sol";
 import {ILiquidator, Batch} from "../../interfaces/ILiquidator.sol";
 
 /// @title FuzzReader
 /// @notice TEST ONLY. Everything the stateful fuzzer checks after a step, in one `eth_call`: token balances,
-/// each pool's aggregates, each vault's position (through the Lens, at one oracle price per pool), and
-/// dry runs of liquidations (liveness and safety) that undo themselves.
+/// each pool's aggregates (realized liquidity, pending deposits, the marked `totalAssets` with what it is
+/// computed from: fee index and oracle price), the LP actors' shares and requests, each vault's position
+/// (through the Lens, at one oracle price per pool, plus its fee base), and dry runs of liquidations
+/// (liveness and safety) that undo themselves.
 /// @dev `read` is not a view: it runs each liquidation probe in a self-call that always reverts, so no probe
 /// sees another's effects and nothing persists. Call it with `eth_call` only.
 contract FuzzReader {
@@ -18,24 +21,43 @@ contract FuzzReader {
         address token;
         address lens;
         address liquidator;
-        address lp; // the LP whose maxWithdraw is read
+        address[] lps; // the LP actors whose pool shares and requests are read
         bool probe; // run the liquidation dry runs
         address[] holders; // token holders outside vaults (actors, pools, funds)
         address[] pools;
         address[][] vaults; // per pool
     }
 
+    struct LpRow {
+        uint256 shares; // the LP's pool shares (escrowed ones excluded)
+        uint256 depositAssets; // its pending deposit request: assets paid, quote (shares), time
+        uint256 depositQuote;
+        uint256 depositTime;
+        uint256 redeemShares; // its pending redemption: shares escrowed, quote (assets), time
+        uint256 redeemQuote;
+        uint256 redeemTime;
+    }
+
     struct PoolRow {
         uint256 balance; // the pool's token balance
-        uint256 totalAssets;
+        uint256 liquidity; // realized LP liquidity (`liquidity()`, the old `totalAssets`)
         uint256 totalClaimable;
+        uint256 pendingDeposits;
         uint256 reserved;
         uint256 longSize;
         uint256 longNotional;
         uint256 shortSize;
         uint256 shortNotional;
-        uint256 maxWithdrawLp;
         uint256 freeLiquidity;
+        uint256 totalSupply; // pool shares, the escrowed ones of pending redemptions included
+        uint256 escrowed; // pool shares held by the pool itself (pending redemptions)
+        uint256 feeIndex; // currentFeeIndex()
+        // The oracle price and the marked `totalAssets()` (both read with try/catch: false when refused).
+        bool priced;
+        uint256 priceWad;
+        bool marked;
+        uint256 totalAssets;
+        LpRow[] lps; // per q.lps
         // Dry run of one Liquidator.liquidateBatch over the pool's liquidatable open vaults (when any).
         bool batchProbed;
         bool batchReverted;
@@ -50,6 +72,7 @@ contract FuzzReader {
         uint256 entryPriceWad;
         uint256 margin;
         uint256 maxProfit;
+        uint256 feeBaseWad; // the position record's fee base (open positions: fees are owed from it)
         uint256 balance; // the vault's token balance (margin plus donations)
         bool liquidatable; // the Lens' verdict at the pool's oracle price
         // Dry run of Liquidator.liquidate(vault) alone (open vaults only).
@@ -59,6 +82,7 @@ contract FuzzReader {
     }
 
     struct Snapshot {
+        uint256 timestamp; // the block time the read saw (the fee index and the marked value depend on it)
         uint256[] balances; // of q.holders
         PoolRow[] pools;
         VaultRow[][] vaults;
@@ -70,6 +94,7 @@ contract FuzzReader {
     /// @notice The snapshot of `q` (see the structs), liquidation dry runs included when `q.probe`.
     function read(Query calldata q) external returns (Snapshot memory s) {
         IERC20 token = IERC20(q.token);
+        s.timestamp = block.timestamp;
         s.balances = new uint256[](q.holders.length);
         for (uint256 i; i < q.holders.length; ++i) {
             s.balances[i] = token.balanceOf(q.holders[i]);
@@ -77,7 +102,7 @@ contract FuzzReader {
         s.pools = new PoolRow[](q.pools.length);
         s.vaults = new VaultRow[][](q.pools.length);
         for (uint256 i; i < q.pools.length; ++i) {
-            s.pools[i] = _pool(token, IMarginPool(q.pools[i]), q.lp);
+            s.pools[i] = _pool(token, IMarginPool(q.pools[i]), q.lps);
             s.vaults[i] = _vaults(token, q.lens, q.pools[i], q.vaults[i]);
         }
         if (!q.probe) return s;
@@ -100,15 +125,35 @@ contract FuzzReader {
         revert Probed(liquidated);
     }
 
-    function _pool(IERC20 token, IMarginPool pool, address lp) internal view returns (PoolRow memory r) {
+    function _pool(IERC20 token, IMarginPool pool, address[] calldata lps)
+        internal
+        view
+        returns (PoolRow memory r)
+    {
         r.balance = token.balanceOf(address(pool));
-        r.totalAssets = pool.totalAssets();
+        r.liquidity = pool.liquidity();
         r.totalClaimable = pool.totalClaimable();
+        r.pendingDeposits = pool.pendingDeposits();
         r.reserved = pool.reserved();
         (r.longSize, r.longNotional) = pool.openInterest(true);
         (r.shortSize, r.shortNotional) = pool.openInterest(false);
-        r.maxWithdrawLp = pool.maxWithdraw(lp);
         r.freeLiquidity = pool.freeLiquidity();
+        r.totalSupply = pool.totalSupply();
+        r.escrowed = pool.balanceOf(address(pool));
+        r.feeIndex = pool.currentFeeIndex();
+        try IPriceOracle(pool.oracle()).price() returns (uint256 priceWad) {
+            (r.priced, r.priceWad) = (true, priceWad);
+        } catch {}
+        try pool.totalAssets() returns (uint256 assets) {
+            (r.marked, r.totalAssets) = (true, assets);
+        } catch {}
+        r.lps = new LpRow[](lps.length);
+        for (uint256 k; k < lps.length; ++k) {
+            LpRow memory l = r.lps[k];
+            l.shares = pool.balanceOf(lps[k]);
+            (l.depositAssets, l.depositQuote, l.depositTime) = pool.depositRequest(lps[k]);
+            (l.redeemShares, l.redeemQuote, l.redeemTime) = pool.redeemRequest(lps[k]);
+        }
     }
 
     function _vaults(IERC20 token, address lens, address pool, address[] calldata list)
@@ -129,6 +174,7 @@ contract FuzzReader {
             // open: the accounted margin; closed: the liquidation credit kept in the record
             r.margin = v.status == 1 ? v.margin : IMarginPool(pool).claimable(list[j]);
             r.maxProfit = v.maxProfit;
+            r.feeBaseWad = IMarginPool(pool).position(list[j]).feeBaseWad;
             r.balance = token.balanceOf(list[j]);
             r.liquidatable = v.liquidatable;
         }

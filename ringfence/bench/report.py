@@ -31,8 +31,13 @@ OPERATIONS: list[tuple[str, str]] = [
     ("batch_10_per_vault", "batch of 10, per vault"),
     ("batch_50_per_vault", "batch of 50, per vault"),
     ("batch_100_per_vault", "batch of 100, per vault"),
-    ("lp_deposit", "LP deposit"),
-    ("lp_withdraw", "LP withdraw"),
+    ("lp_bootstrap_deposit", "LP deposit: bootstrap (pool without shares)"),
+    ("lp_request_deposit", "LP requestDeposit"),
+    ("lp_settle_deposit", "LP settleDeposit (keeper)"),
+    ("lp_deposit", "LP deposit (Ringfence: request + settle)"),
+    ("lp_request_redeem", "LP requestRedeem"),
+    ("lp_settle_redeem", "LP settleRedeem (keeper)"),
+    ("lp_withdraw", "LP withdraw (Ringfence: request + settle)"),
     ("market_creation", "market creation"),
 ]
 
@@ -200,6 +205,11 @@ def bench_markdown(table_rows: list[Row], ringfence: Recorder, morpho: Recorder 
         "the trader already holds the tokens and approved the protocol; the keeper / liquidator already "
         "holds USDC; one liquidation already happened (the insurance fund holds tokens). Each liquidated "
         "position and each batch vault belongs to its own fresh owner."),
+        ("- LPs: the first deposit of the new pool is the sync ERC-4626 `deposit` (the pool has no shares "
+         "yet); after it a new LP enters with `requestDeposit` and the keeper's `settleDeposit` on the next "
+         "oracle round (same answer, published one second after the request), and leaves with "
+         "`requestRedeem` + `settleRedeem` the same way, while another position is open. The LP deposit "
+         "and withdraw rows sum the two transactions, next to Morpho's single `supply` / `withdraw`."),
         ("- Clock: blocks 1 s apart (`anvil_setBlockTimestampInterval`), and every measured transaction "
          "mined 12 s after the block before it, so each one pays its protocol's accrual (Ringfence's fee "
          "index, Morpho's interest) as on a live chain, and every run gives the same figures to the gas "

@@ -8,6 +8,12 @@ says, and raises :class:`StoryError` otherwise.
 State before each measured transaction, chosen to be the common case and the same on the Morpho side:
 the market already has liquidity and another open position; the trader holds the token and approved
 the pool long ago; the keeper already holds the token; the insurance fund already received a penalty.
+
+LPs: the first deposit into the new pool (no shares yet) is the sync ERC-4626 ``deposit``
+(``lp_bootstrap_deposit``); after it LPs enter and leave by requests settled on a later oracle round
+(``lp_request_deposit`` then ``lp_settle_deposit``, ``lp_request_redeem`` then ``lp_settle_redeem``, the
+settlements sent by the keeper). ``lp_deposit`` / ``lp_withdraw`` are the two transactions of an entry /
+an exit summed, the rows that stand next to Morpho's ``supply`` / ``withdraw``.
 """
 
 from __future__ import annotations
@@ -102,7 +108,12 @@ def deploy_ringfence(project: Any, accounts: Sequence[Any], env: SharedEnv, reco
                      note="PoolFactory.createPool: pool + vault implementation + insurance fund")
     roles = {"owner": owner, "guardian": guardian, "lp": lp, "lp2": lp2, "alice": alice, "bob": bob, "keeper": keeper}
     env.usdc.mint(lp, LP_SEED, sender=owner)
-    market.deposit(lp, LP_SEED)
+    env.usdc.approve(market.pool.address, MAX_UINT, sender=lp)
+    tick(chain)
+    receipt = market.pool.deposit(LP_SEED, lp, sender=lp)  # the pool has no shares: sync deposit
+    if recorder is not None:
+        recorder.add("lp_bootstrap_deposit", [ape_tx("deposit", receipt)],
+                     note="the first deposit, into a pool without shares (sync ERC-4626 deposit)")
     for who in (lp2, alice, bob, keeper):
         env.usdc.mint(who, 1_000_000 * USDC, sender=owner)
         env.usdc.approve(market.pool.address, MAX_UINT, sender=who)
@@ -203,14 +214,49 @@ class RingfenceStories:
                      payout=int(closed.payout), note="vault pays the owner and the pool")
         env.set_price(3000)
 
+    def _next_round(self) -> None:
+        """A new oracle round (same answer) a second after the head: what lets a request settle."""
+        tick(self.chain, 1)
+        self.env.set_answer(self.env.answer())
+
     def lp_stories(self) -> None:
-        lp2 = self.r["lp2"]
+        """A new LP enters (requestDeposit, then the keeper's settleDeposit on the next round) and
+        leaves with half its shares (requestRedeem, settleRedeem), while bob's position is open."""
+        pool, lp2, keeper = self.pool, self.r["lp2"], self.r["keeper"]
+        if int(pool.totalSupply()) == 0 or int(pool.reserved()) == 0:
+            raise StoryError("the LP stories expect a pool with shares and an open position")
         self._tick()
-        receipt = self.pool.deposit(10_000 * USDC, lp2, sender=lp2)
-        self.rec.add("lp_deposit", [ape_tx("deposit", receipt)], note="ERC-4626 deposit by a new LP")
+        r1 = pool.requestDeposit(10_000 * USDC, lp2, sender=lp2)
+        quote = int(r1.decode_logs(pool.DepositRequested)[0].quoteShares)
+        self.rec.add("lp_request_deposit", [ape_tx("requestDeposit", r1)],
+                     note="a new LP pays 10,000 USDC in; the shares are minted at settlement")
+        self._next_round()
         self._tick()
-        receipt = self.pool.withdraw(5_000 * USDC, lp2, lp2, sender=lp2)
-        self.rec.add("lp_withdraw", [ape_tx("withdraw", receipt)], note="ERC-4626 withdraw, half")
+        r2 = pool.settleDeposit(lp2, sender=keeper)
+        settled = r2.decode_logs(pool.DepositSettled)[0]
+        shares = int(settled.shares)
+        if not 0 < shares <= quote or int(pool.balanceOf(lp2)) != shares:
+            raise StoryError(f"settleDeposit minted {shares} shares (quote {quote})")
+        self.rec.add("lp_settle_deposit", [ape_tx("settleDeposit", r2)], shares=shares,
+                     note="by the keeper, on the next oracle round: mints the shares (marked price)")
+        self.rec.add("lp_deposit", [ape_tx("requestDeposit", r1), ape_tx("settleDeposit", r2)],
+                     note="a new LP's entry, the two transactions summed")
+
+        self._tick()
+        r3 = pool.requestRedeem(shares // 2, lp2, lp2, sender=lp2)
+        quote = int(r3.decode_logs(pool.RedeemRequested)[0].quoteAssets)
+        self.rec.add("lp_request_redeem", [ape_tx("requestRedeem", r3)],
+                     note="half the LP's shares handed to the pool (escrow)")
+        self._next_round()
+        self._tick()
+        r4 = pool.settleRedeem(lp2, sender=keeper)
+        paid = r4.decode_logs(pool.RedeemSettled)[0]
+        if not 0 < int(paid.assets) <= quote or int(paid.shares) != shares // 2:
+            raise StoryError(f"settleRedeem paid {paid.assets} for {paid.shares} shares (quote {quote})")
+        self.rec.add("lp_settle_redeem", [ape_tx("settleRedeem", r4)], assets=int(paid.assets),
+                     note="by the keeper, on the next oracle round: burns the shares, pays the LP")
+        self.rec.add("lp_withdraw", [ape_tx("requestRedeem", r3), ape_tx("settleRedeem", r4)],
+                     note="an LP's exit (half its shares), the two transactions summed")
 
     # ------------------------------------------------------------------ liquidation stories
     def _liquidate_one(self, vault: str, direct: bool = False) -> tuple[Any, Any]:

@@ -28,7 +28,7 @@ from ringfence.bench.trace import TxTrace, trace_tx
 TRACE_OPS = {
     "ringfence": {"open_from_nothing", "reopen", "add_margin", "remove_margin", "close_profit", "close_loss",
                   "liquidate_full", "liquidate_full_direct", "liquidate_partial", "liquidate_bad_debt",
-                  "batch_10_per_vault"},
+                  "batch_10_per_vault", "lp_settle_deposit", "lp_settle_redeem"},
     "morpho_blue": {"open_from_nothing", "liquidate_full"},
 }
 KEEPER_TIMING_BATCH = 100
@@ -203,7 +203,8 @@ def run_bench(batch_sizes: Sequence[int] = BATCH_SIZES, with_morpho: bool = True
     for e in tracer.errors:
         console.print(f"[yellow]trace failed[/]: {e}")
     if paths:
-        console.print("wrote " + ", ".join(str(p.relative_to(_artifacts.ROOT)) for p in paths.values()))
+        console.print("wrote " + ", ".join(str(p.relative_to(_artifacts.ROOT)) if p.is_relative_to(_artifacts.ROOT)
+                                           else str(p) for p in paths.values()))
     return BenchResult(rf, mb, rows, paths, offchain, tracer.traces, meta)
 
 

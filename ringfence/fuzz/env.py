@@ -1,4 +1,5 @@
-"""The world a fuzz run acts in: the protocol, two markets on one token, actors with funds."""
+"""The world a fuzz run acts in: the protocol, two markets on one token, actors with funds (traders, an
+LP, a keeper, and an attacker who provides liquidity and liquidates for keeper pay)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ FEED_DECIMALS = 8
 START_PRICE = 3000
 LP_FUNDS = 2_000_000 * USDC
 TRADER_FUNDS = 1_000_000 * USDC
+ATTACKER_FUNDS = 1_000_000 * USDC
 MAX_AGE = 3600
 
 
@@ -28,12 +30,13 @@ class FuzzEnv:
     lp: Any
     keeper: Any
     traders: list[Any]
+    attacker: Any = None
     minted: int = 0
     actors: list[Any] = field(default_factory=list)
 
     @classmethod
     def deploy(cls, accounts: Any, project: Any) -> FuzzEnv:
-        owner, guardian, lp, keeper, *traders = list(accounts[:8])
+        owner, guardian, lp, keeper, *traders, attacker = list(accounts[:9])
         token = owner.deploy(project.MockERC20, "USD Coin", "USDC", 6)
         # The shortest owner delay the factory allows: a parameter change moves the clock by it.
         protocol = Protocol.deploy(owner, guardian, delay=MIN_DELAY)
@@ -45,8 +48,8 @@ class FuzzEnv:
                                             params=MarketParams.default(6), name=f"m{i}", symbol=f"m{i}")
             feeds.append(feed)
             markets.append(market)
-        env = cls(protocol, token, feeds, markets, owner, guardian, lp, keeper, traders[:4])
-        env.actors = [owner, guardian, lp, keeper, *env.traders]
+        env = cls(protocol, token, feeds, markets, owner, guardian, lp, keeper, traders[:4], attacker)
+        env.actors = [owner, guardian, lp, keeper, *env.traders, attacker]
         token.mint(lp, 2 * LP_FUNDS, sender=owner)  # half deposited now, half for later deposits
         env.minted += 2 * LP_FUNDS
         for market in markets:
@@ -56,9 +59,17 @@ class FuzzEnv:
             env.minted += TRADER_FUNDS
             for market in markets:
                 token.approve(market.pool, 2**256 - 1, sender=trader)
-        token.approve(markets[0].pool, 2**256 - 1, sender=lp)
-        token.approve(markets[1].pool, 2**256 - 1, sender=lp)
+        token.mint(attacker, ATTACKER_FUNDS, sender=owner)  # no shares yet: it enters by requests
+        env.minted += ATTACKER_FUNDS
+        for market in markets:
+            token.approve(market.pool, 2**256 - 1, sender=lp)
+            token.approve(market.pool, 2**256 - 1, sender=attacker)
         return env
+
+    @property
+    def lps(self) -> list[Any]:
+        """The LP actors: the LP (shares from the first deposit) and the attacker."""
+        return [self.lp, self.attacker]
 
     def holders(self) -> list[str]:
         """Every address that can hold the token outside vaults: actors, pools, insurance funds."""

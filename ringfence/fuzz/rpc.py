@@ -119,7 +119,9 @@ class Web3Transport:
                 return "0x" + bytes(eth.send_transaction(_tx(dict(params[0])))).hex()
             if method == "eth_getTransactionReceipt":
                 receipt = eth.wait_for_transaction_receipt(params[0])
-                return {"status": hex(receipt["status"]), "transactionHash": params[0]}
+                logs = [{"address": str(log["address"]), "data": "0x" + bytes(log["data"]).hex(),
+                         "topics": ["0x" + bytes(t).hex() for t in log["topics"]]} for log in receipt["logs"]]
+                return {"status": hex(receipt["status"]), "transactionHash": params[0], "logs": logs}
         except Exception as exc:  # web3/eth-tester raise on reverts instead of answering an error
             data = _exception_revert_data(exc)
             if data is None:
@@ -148,6 +150,16 @@ def _exception_revert_data(exc: Exception) -> bytes | None:
     if data is None and type(exc).__name__ in {"TransactionFailed", "ContractLogicError", "ContractCustomError"}:
         return b""  # a bare revert
     return data
+
+
+def logs_of(receipt: dict[str, Any], address: str, topic0: bytes) -> list[tuple[list[bytes], bytes]]:
+    """The ``(topics, data)`` of the receipt's logs emitted by ``address`` with first topic ``topic0``."""
+    out = []
+    for log in receipt.get("logs") or []:
+        topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
+        if topics and topics[0] == topic0 and str(log["address"]).lower() == address.lower():
+            out.append((topics, bytes.fromhex(log["data"][2:])))
+    return out
 
 
 class Fn:

@@ -140,6 +140,7 @@ def _report(console: Any, result: RunResult, stats: Any) -> None:
                   f"{result.transactions:,} transactions, {result.seconds:.1f} s ({rate:.0f} actions/s), "
                   f"seed {result.seed}")
     console.print(f"fuzz: actions {dict(sorted(stats.actions.items()))}")
+    console.print(f"fuzz: succeeded {dict(sorted(stats.succeeded.items()))}")
     console.print(f"fuzz: expected errors met {dict(sorted(stats.errors.items()))}")
     if result.interrupted:
         console.print("[yellow]fuzz: interrupted[/]")

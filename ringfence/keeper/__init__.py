@@ -1,5 +1,6 @@
 """Ringfence's liquidation keeper: an event-built index of open vaults ordered by liquidation price,
-on-chain confirmation through the Lens and gas-sized ``Liquidator.liquidateBatch`` transactions.
+on-chain confirmation through the Lens and gas-sized ``Liquidator.liquidateBatch`` transactions; it
+also settles the LPs' pending deposit and redemption requests after each new oracle round.
 
 * :mod:`ringfence.keeper.index` — the chain-free index (:class:`VaultIndex`, :class:`MarketIndex`);
 * :mod:`ringfence.keeper.plan` — packing vaults into transactions;
@@ -10,15 +11,25 @@ on-chain confirmation through the Lens and gas-sized ``Liquidator.liquidateBatch
 Importing this package touches no network.
 """
 
-from ringfence.keeper.index import MarketIndex, VaultIndex, VaultRecord
-from ringfence.keeper.keeper import Keeper, KeeperConfig, SentTx, StepReport, describe_error, resolve_deployment
+from ringfence.keeper.index import LpRequest, MarketIndex, VaultIndex, VaultRecord
+from ringfence.keeper.keeper import (
+    Keeper,
+    KeeperConfig,
+    SentTx,
+    SettledTx,
+    StepReport,
+    describe_error,
+    resolve_deployment,
+)
 from ringfence.keeper.plan import chunk_batches, split_batches, vaults_per_tx
 
 __all__ = [
     "Keeper",
     "KeeperConfig",
+    "LpRequest",
     "MarketIndex",
     "SentTx",
+    "SettledTx",
     "StepReport",
     "VaultIndex",
     "VaultRecord",

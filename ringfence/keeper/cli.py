@@ -1,4 +1,5 @@
-"""``ape run keeper``: the liquidation keeper on any network (``scripts/keeper.py`` is this command).
+"""``ape run keeper``: the liquidation keeper (which also settles LP requests) on any network
+(``scripts/keeper.py`` is this command).
 
 ::
 
@@ -60,6 +61,8 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
         echo(summary(report))
         for tx in report.sent:
             echo(f"  {tx.txn_hash}: {tx.liquidated}/{tx.attempted} liquidated, gas {tx.gas_used}")
+        for st in report.settled:
+            echo(f"  {st.txn_hash}: settled the {st.kind} request of {st.controller}, gas {st.gas_used}")
         return 1 if report.errors else 0
     try:
         keeper.run(poll_interval=poll_interval, max_steps=max_steps)
@@ -68,7 +71,7 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
     return 0
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Liquidate underwater Ringfence vaults")
+@click.command(cls=ConnectedProviderCommand, short_help="Liquidate underwater Ringfence vaults, settle LP requests")
 @click.option("--factory", default=None, help="The PoolFactory address [default: from the deployments file]")
 @click.option("--deployments", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A deployments file of `ape run deploy` [default: deployments/<ecosystem>-<network>.json]")
@@ -94,7 +97,8 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def cli(provider, factory, deployments, lens, account, start_block, batch_size, max_gas, once, dry_run,
         confirmations, chunk_size, estimate_gas, poll_interval, log_level):
-    """Index open vaults from events, liquidate the underwater ones, follow new blocks."""
+    """Index open vaults and LP requests from events, liquidate the underwater vaults, settle the LP
+    requests an oracle round made ready, follow new blocks."""
     configure_logging(log_level)
     try:
         status = run(provider, account=account, factory=factory, deployments=deployments, lens=lens,

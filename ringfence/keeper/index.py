@@ -22,6 +22,12 @@ confirmation (``Lens.liquidatable``) filters out. The keeper rolls the horizon f
 every vault, ``O(n log n)``) before the chain's clock gets within ``lead`` seconds of it.
 
 All prices are the exact integers of ``MarginMath`` through :mod:`ringfence.model`.
+
+LP requests. The pools' LPs enter and leave by requests (``DepositRequested``, ``RedeemRequested``)
+that anyone may settle once the oracle has published a round after them. :class:`VaultIndex` also
+keeps every pending request per pool (:class:`LpRequest`, dated by its block's timestamp, which is
+what the pool stores), drops it on ``DepositSettled`` / ``RedeemSettled``, and answers which are
+ready at a round's ``updatedAt`` (:meth:`VaultIndex.ready_requests`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ except ImportError:  # pragma: no cover - exercised by tests through _BisectList
     _SortedList = None
 
 __all__ = [
+    "LpRequest",
     "MarketIndex",
     "VaultIndex",
     "VaultRecord",
@@ -102,6 +109,23 @@ class VaultRecord:
     def position(self) -> model.Position:
         return model.Position(size=self.size, entry_price=self.entry_price, margin=self.margin,
                               max_profit=self.max_profit, fee_base=self.fee_base, is_long=self.is_long)
+
+
+@dataclass(slots=True)
+class LpRequest:
+    """A pending LP request of one controller in one pool (at most one of each kind)."""
+
+    kind: str  # "deposit" | "redeem"
+    controller: str
+    owner: str
+    amount: int  # assets paid in (deposit) or shares handed over (redeem)
+    quote: int  # the most shares (deposit) or assets (redeem) it can get
+    time: int  # the request's block timestamp (the pool's request time)
+    block: int = -1
+
+    def ready(self, updated_at: int) -> bool:
+        """Whether a round with this ``updatedAt`` lets it settle (the pool's ``RequestNotReady`` test)."""
+        return updated_at > self.time
 
 
 class MarketIndex:
@@ -278,8 +302,12 @@ class VaultIndex:
     :attr:`dirty_pools` for the caller to re-read the parameters and the fee index.
     """
 
-    POOL_EVENTS = ("PositionOpened", "MarginAdded", "MarginRemoved", "PositionClosed", "Liquidated",
-                   "ParamsUpdated")
+    VAULT_EVENTS = ("PositionOpened", "MarginAdded", "MarginRemoved", "PositionClosed", "Liquidated",
+                    "ParamsUpdated")
+    LP_EVENTS = ("DepositRequested", "RedeemRequested", "DepositSettled", "RedeemSettled")
+    POOL_EVENTS = VAULT_EVENTS + LP_EVENTS
+    REQUEST_KIND = {"DepositRequested": "deposit", "RedeemRequested": "redeem",
+                    "DepositSettled": "deposit", "RedeemSettled": "redeem"}
 
     def __init__(self, *, horizon_ts: int = 0, use_sortedcontainers: bool = True) -> None:
         self.markets: dict[str, MarketIndex] = {}
@@ -288,6 +316,7 @@ class VaultIndex:
         self.dirty_pools: set[str] = set()
         self.use_sortedcontainers = use_sortedcontainers
         self.pending: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}  # events before add_market
+        self.requests: dict[str, dict[tuple[str, str], LpRequest]] = {}  # pool -> (kind, controller) -> request
 
     def add_market(self, pool: str, *, scale: int, mm_wad: int, borrow_rate_wad: int, fee_index: int,
                    fee_index_ts: int) -> MarketIndex:
@@ -310,8 +339,12 @@ class VaultIndex:
         for market in self.markets.values():
             market.set_horizon(horizon_ts)
 
-    def apply(self, pool: str, name: str, args: Mapping[str, Any]) -> None:
-        """One decoded pool event, in chain order."""
+    def apply(self, pool: str, name: str, args: Mapping[str, Any], *, timestamp: int | None = None,
+              block: int = -1) -> None:
+        """One decoded pool event, in chain order. A request event needs its block's ``timestamp``."""
+        if name in self.LP_EVENTS:
+            self._apply_lp(pool, name, args, timestamp, block)
+            return
         market = self.markets.get(pool)
         if market is None:  # the market's parameters are not read yet: keep the event for later
             self.pending.setdefault(pool, []).append((name, dict(args)))
@@ -340,6 +373,35 @@ class VaultIndex:
                 self.dirty.setdefault(pool, set()).add(vault)
         elif name == "ParamsUpdated":
             self.dirty_pools.add(pool)
+
+    def _apply_lp(self, pool: str, name: str, args: Mapping[str, Any], timestamp: int | None, block: int) -> None:
+        kind = self.REQUEST_KIND[name]
+        controller = str(args["controller"])
+        requests = self.requests.setdefault(pool, {})
+        if name.endswith("Settled"):
+            requests.pop((kind, controller), None)
+            return
+        if timestamp is None:
+            raise ValueError(f"{name} of {controller} in {pool}: the request's block timestamp is needed")
+        amount, quote = (("assets", "quoteShares") if kind == "deposit" else ("shares", "quoteAssets"))
+        requests[(kind, controller)] = LpRequest(kind=kind, controller=controller, owner=str(args["owner"]),
+                                                 amount=int(args[amount]), quote=int(args[quote]),
+                                                 time=int(timestamp), block=int(block))
+
+    def pending_requests(self, pool: str | None = None) -> list[LpRequest]:
+        """The pending LP requests of ``pool`` (of every pool when ``None``), oldest first."""
+        pools = [pool] if pool is not None else list(self.requests)
+        out = [r for p in pools for r in self.requests.get(p, {}).values()]
+        out.sort(key=lambda r: (r.time, r.block, r.kind, r.controller))
+        return out
+
+    def ready_requests(self, pool: str, updated_at: int) -> list[LpRequest]:
+        """The pending requests of ``pool`` a round with this ``updatedAt`` lets settle, oldest first."""
+        return [r for r in self.pending_requests(pool) if r.ready(updated_at)]
+
+    def drop_request(self, pool: str, kind: str, controller: str) -> bool:
+        """Forgets a request known to be settled (its event may not be indexed yet)."""
+        return self.requests.get(pool, {}).pop((kind, str(controller)), None) is not None
 
     def refresh(self, pool: str, vault: str, position: Any | None) -> None:
         """The vault's position as ``pool.position(vault)`` returned it (``None`` or not open: drop it)."""

@@ -1,15 +1,16 @@
 """The keeper: indexes open vaults from the protocol's events, finds the underwater ones after every
 block, confirms them on chain and liquidates them in gas-sized ``Liquidator.liquidateBatch``
-transactions.
+transactions; and settles the LPs' deposit and redemption requests as soon as an oracle round allows.
 
 One pass (:meth:`Keeper.step`), on the chain's newest block ``N`` (minus ``confirmations``):
 
 1. **Index** (:meth:`Keeper.sync`): ``PoolCreated`` from the factory and ``PositionOpened``,
-   ``MarginAdded``, ``MarginRemoved``, ``PositionClosed``, ``Liquidated`` and ``ParamsUpdated`` from
-   every pool, fetched with ``eth_getLogs`` in chunks of ``chunk_size`` blocks from where the last
-   pass stopped (the start block on the first pass: a restart rebuilds everything from events). A
-   new pool, or one whose parameters changed, has its parameters, price scale and fee index read at
-   block ``N``; a partially liquidated vault has its position re-read with ``pool.position(vault)``.
+   ``MarginAdded``, ``MarginRemoved``, ``PositionClosed``, ``Liquidated``, ``ParamsUpdated`` and the
+   LP requests' four events (see 5.) from every pool, fetched with ``eth_getLogs`` in chunks of
+   ``chunk_size`` blocks from where the last pass stopped (the start block on the first pass: a
+   restart rebuilds everything from events). A new pool, or one whose parameters changed, has its
+   parameters, price scale and fee index read at block ``N``; a partially liquidated vault has its
+   position re-read with ``pool.position(vault)``.
 2. **Decide** (:class:`ringfence.keeper.index.MarketIndex`): per market, one oracle read; the
    candidates are the vaults whose liquidation price at the horizon the price has crossed (bisection
    in the market's sorted lists; fee drift up to the horizon included, so none is missed).
@@ -28,6 +29,17 @@ One pass (:meth:`Keeper.step`), on the chain's newest block ``N`` (minus ``confi
    ``liquidateBatch`` skips vaults that are no longer liquidatable. A transaction that fails anyway
    is logged and its vaults retried on the next block (a failure without a named error, i.e. out
    of gas, doubles the gas model first).
+
+5. **Settle LP requests**: the pools' LPs enter and leave by requests (``requestDeposit``,
+   ``requestRedeem``) that anyone may settle once the oracle has published a round after them. The
+   index keeps the pending ones (``DepositRequested`` / ``RedeemRequested``, dropped on
+   ``DepositSettled`` / ``RedeemSettled``); per market with pending requests, one
+   ``oracle.latestPrice()`` read gives the last round's ``updatedAt``, and every request older than
+   it is settled (``settleDeposit`` / ``settleRedeem``, simulated first) in that same pass. Settling
+   promptly is a safety duty, not a courtesy: it leaves a requester no choice of the round it
+   settles on. A redemption the free liquidity cannot pay yet (``InsufficientLiquidity``) stays
+   pending, is logged once and retried on every later pass; one settled by someone else
+   (``NoRequest``) is dropped.
 
 Idempotence: the keeper keeps no state outside the chain. A vault is only ever sent when the Lens
 has just confirmed it open and liquidatable, so a restarted keeper (which rebuilds its index from
@@ -50,10 +62,10 @@ from typing import Any
 from eth_utils import encode_hex, keccak, to_checksum_address
 
 from ringfence.abi import at
-from ringfence.keeper.index import VaultIndex
+from ringfence.keeper.index import LpRequest, VaultIndex
 from ringfence.keeper.plan import Batches, chunk_batches, count_vaults, split_batches, vaults_per_tx
 
-__all__ = ["Keeper", "KeeperConfig", "SentTx", "StepReport", "describe_error", "resolve_deployment"]
+__all__ = ["Keeper", "KeeperConfig", "SentTx", "SettledTx", "StepReport", "describe_error", "resolve_deployment"]
 
 logger = logging.getLogger("ringfence.keeper")
 
@@ -91,6 +103,8 @@ class KeeperConfig:
     gas_per_vault * vaults`` (measured: ~150k for a market's first vault, ~36-47k per further vault;
     raised by half whenever a transaction uses more than 80 % of it, doubled when one fails without a
     named error). It packs transactions under the cap and is the gas limit sent when estimates are off."""
+    settle_gas: int = 400_000
+    """Gas limit of a ``settleDeposit`` / ``settleRedeem`` transaction (they use ~100k)."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -115,6 +129,19 @@ class SentTx:
 
 
 @dataclass
+class SettledTx:
+    """One LP request the keeper settled."""
+
+    kind: str  # "deposit" | "redeem"
+    pool: str
+    controller: str
+    txn_hash: str
+    block: int
+    gas_used: int
+    amount: int  # shares minted (deposit) or assets paid (redeem)
+
+
+@dataclass
 class StepReport:
     """What one pass saw and did."""
 
@@ -128,6 +155,9 @@ class StepReport:
     not_sent_races: int = 0  # vaults dropped because a simulation showed they were already liquidated
     errors: list[str] = field(default_factory=list)
     skipped: bool = False  # a previous pass was still running
+    settled: list[SettledTx] = field(default_factory=list)  # LP requests settled in this pass
+    lp_pending: int = 0  # LP requests pending before the pass settled any
+    lp_waiting: int = 0  # ready redemptions the free liquidity cannot pay yet (retried next pass)
 
     @property
     def liquidated(self) -> int:
@@ -219,6 +249,8 @@ class Keeper:
         self._gas_coefficients = (self.config.gas_per_market, self.config.gas_per_vault)
         self._indexed_hash: tuple[int, str] | None = None
         self._lock = threading.Lock()
+        self._waiting_logged: set[tuple[str, str, str, int]] = set()  # (pool, kind, controller, time)
+        self._block_times: dict[int, int] = {}
         self._pool_events = [project.MarginPool.contract_type.events[n] for n in VaultIndex.POOL_EVENTS]
         self._factory_events = [project.PoolFactory.contract_type.events["PoolCreated"]]
         if lens is None:
@@ -294,7 +326,9 @@ class Keeper:
             for log in logs:
                 pool = to_checksum_address(str(log.contract_address))
                 if log.event_name in VaultIndex.POOL_EVENTS and pool in self.pools:
-                    self.index.apply(pool, log.event_name, log.event_arguments)
+                    number = int(log.block_number)
+                    when = self._block_time(number) if log.event_name.endswith("Requested") else None
+                    self.index.apply(pool, log.event_name, log.event_arguments, timestamp=when, block=number)
                     applied += 1
             start = end + 1
             self.next_block = start
@@ -306,6 +340,15 @@ class Keeper:
             self.log.info("caught up blocks %d..%d: %d events, %d open vaults in %d market(s)",
                           caught_up_from, to_block, applied, len(self.index), len(self.index.markets))
         return applied
+
+    def _block_time(self, number: int) -> int:
+        """A block's timestamp (cached: LP requests are dated by their block, as the pool dates them)."""
+        when = self._block_times.get(number)
+        if when is None:
+            if len(self._block_times) > 4_096:
+                self._block_times.clear()
+            when = self._block_times[number] = int(self.chain.blocks[number].timestamp)
+        return when
 
     def _check_reorg(self, to_block: int) -> None:
         """Rebuilds the index from the start block when the last indexed block is no longer on the
@@ -322,6 +365,7 @@ class Keeper:
         self.log.warning("block %d is no longer the one indexed (reorg or chain reset): rebuilding the index "
                          "from block %d", number, self.start_block)
         self.index = VaultIndex(horizon_ts=self.index.horizon_ts)
+        self._block_times.clear()
         self.pools.clear()
         self.oracles.clear()
         self.next_block = self.start_block
@@ -352,8 +396,9 @@ class Keeper:
 
     # ================================================================== one pass
     def step(self) -> StepReport:
-        """One pass over the newest block: index, decide, confirm, liquidate. Never raises for a
-        market-level problem (a revert is logged and retried on the next block)."""
+        """One pass over the newest block: index, decide, confirm, liquidate, settle the LP requests a
+        new oracle round made ready. Never raises for a market-level problem (a revert is logged and
+        retried on the next block)."""
         if not self._lock.acquire(blocking=False):
             self.log.info("previous pass still running: skipping this block")
             return StepReport(skipped=True)
@@ -369,12 +414,15 @@ class Keeper:
         self._roll_horizon(now)
         self.sync(block)
         report = StepReport(block=block, timestamp=now, indexed=len(self.index))
+        rounds: dict[str, int | None] = {}  # pool -> updatedAt of the price read (None: refused, logged)
         for address, market in self.index.markets.items():
             if not len(market):
                 continue
-            price = self._price(address, report)
-            if price is None:
+            rounds[address] = None
+            read = self._price(address, report)
+            if read is None:
                 continue
+            price, rounds[address] = read
             report.prices[address] = price
             candidates = market.candidates(price)
             if not candidates:
@@ -392,14 +440,17 @@ class Keeper:
                 report.confirmed[address] = confirmed
         if report.confirmed:
             self._liquidate(report)
+        self._settle_requests(report, rounds)
         return report
 
-    def _price(self, pool: str, report: StepReport) -> int | None:
+    def _price(self, pool: str, report: StepReport) -> tuple[int, int] | None:
+        """``(price WAD, updatedAt)`` of the market's oracle, None (logged) when it refuses the price."""
         from ringfence.errors import contract_errors
 
         try:
             with contract_errors():
-                return int(self.oracles[pool].price())
+                price, updated_at = self.oracles[pool].latestPrice()
+                return int(price), int(updated_at)
         except Exception as exc:  # noqa: BLE001 - logged, retried next block
             message = f"market {pool}: no trustworthy price ({describe_error(exc)}): retry next block"
             self.log.warning(message)
@@ -597,6 +648,95 @@ class Keeper:
                           attempted - liquidated)
         return sent
 
+    # ================================================================== LP requests
+    def _settle_requests(self, report: StepReport, rounds: dict[str, int | None]) -> None:
+        """Settles every pending LP request that an oracle round published after it lets settle."""
+        pending = self.index.pending_requests()
+        report.lp_pending = len(pending)
+        if not pending:
+            return
+        ready: list[tuple[str, LpRequest]] = []
+        for address in sorted({p for p, reqs in self.index.requests.items() if reqs}):
+            if address not in self.pools:
+                continue
+            if address not in rounds:  # no vault in this market: its oracle was not read yet
+                read = self._price(address, report)
+                rounds[address] = read[1] if read is not None else None
+            updated_at = rounds[address]
+            if updated_at is None:  # the oracle refused the price (logged): retry next block
+                continue
+            ready += [(address, r) for r in self.index.ready_requests(address, updated_at)]
+        if not ready:
+            return
+        if self.config.dry_run or self.account is None:
+            self.log.warning("dry run: would settle %d LP request(s): %s", len(ready),
+                             [f"{r.kind} of {r.controller} in {p}" for p, r in ready])
+            return
+        if self._pending_transactions():
+            message = (f"a transaction of {self.account.address} is still pending: not settling "
+                       f"{len(ready)} LP request(s) (next block)")
+            if message not in report.errors:
+                self.log.warning(message)
+                report.errors.append(message)
+            return
+        for address, request in ready:
+            self._settle_one(address, request, report)
+
+    def _settle_one(self, address: str, request: LpRequest, report: StepReport) -> None:
+        from ringfence.errors import RingfenceError, contract_errors
+
+        pool = self.pools[address]
+        fn = pool.settleDeposit if request.kind == "deposit" else pool.settleRedeem
+        what = f"{request.kind} request of {request.controller} in {address}"
+        key = (address, request.kind, request.controller, request.time)
+        try:
+            with contract_errors():
+                fn.call(request.controller, sender=self.account)
+        except Exception as exc:  # noqa: BLE001 - sorted below; nothing was sent
+            name = exc.name if isinstance(exc, RingfenceError) else None
+            if name == "NoRequest":  # settled by someone else; its event is not indexed yet
+                self.index.drop_request(address, request.kind, request.controller)
+                self.log.debug("%s: already settled", what)
+            elif name == "InsufficientLiquidity":
+                report.lp_waiting += 1
+                if key not in self._waiting_logged:
+                    self._waiting_logged.add(key)
+                    self.log.warning("%s waits for free liquidity (%s): retried on later passes",
+                                     what, describe_error(exc))
+            elif name == "RequestNotReady":  # the oracle's round did not reach the pool's view yet
+                self.log.debug("%s: not ready yet (%s)", what, describe_error(exc))
+            else:
+                message = f"settling the {what} would revert ({describe_error(exc)}): retry next block"
+                self.log.warning(message)
+                report.errors.append(message)
+            return
+        try:
+            with contract_errors():
+                receipt = self._transact_settle(address, request.kind, request.controller,
+                                                self.config.settle_gas)
+        except Exception as exc:  # noqa: BLE001 - retried next block
+            message = f"settling the {what} failed ({describe_error(exc)}): retry next block"
+            self.log.error(message)
+            report.errors.append(message)
+            return
+        event = pool.DepositSettled if request.kind == "deposit" else pool.RedeemSettled
+        logs = list(receipt.decode_logs(event))
+        amount = int(logs[0].shares if request.kind == "deposit" else logs[0].assets) if logs else 0
+        settled = SettledTx(kind=request.kind, pool=address, controller=request.controller,
+                            txn_hash=_hex(receipt.txn_hash), block=int(receipt.block_number),
+                            gas_used=int(receipt.gas_used), amount=amount)
+        report.settled.append(settled)
+        self.index.drop_request(address, request.kind, request.controller)
+        self._waiting_logged.discard(key)
+        self.log.info("settled the %s (block %d): %s %d, gas %d", what, settled.block,
+                      "shares" if request.kind == "deposit" else "assets", amount, settled.gas_used)
+
+    def _transact_settle(self, pool: str, kind: str, controller: str, gas_limit: int) -> Any:
+        """Sends one ``settleDeposit`` / ``settleRedeem`` (a seam for tests and the simulator)."""
+        contract = self.pools[pool]
+        fn = contract.settleDeposit if kind == "deposit" else contract.settleRedeem
+        return fn(controller, sender=self.account, gas_limit=gas_limit)
+
     # ================================================================== running
     def run(self, *, poll_interval: float = 2.0, max_steps: int | None = None,
             stop: Callable[[], bool] | None = None, heartbeat: float = 600.0) -> None:
@@ -618,7 +758,7 @@ class Keeper:
             if head != last:
                 try:
                     report = self.step()
-                    busy = report.candidates or report.errors or report.sent
+                    busy = report.candidates or report.errors or report.sent or report.settled
                     if busy or time.monotonic() - last_beat >= heartbeat:
                         self.log.info(summary(report))
                         last_beat = time.monotonic()

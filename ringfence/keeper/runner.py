@@ -75,6 +75,10 @@ def summary(report: StepReport) -> str:
         return "pass skipped (previous one still running)"
     confirmed = sum(len(v) for v in report.confirmed.values())
     candidates = sum(len(v) for v in report.candidates.values())
-    return (f"block {report.block}: {report.indexed} open vaults in the index, {candidates} candidate(s), "
+    line = (f"block {report.block}: {report.indexed} open vaults in the index, {candidates} candidate(s), "
             f"{confirmed} liquidatable, {len(report.sent)} transaction(s), {report.liquidated} liquidated, "
             f"{report.lost_races} lost to other keepers, {len(report.errors)} error(s)")
+    if report.lp_pending or report.settled:
+        line += (f"; LP requests: {report.lp_pending} pending, {len(report.settled)} settled"
+                 + (f", {report.lp_waiting} waiting for free liquidity" if report.lp_waiting else ""))
+    return line

@@ -33,6 +33,10 @@ FNS = {
     "claim": Fn("claim", ["address", "address"], ["uint256"]),
     "claimable": Fn("claimable", ["address"], ["uint256"]),  # per vault
     "deposit": Fn("deposit", ["uint256", "address"], ["uint256"]),
+    "requestDeposit": Fn("requestDeposit", ["uint256", "address"], ["uint256"]),
+    "settleDeposit": Fn("settleDeposit", ["address"], ["uint256"]),
+    "liquidity": Fn("liquidity", [], ["uint256"]),
+    "pendingDeposits": Fn("pendingDeposits", [], ["uint256"]),
     "fund": Fn("fund", ["uint256"]),
     "vaultAddress": Fn("vaultAddress", ["address", "uint96"], ["address"]),
     "position": Fn("position", ["address"], ["(uint128,uint128,uint128,uint128,uint80,bool,uint8,address)"]),

@@ -2,6 +2,13 @@
 
 Every money figure is an exact integer of the settlement token's smallest unit (the JSON keeps
 them so); the markdown and the plots show them in whole tokens.
+
+LP figures: ``liquidity_end`` and ``lp_pnl`` are the pool's realized LP liquidity (``liquidity()``:
+deposits, realized trader losses and fees, minus realized trader profits, keeper pay and
+redemptions); ``total_assets_marked_end``, ``lp_pnl_marked`` and the ``share_price_marked_*``
+figures are marked to the oracle price (``totalAssets()`` / ``convertToAssets``: the fees open
+positions owe minus their unrealized PnL included). With every position closed at the end
+(``close_at_end``, the default) the two agree.
 """
 
 from __future__ import annotations
@@ -110,19 +117,32 @@ def isolated_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str,
 
     fund_series = [[s["markets"][i]["fund"] for s in run.samples] for i in range(len(run.markets))]
     share_series = [[s["markets"][i]["share_price"] for s in run.samples] for i in range(len(run.markets))]
+    lp_entries: dict[str, dict[str, int]] = {}  # pool -> immediate (bootstrap) deposits / settled requests
+    for e in run.events:
+        if e["event"] in ("Deposit", "DepositRequested", "DepositSettled"):
+            counts = lp_entries.setdefault(e["contract"].lower(), {})
+            counts[e["event"]] = counts.get(e["event"], 0) + 1
     markets = []
     for i, m in enumerate(run.markets):
         b = balances[m.spec.id]
+        entries = lp_entries.get(m.market.address.lower(), {})
         markets.append({
             "id": m.spec.id, "pool": m.market.address, "token": m.token, "feed": m.feed,
             "start_answer": m.rounds[0].answer, "rounds": len(m.rounds),
-            "deposits": m.deposits, "total_assets_end": b["total_assets"],
-            "lp_pnl": b["total_assets"] - m.deposits,
-            "share_price_start": share_series[i][0] if share_series[i] else b["share_price"],
-            "share_price_end": b["share_price"], "share_unit": m.share_unit,
+            "deposits": m.deposits,
+            "lp_deposits_immediate": entries.get("Deposit", 0),
+            "lp_deposits_requested": entries.get("DepositRequested", 0),
+            "lp_deposits_settled": entries.get("DepositSettled", 0),
+            "lp_shares": b["lp_shares"], "pending_deposits_end": b["pending_deposits"],
+            "liquidity_end": b["liquidity"], "lp_pnl": b["liquidity"] - m.deposits,
+            "total_assets_marked_end": b["total_assets_marked"],
+            "lp_pnl_marked": b["total_assets_marked"] - m.deposits,
+            "share_price_marked_start": share_series[i][0] if share_series[i] else b["share_price_marked"],
+            "share_price_marked_end": b["share_price_marked"], "share_unit": m.share_unit,
             "fund_start": m.spec.insurance_fund, "fund_end": b["fund"],
             "fund_drawdown": _drawdown([m.spec.insurance_fund, *fund_series[i], b["fund"]]),
-            "pool_balance": b["pool"], "pool_balance_minus_assets": b["pool"] - b["total_assets"],
+            # the pool holds the LPs' liquidity, unclaimed credits and pending deposits (and donations)
+            "pool_balance": b["pool"], "pool_balance_minus_liquidity": b["pool"] - b["liquidity"],
         })
     opened = [p for p in run.positions if p.opened]
     return {
@@ -145,6 +165,7 @@ def isolated_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str,
         "fund_end": sum(m["fund_end"] for m in markets),
         "fund_start": sum(m["fund_start"] for m in markets),
         "lp_pnl": sum(m["lp_pnl"] for m in markets),
+        "lp_pnl_marked": sum(m["lp_pnl_marked"] for m in markets),
         "markets": markets,
         "conservation": conservation,
         "liquidation_marks": liquidation_marks,
@@ -158,7 +179,7 @@ def cross_figures(run: Any, cross: Any, result: Any, needs: dict[str, int]) -> d
     iso = run.figures["isolated"]["markets"]
     markets = []
     for i, m in enumerate(run.markets):
-        start_price = iso[i]["share_price_start"]
+        start_price = iso[i]["share_price_marked_start"]
         lp_pnl = result.lp_pnl[i]
         series = [m.spec.insurance_fund, *(f[i] for _, f in result.fund_series)]
         markets.append({
@@ -201,7 +222,9 @@ def _tokens(value: int, decimals: int) -> str:
 def comparison_rows(figures: dict[str, Any], decimals: int) -> list[tuple[str, str, str]]:
     iso, cro = figures["isolated"], figures["cross"]
     t = lambda v: _tokens(v, decimals)  # noqa: E731
-    share = lambda f: " / ".join(f"{m['share_price_end'] / 10**decimals:.6f}" for m in f["markets"])  # noqa: E731
+    def share(f: dict[str, Any], key: str) -> str:
+        return " / ".join(f"{m[key] / 10**decimals:.6f}" for m in f["markets"])
+
     ratio = cro["capital"]["peak_need"] / iso["capital"]["peak_need"] if iso["capital"]["peak_need"] else 0
     return [
         ("positions opened", f"{iso['positions_opened']}", f"{cro['positions_opened']}"),
@@ -216,8 +239,9 @@ def comparison_rows(figures: dict[str, Any], decimals: int) -> list[tuple[str, s
         ("insurance fund: start -> end", f"{t(iso['fund_start'])} -> {t(iso['fund_end'])}",
          f"{t(cro['fund_start'])} -> {t(cro['fund_end'])}"),
         ("insurance-fund max drawdown", t(iso["fund_drawdown"]), t(cro["fund_drawdown"])),
-        ("LP PnL", t(iso["lp_pnl"]), t(cro["lp_pnl"])),
-        ("LP share price at the end", share(iso), share(cro)),
+        ("LP PnL (realized liquidity - deposits)", t(iso["lp_pnl"]), t(cro["lp_pnl"])),
+        ("LP share price at the end (isolated: marked to the oracle)", share(iso, "share_price_marked_end"),
+         share(cro, "share_price_end")),
         ("initial margin for the same exposure (IM x N)", t(iso["capital"]["initial_margin"]),
          t(cro["capital"]["initial_margin"])),
         ("collateral to hold every position to plan (peak need)", t(iso["capital"]["peak_need"]),
@@ -302,7 +326,7 @@ def _plots(run: Any, out: Path) -> list[str]:
                 label=f"{m.spec.id} isolated (chain)")
         ax.scatter([hours(sc.blocks)], [cro["markets"][i]["share_price_end"] / 10**m.spec.decimals],
                    marker="D", color="tab:orange", label=f"{m.spec.id} cross model, end", zorder=3)
-    _label(ax, "assets per LP share", "LP share price")
+    _label(ax, "assets per LP share", "LP share price (marked to the oracle price)")
     ax.legend(fontsize=8)
     files.append(_save(plt, fig, out, "lp_share_price.png"))
 
@@ -370,6 +394,11 @@ def write_report(run: Any, out: Path) -> dict[str, Path]:
         f"- markets: " + ", ".join(f"{m.spec.id} (feed {m.feed}, token {m.token}, {len(m.rounds)} oracle rounds, "
                                    f"start {m.rounds[0].answer / 10**m.spec.oracle.decimals:,.2f})"
                                    for m in run.markets),
+        f"- LPs: {sc.lps.count} per market, {sc.lps.deposit:,.2f} tokens each; per market the first "
+        f"deposit is immediate (a pool without shares), the others are requested before block 0 and "
+        f"settled on its oracle round, before any trade ("
+        + ", ".join(f"{m['id']}: {m['lp_deposits_immediate']} immediate, {m['lp_deposits_settled']} of "
+                    f"{m['lp_deposits_requested']} requests settled" for m in iso["markets"]) + ")",
         f"- {sc.traders.count} traders, {iso['positions_opened']} positions opened"
         + (f" ({sum(iso['positions_failed'].values())} refused by the pool: {iso['positions_failed']})"
            if iso["positions_failed"] else "")

@@ -4,6 +4,11 @@ One run: deploy the protocol (and, unless the scenario names existing ones, a 6-
 ERC-20 and a Chainlink-style feed per market), fund LPs, the insurance funds and traders, then for
 each block of the scenario, in this order:
 
+0. (block 0 only) the LPs' deposit requests are settled, right after the scenario's first oracle
+   round, before any trade: LPs enter a pool that has shares by ``requestDeposit`` and a settlement
+   on a round published after the request. The first LP's deposit into each new pool is immediate
+   (the pool has no shares yet); the others request theirs during set-up, dated before block 0's
+   round, so every LP is in, at the same share price, before the traders' risk builds up;
 1. the oracle: a new round if the Chainlink-like policy publishes one at this block;
 2. traders: planned opens (size and margin from the price the chain shows), top-ups by the traders
    who watch their vaults' health (one ``Lens.vaults`` read per market), planned early closes;
@@ -65,6 +70,15 @@ class SimKeeper(Keeper):
             self.sim_chain.transactions += 1
             self.sim_chain.send_seconds += time.perf_counter() - start
 
+    def _transact_settle(self, pool: str, kind: str, controller: str, gas_limit: int) -> Any:
+        self.sim_chain.tick()
+        start = time.perf_counter()
+        try:
+            return super()._transact_settle(pool, kind, controller, gas_limit)
+        finally:
+            self.sim_chain.transactions += 1
+            self.sim_chain.send_seconds += time.perf_counter() - start
+
 
 @dataclass
 class SimMarket:
@@ -81,6 +95,7 @@ class SimMarket:
     share_unit: int
     answer: int = 0
     deposits: int = 0
+    lp_requests: list[str] = field(default_factory=list)  # LPs whose deposit request awaits block 0's round
     last_round_ts: int = 0
     heartbeats: int = 0  # extra heartbeat rounds the chain's clock needed (see keep_fresh)
 
@@ -203,13 +218,23 @@ def _run(scenario: Scenario, *, console: Any, progress: bool) -> SimRun:
         minted[(token, to)] = minted.get((token, to), 0) + amount
 
     lps = [sim.new_account("lp", i) for i in range(scenario.lps.count)]
+    # The LPs act before block 0 (on Anvil a step's blocks share its time: dated at the head's, their
+    # requests are older than block 0's oracle round, which then settles them; py-evm dates every
+    # block a second after the last anyway).
+    sim.step_time = sim.last_ts
     for m in markets:
         deposit = int(scenario.lps.deposit * 10**m.spec.decimals)
         for lp in lps:
             mint(m.token, lp, deposit)
             sim.send(lp, m.token, "approve", m.market.address, MAX, dry_run=False)
-            sim.send(lp, m.market.address, "deposit", deposit, lp)
+            if int(sim.call(m.market.address, "totalSupply")) == 0:  # a new pool: the first deposit is immediate
+                sim.send(lp, m.market.address, "deposit", deposit, lp)
+            else:  # settled right after block 0's oracle round (settle_lp_requests)
+                sim.send(lp, m.market.address, "requestDeposit", deposit, lp)
+                m.lp_requests.append(lp)
             m.deposits += deposit
+    sim.step_time = ts_of(0)
+    for m in markets:
         if m.spec.insurance_fund:
             mint(m.token, owner_addr, m.spec.insurance_fund)
             sim.send(owner_addr, m.token, "approve", m.fund, MAX, dry_run=False)
@@ -267,6 +292,13 @@ def _run(scenario: Scenario, *, console: Any, progress: bool) -> SimRun:
                  addresses[p.trader], 0)
         gone.add(pid[id(p)])
 
+    def settle_lp_requests() -> None:
+        """The LPs' deposit requests, settled on the first round published after them (block 0's)."""
+        for m in markets:
+            for lp in m.lp_requests:
+                sim.send(owner_addr, m.market.address, "settleDeposit", lp)
+            m.lp_requests.clear()
+
     def keep_fresh() -> None:
         """A heartbeat round (same answer) when the chain's clock has run a heartbeat past the last
         round: on py-evm every transaction takes a second, so a busy block can outrun the scenario's
@@ -291,6 +323,8 @@ def _run(scenario: Scenario, *, console: Any, progress: bool) -> SimRun:
                 m.answer = r.answer
                 m.last_round_ts = sim.last_ts
             keep_fresh()
+            if block == 0:
+                settle_lp_requests()
             for p in opens.get(block, []):
                 m = markets[p.market]
                 price = m.answer * 10 ** (18 - m.spec.oracle.decimals)
@@ -368,8 +402,11 @@ def _run(scenario: Scenario, *, console: Any, progress: bool) -> SimRun:
             "claimable": {a: sum(int(sim.call(m.market.address, "claimable", p.vault)) for p in positions
                                  if p.opened and p.market == markets.index(m) and addresses[p.trader] == a)
                           for a in addresses},
-            "total_assets": int(sim.call(m.market.address, "totalAssets")),
-            "share_price": int(sim.call(m.market.address, "convertToAssets", m.share_unit)),
+            "liquidity": int(sim.call(m.market.address, "liquidity")),  # realized LP liquidity
+            "total_assets_marked": int(sim.call(m.market.address, "totalAssets")),  # marked to the oracle
+            "pending_deposits": int(sim.call(m.market.address, "pendingDeposits")),
+            "share_price_marked": int(sim.call(m.market.address, "convertToAssets", m.share_unit)),
+            "lp_shares": {lp: sim.balance(m.market.address, lp) for lp in lps},
         }
     run.figures["isolated"] = isolated_figures(run, balances, minted, addresses)
 
@@ -440,8 +477,8 @@ def _sample(sim: SimChain, markets: list[SimMarket], positions: list[PlannedPosi
         out["markets"].append({
             "price_wad": m.answer * 10 ** (18 - m.spec.oracle.decimals),
             "fund": sim.balance(m.token, m.fund),
-            "share_price": int(sim.call(m.market.address, "convertToAssets", m.share_unit)),
-            "total_assets": int(sim.call(m.market.address, "totalAssets")),
+            "share_price": int(sim.call(m.market.address, "convertToAssets", m.share_unit)),  # marked to market
+            "liquidity": int(sim.call(m.market.address, "liquidity")),  # realized
             "health": health,
         })
     return out

@@ -9,7 +9,7 @@ import pytest
 from ringfence import model
 from ringfence.abi import at
 from ringfence.sdk import MarketParams
-from tests.conftest import ETH, USDC, reverts
+from tests.conftest import ETH, USDC, lp_enter, next_round, reverts
 
 WAD = 10**18
 PRICE = 3_000
@@ -135,22 +135,52 @@ def test_open_up_to_exactly_the_open_interest_cap_succeeds(new_market, alice):
 # ---------------------------------------------------------------- LP withdrawals and the reserve
 
 
-def test_max_redeem_stops_at_the_free_liquidity_and_redeem_beyond_reverts(market, alice, lp, set_price):
+def test_redemption_settles_only_within_the_free_liquidity_and_sync_exits_are_closed(
+    market, alice, bob, lp, usdc, set_price
+):
+    """LPs leave only by request, settled out of the free liquidity (the reserve stays): a redemption
+    worth one unit more than the free liquidity cannot be settled, one worth exactly the free liquidity
+    can. Sync withdraw / redeem are closed (their maxima are 0), and so is a sync deposit or mint once
+    the pool has shares."""
     set_price(PRICE)
     market.open(alice, is_long=True, size=10 * ETH, margin=30_000 * USDC, nonce=47)
     pool = market.pool
-    free = int(pool.freeLiquidity())
+    free, reserved = int(pool.freeLiquidity()), int(pool.reserved())
     assert int(pool.balanceOf(lp)) > int(pool.convertToShares(free))  # the reserve binds for this LP
-    max_redeem = int(pool.maxRedeem(lp))
-    assert max_redeem == int(pool.convertToShares(free))
-    assert int(pool.previewRedeem(max_redeem)) <= free
-    with reverts("ERC4626ExceededMaxRedeem"):
-        pool.redeem(max_redeem + 1, lp, lp, sender=lp)
-    with reverts("ERC4626ExceededMaxWithdraw"):
-        pool.withdraw(free + 1, lp, lp, sender=lp)
-    reserved = int(pool.reserved())
-    pool.redeem(max_redeem, lp, lp, sender=lp)
-    assert int(pool.totalAssets()) >= reserved
+
+    assert int(pool.maxRedeem(lp)) == int(pool.maxWithdraw(lp)) == 0
+    with reverts("ERC4626ExceededMaxRedeem", owner=lp, shares=1, max=0):
+        pool.redeem(1, lp, lp, sender=lp)
+    with reverts("ERC4626ExceededMaxWithdraw", owner=lp, assets=1, max=0):
+        pool.withdraw(1, lp, lp, sender=lp)
+    assert int(pool.totalSupply()) > 0 and int(pool.maxDeposit(bob)) == int(pool.maxMint(bob)) == 0
+    with reverts("ERC4626ExceededMaxDeposit", receiver=bob, assets=USDC, max=0):
+        pool.deposit(USDC, bob, sender=bob)
+    with reverts("ERC4626ExceededMaxMint", receiver=bob, shares=10**12, max=0):
+        pool.mint(10**12, bob, sender=bob)
+
+    # A request for the shares worth the free liquidity and ~10 units more.
+    shares = int(pool.convertToShares(free)) + 10 * 10**6
+    quote = market.request_redeem(lp, shares)
+    next_round(market, lp)
+    assert int(pool.previewSettleRedeem(lp)) == quote > free  # the request's price (fees since only add)
+
+    # Another LP's entry raises the free liquidity by exactly its assets: to one unit below the request.
+    lp_enter(market, bob, quote - free - 1)
+    assert int(pool.freeLiquidity()) == quote - 1 and int(pool.previewSettleRedeem(lp)) == quote
+    with reverts("InsufficientLiquidity", free=quote - 1, needed=quote):
+        pool.settleRedeem(lp, sender=bob)
+    assert int(pool.redeemRequest(lp)[0]) == shares  # the request stays
+
+    # One more unit: the request is worth exactly the free liquidity and settles, leaving the reserve.
+    lp_enter(market, bob, 1)
+    assert int(pool.freeLiquidity()) == quote and int(pool.previewSettleRedeem(lp)) == quote
+    supply = int(pool.totalSupply())
+    lp_usdc = int(usdc.balanceOf(lp))
+    assert market.settle_redeem(bob, lp) == quote
+    assert int(usdc.balanceOf(lp)) == lp_usdc + quote
+    assert int(pool.freeLiquidity()) == 0 and int(pool.liquidity()) == int(pool.reserved()) == reserved
+    assert int(pool.totalSupply()) == supply - shares and tuple(pool.redeemRequest(lp)) == (0, 0, 0)
 
 
 # ---------------------------------------------------------------- partial liquidation at the minimum position

@@ -1,18 +1,25 @@
 """The ``ringfence`` command line, driven as a subprocess against an Anvil node that this module
 starts (the embedded chain does not outlive a process): deployed with ``ape run deploy`` and
-``markets/local.yaml`` (a second run sends nothing), then a trader's story, an LP's story, and
-every error path as one line on stderr with exit status 1 and nothing sent.
+``markets/local.yaml`` (a second run sends nothing), then a trader's story, an LP's story (the
+first deposit, then requests settled after an oracle round), views under a refused price, every
+error path as one line on stderr with exit status 1 and nothing sent, and the README's LP
+walkthrough run as written on a node of its own.
 
-Runs once, in the embedded-chain pass of ``make test`` (see ``only_in_embedded_pass``).
+Those run once, in the embedded-chain pass of ``make test`` (see ``only_in_embedded_pass``). The
+LP contract errors' one-line messages are checked in-process, on both chains.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +33,7 @@ from tests.integration.test_deploy import (
     ape_env,
     call_selector,
     only_in_embedded_pass,
+    VENV_BIN,
     rpc,
     run_ape_deploy,
 )
@@ -33,6 +41,36 @@ from tests.integration.test_deploy import (
 USDC = 10**6
 WAD = 10**18
 ETH_USD = ["--market", "ETH-USD"]
+OFFSET = 10**6  # the pool's shares carry 6 more decimals than the token (ERC-4626 decimals offset)
+
+
+def usd(units: int) -> str:
+    """Token units as the CLI prints USDC amounts (2 decimals, thousands separated)."""
+    return f"{Decimal(units).scaleb(-6):,.2f} USDC"
+
+
+def utc(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def shares_for(assets: int, supply: int, total_assets: int, up: bool = False) -> int:
+    """OpenZeppelin ERC-4626's conversion with the 6-decimal offset (floor, or ceiling)."""
+    numerator, denominator = assets * (supply + OFFSET), total_assets + 1
+    return -(-numerator // denominator) if up else numerator // denominator
+
+
+def assets_for(shares: int, supply: int, total_assets: int) -> int:
+    return shares * (total_assets + 1) // (supply + OFFSET)
+
+
+def _communicate(process: subprocess.Popen, timeout: float = 180) -> tuple[str, str]:
+    """A command's output; on a timeout the command is killed (no process outlives the test)."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
 
 
 @dataclass
@@ -55,7 +93,7 @@ class Deployed:
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(self.command(*args), cwd=ROOT, env=ape_env(), capture_output=True,
-                              text=True, timeout=120)
+                              text=True, timeout=180)
 
     def ok(self, *args: str) -> Any:
         """Runs a command that must succeed; its JSON when it was asked for, else its output."""
@@ -70,18 +108,23 @@ class Deployed:
                      for args in commands]
         results = []
         for args, process in zip(commands, processes):
-            out, err = process.communicate(timeout=120)
+            out, err = _communicate(process)
             assert process.returncode == 0, f"{args}: {out}\n{err}"
             results.append(json.loads(out) if "--json" in args else out)
         return results
 
-    def fail_all(self, cases: list[tuple[list[str], str]]) -> None:
-        """Runs the failing commands concurrently; each prints one line `error: <text>` only."""
+    def fail_all(self, cases: list[tuple[list[str], str]], batch: int = 5) -> None:
+        """Runs the failing commands, ``batch`` at a time concurrently (each pays Ape's start-up: more
+        at once only thrash a small machine); each prints one line `error: <text>` only."""
+        for start in range(0, len(cases), batch):
+            self._fail_batch(cases[start:start + batch])
+
+    def _fail_batch(self, cases: list[tuple[list[str], str]]) -> None:
         processes = [subprocess.Popen(self.command(*args), cwd=ROOT, env=ape_env(), text=True,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                      for args, _ in cases]
         for (args, expected), process in zip(cases, processes):
-            out, err = process.communicate(timeout=120)
+            out, err = _communicate(process)
             assert process.returncode == 1, f"{args}: exit {process.returncode}\n{out}\n{err}"
             assert out == "", f"{args}: printed {out!r}"
             lines = err.strip().splitlines()
@@ -115,6 +158,49 @@ class Deployed:
         feed = self.data["mocks"][f"feed:{market_id}"]["address"]
         self.anvil.send(self.accounts[0], feed, call_selector("setAnswer(int256)", ["int256"],
                                                               [usd * 10**8]))
+
+    def read(self, signature: str, types: list[str], args: list, out: str, to: str) -> Any:
+        from eth_abi import decode
+
+        data = call_selector(signature, types, args)
+        raw = rpc(self.anvil.url, "eth_call", {"to": to, "data": "0x" + data.hex()}, "latest")
+        return decode([out], bytes.fromhex(raw[2:]))[0]
+
+    def pool(self, signature: str, *args: str, market_id: str = "ETH-USD") -> int:
+        """A uint view of the pool: ``pool("totalAssets()")``, ``pool("balanceOf(address)", who)``."""
+        types = ["address"] * len(args)
+        return int(self.read(signature, types, list(args), "uint256", self.market(market_id)["pool"]))
+
+    def feed(self, market_id: str = "ETH-USD") -> str:
+        return self.data["mocks"][f"feed:{market_id}"]["address"]
+
+    def round_time(self, market_id: str = "ETH-USD") -> int:
+        from eth_abi import decode
+
+        data = call_selector("latestRoundData()", [], [])
+        raw = rpc(self.anvil.url, "eth_call", {"to": self.feed(market_id), "data": "0x" + data.hex()},
+                  "latest")
+        return int(decode(["uint80", "int256", "uint256", "uint256", "uint80"], bytes.fromhex(raw[2:]))[3])
+
+    def head_time(self) -> int:
+        return int(rpc(self.anvil.url, "eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+
+    def next_round(self, market_id: str = "ETH-USD") -> None:
+        """tests.conftest.next_round for this node: a new round with the same answer, in a later
+        second than the head (LP requests settle only on a round published after them)."""
+        rpc(self.anvil.url, "evm_setNextBlockTimestamp", self.head_time() + 1)
+        answer = int(self.read("latestAnswer()", [], [], "int256", self.feed(market_id)))
+        self.anvil.send(self.accounts[0], self.feed(market_id),
+                        call_selector("setAnswer(int256)", ["int256"], [answer]))
+
+    def one_line_error(self, *args: str) -> str:
+        """Runs a command that must fail with one line on stderr and print nothing; the line."""
+        result = self.run(*args)
+        assert result.returncode == 1, f"{args}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+        assert result.stdout == "", f"{args}: printed {result.stdout!r}"
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), f"{args}: {result.stderr!r}"
+        return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +242,8 @@ def test_markets_lists_both_markets(node):
     assert "ETH-USD" in text and "BTC-USD" in text and "3,000.00" in text and "10.00x" in text
     assert [r["id"] for r in rows] == ["ETH-USD", "BTC-USD"]
     assert rows[0]["price_wad"] == 3000 * WAD and rows[0]["total_assets"] == 500_000 * USDC
+    assert rows[0]["liquidity"] == 500_000 * USDC and rows[0]["pending_deposits"] == 0
+    assert "500,000.00 USDC marked to the oracle price" in text
     assert rows[1]["params"]["initial_margin_wad"] == WAD // 5
 
 
@@ -208,19 +296,123 @@ def test_trader_story_quote_open_status_add_remove_close(node):
         node.set_price(3000)
 
 
-def test_lp_story_deposit_withdraw(node):
-    lp = node.accounts[5]
+def test_lp_first_deposit_is_immediate_then_deposits_are_requests(node):
+    lp = node.accounts[4]
     start = node.balance(lp)
-    deposited = node.ok("lp", "deposit", "--amount", "2500", *ETH_USD, "--account", "TEST::5", "--json")
-    assert deposited["deposited"] == 2500 * USDC and deposited["minted"] == deposited["shares"] > 0
-    assert 2500 * USDC - 2 <= deposited["assets"] <= 2500 * USDC  # ERC-4626 rounds down
+    btc = ["--market", "BTC-USD", "--account", "TEST::4", "--json"]
+    first = node.ok("lp", "deposit", "--amount", "2500", *btc)
+    # An empty pool: the sync ERC-4626 deposit, assets * (0 + 10**6) / (0 + 1) shares.
+    assert first["deposited"] == 2500 * USDC and first["minted"] == first["shares"] == 2500 * USDC * OFFSET
+    assert first["deposit_request"] is None and first["liquidity"] == first["total_assets"] == 2500 * USDC
+    second = node.ok("lp", "deposit", "--amount", "1000", *btc)
+    # Now the pool has shares: a request, quoted 1000e6 * (2500e12 + 1e6) / (2500e6 + 1) = 1000e12.
+    assert "deposited" not in second and second["requested_deposit"] == 1000 * USDC
+    assert second["quote_shares"] == 1000 * USDC * OFFSET
+    assert second["shares"] == first["shares"] and second["liquidity"] == 2500 * USDC
+    assert second["pending_deposits"] == 1000 * USDC
+    assert node.balance(lp) == start - 3500 * USDC
+
+
+def test_lp_story_request_round_settle_redeem(node):
+    lp, keeper, whale = node.accounts[5], node.accounts[6], node.accounts[7]
+    me = [*ETH_USD, "--account", "TEST::5"]
+    start = node.balance(lp)
+    supply, assets = node.pool("totalSupply()"), node.pool("totalAssets()")
+    assert assets == node.pool("liquidity()")  # no open position: marked == realized
+
+    requested = node.ok("lp", "deposit", "--amount", "2500", *me, "--json")
+    quote = shares_for(2500 * USDC, supply, assets)
+    assert requested["requested_deposit"] == 2500 * USDC and requested["quote_shares"] == quote
+    assert requested["shares"] == 0 and requested["pending_deposits"] == 2500 * USDC
+    assert requested["liquidity"] == assets  # the LPs' only once settled
     assert node.balance(lp) == start - 2500 * USDC
-    withdrawn = node.ok("lp", "withdraw", "--amount", "1000", *ETH_USD, "--account", "TEST::5", "--json")
-    assert withdrawn["withdrawn"] == 1000 * USDC and withdrawn["shares"] < deposited["shares"]
-    assert node.balance(lp) == start - 1500 * USDC
-    rest = node.ok("lp", "withdraw", "--all", *ETH_USD, "--account", "TEST::5", "--json")
-    assert rest["max_withdraw"] == 0 and rest["assets"] <= 2
-    assert node.balance(lp) >= start - 2
+    request = requested["deposit_request"]
+    assert request["assets"] == 2500 * USDC and request["quote_shares"] == quote
+    assert request["time"] == node.head_time() and request["waits_for"] is not None
+
+    # Too early: one line with the request's time and the latest round's, nothing sent.
+    nonce = node.nonce(lp)
+    line = node.one_line_error("lp", "settle", *me)
+    assert line == (f"error: the deposit request of {lp} waits for an oracle round after "
+                    f"{utc(request['time'])} (latest round at {utc(node.round_time())})")
+    assert node.nonce(lp) == nonce
+
+    node.next_round()
+    shown, text = node.ok_many(["lp", "show", *me, "--json"], ["lp", "show", *me])
+    assert shown["deposit_request"]["waits_for"] is None and shown["deposit_request"]["shares_now"] == quote
+    assert "ready to settle" in text and f"for at most {Decimal(quote).scaleb(-12):,.4f} shares" in text
+
+    # Anyone may settle (here a keeper, for the LP): the shares go to the LP, the keeper pays only gas.
+    keeper_usdc = node.balance(keeper)
+    settled = node.ok("lp", "settle", "--controller", lp, *ETH_USD, "--account", "TEST::6", "--json")
+    assert settled["settled_deposit_shares"] == quote and settled["shares"] == quote
+    assert settled["deposit_request"] is None and settled["pending_deposits"] == 0
+    assert settled["liquidity"] == assets + 2500 * USDC
+    assert node.pool("balanceOf(address)", keeper) == 0 and node.balance(keeper) == keeper_usdc
+
+    # Redeem 1,000 USDC's worth: the shares rounded up, the quote their worth rounded down.
+    supply, assets = node.pool("totalSupply()"), node.pool("totalAssets()")
+    shares = shares_for(1000 * USDC, supply, assets, up=True)
+    quote_assets = assets_for(shares, supply, assets)
+    redeem = node.ok("lp", "redeem", "--amount", "1000", *me, "--json")
+    assert redeem["requested_redeem"] == shares and redeem["quote_assets"] == quote_assets >= 1000 * USDC
+    assert redeem["shares"] == quote - shares  # the rest; the requested ones are the pool's now
+    assert node.pool("balanceOf(address)", node.market()["pool"]) == shares
+    line = node.one_line_error("lp", "redeem", "--all", *me)
+    assert "a redemption of" in line and "is pending (one at a time, not cancellable)" in line
+
+    # Ready, but a large position reserves the free liquidity: it waits for free liquidity.
+    node.next_round()
+    free = node.pool("freeLiquidity()")
+    margin = (free - 500 * USDC) // 5  # the reserve is 5x the margin (max_profit 5x, notional 2x margin)
+    vault = node.open_raw(whale, nonce=0, is_long=True, size=2 * margin * 10**12 // 3000, margin=margin)
+    free = node.pool("freeLiquidity()")
+    needed = node.pool("previewSettleRedeem(address)", lp)
+    assert free < needed == quote_assets
+    line = node.one_line_error("lp", "settle", *me)
+    assert line == (f"error: the redemption request of {lp} waits for free liquidity ({usd(free)} free, "
+                    f"{usd(needed)} to pay)")
+    shown = node.ok("lp", "show", *me, "--json")
+    assert shown["redeem_request"]["waits_for"] == f"free liquidity ({usd(free)} free, {usd(needed)} to pay)"
+
+    node.anvil.send(whale, node.market()["pool"], call_selector(
+        "closePosition(address,address,uint256)", ["address", "address", "uint256"], [vault, whale, 0]))
+    before = node.balance(lp)
+    paid = node.ok("lp", "settle", *me, "--json")
+    # The whale's fees raised the share price since the request: the quote is paid, not more.
+    assert paid["settled_redeem_assets"] == quote_assets and paid["redeem_request"] is None
+    assert node.balance(lp) == before + quote_assets
+
+    rest = node.ok("lp", "redeem", "--all", *me, "--json")
+    assert rest["requested_redeem"] == quote - shares and rest["shares"] == 0
+    node.next_round()
+    last = node.ok("lp", "settle", *me, "--json")
+    assert last["settled_redeem_assets"] == rest["quote_assets"] and last["shares"] == 0
+    # Out with what it paid in plus its part of the whale's fees (on the shares it still held).
+    assert node.balance(lp) == start - 2500 * USDC + quote_assets + rest["quote_assets"] > start
+
+
+def test_views_show_the_realized_liquidity_when_the_oracle_refuses_the_price(node):
+    node.set_price(2_000_000)  # above the ETH-USD band (max_answer 1,000,000): PriceOutOfBounds
+    try:
+        rows, shown, text = node.ok_many(["markets", "--json"],
+                                         ["lp", "show", *ETH_USD, "--account", "TEST::1", "--json"],
+                                         ["lp", "show", *ETH_USD, "--account", "TEST::1"])
+        eth = rows[0]
+        assert eth["price_wad"] is None and eth["total_assets"] is None
+        assert eth["liquidity"] == node.pool("liquidity()") > 0
+        assert "outside the market's band" in eth["price_refused"]
+        assert shown["total_assets"] is None and shown["value"] is None and shown["redeemable"] is None
+        assert shown["shares"] == node.pool("balanceOf(address)", node.accounts[1]) > 0
+        assert shown["liquidity"] == eth["liquidity"]
+        assert "marked value unavailable: the oracle refuses the price" in text
+        assert "price:           refused: oracle answer" in text
+        # A request needs the price for its quote: refused by name, nothing sent.
+        nonce = node.nonce(node.accounts[1])
+        line = node.one_line_error("lp", "redeem", "--all", *ETH_USD, "--account", "TEST::1")
+        assert "outside the market's band" in line and node.nonce(node.accounts[1]) == nonce
+    finally:
+        node.set_price(3000)
 
 
 def test_every_error_is_one_line_and_sends_nothing(node):
@@ -246,9 +438,123 @@ def test_every_error_is_one_line_and_sends_nothing(node):
         (["open", "--long", "--size", "1", "--margin", "500", *ETH_USD, "--account", "TEST::9"],
          f"balance 0.00 USDC of {node.accounts[9]} is below 500.00 USDC"),
         (["add-margin", vault, "--amount", "400.0000001"], "at most 6 decimals"),
-        (["lp", "withdraw", "--amount", "1", *ETH_USD, "--account", "TEST::6"],
-         "withdrawal of 1.00 USDC exceeds the maximum 0.00 USDC"),
+        (["lp", "redeem", "--amount", "1", *ETH_USD, "--account", "TEST::6"],
+         f"{node.accounts[6]} holds 0.0000 shares"),
+        (["lp", "withdraw", "--all", *ETH_USD, "--account", "TEST::6"],
+         f"{node.accounts[6]} holds no shares of this pool"),
+        (["lp", "redeem", "--shares", "1", "--all", *ETH_USD, "--account", "TEST::6"],
+         "give one of --shares, --amount or --all"),
+        (["lp", "settle", *ETH_USD, "--account", "TEST::6"],
+         f"{node.accounts[6]} has no pending deposit or redemption request"),
+        (["lp", "deposit", "--amount", "10", *ETH_USD, "--account", "TEST::9"],
+         f"balance 0.00 USDC of {node.accounts[9]} is below 10.00 USDC"),
+        (["mock", "round", "--price", "3000.000000001", *ETH_USD], "at most 8 decimals"),
         (["status", closed], f"the position of {closed} is not open"),
         (["claim", closed, "--account", "TEST::6"], f"nothing to claim in vault {closed}"),
     ])
     assert [node.nonce(a) for a in watched] == nonces  # no approval, no reverted transaction
+
+
+# ==================================================================================== README
+
+
+def readme_lp_walkthrough() -> list[str]:
+    """The commands of the README's local LP walkthrough (the bash block of "For liquidity providers"
+    that starts an Anvil), comments dropped."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## For liquidity providers", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.DOTALL)
+    block = next(b for b in blocks if b.startswith("anvil "))
+    return [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_readme_lp_walkthrough_runs_as_written(tmp_path):
+    """Every command of the README's LP walkthrough, as written, on a fresh node: only the node's
+    URL (a free port instead of 8545) and the deployments file (a temporary one) change."""
+    only_in_embedded_pass()
+    commands = readme_lp_walkthrough()
+    assert commands[0].startswith(f"anvil --chain-id {APE_LOCAL_CHAIN_ID} --port 8545 ")
+    assert commands[-1].startswith("kill %1")
+    anvil = AnvilNode("--chain-id", str(APE_LOCAL_CHAIN_ID))
+    outputs = []
+    try:
+        for line in commands[1:-1]:
+            line = line.replace("http://127.0.0.1:8545", anvil.url)
+            argv = shlex.split(line.split("  #", 1)[0])
+            if argv[:3] == ["ape", "run", "deploy"]:
+                run_ape_deploy(argv[argv.index("--network") + 1], ROOT / argv[argv.index("--markets") + 1],
+                               tmp_path)
+                continue
+            assert argv[0] == "ringfence", line
+            argv = [str(VENV_BIN / "ringfence"), *argv[1:], "--deployments",
+                    str(tmp_path / "ethereum-local.json")]
+            result = subprocess.run(argv, cwd=ROOT, env=ape_env(), capture_output=True, text=True,
+                                    timeout=180)
+            outputs.append((line, result))
+    finally:
+        anvil.stop()
+    codes = [result.returncode for _, result in outputs]
+    settles = [i for i, (line, _) in enumerate(outputs) if " lp settle " in line]
+    # The first settle comes before any new oracle round: the one expected failure.
+    assert codes == [1 if i == settles[0] else 0 for i in range(len(outputs))], \
+        [(line, r.returncode, r.stderr) for line, r in outputs]
+    too_early = outputs[settles[0]][1]
+    assert too_early.stdout == "" and too_early.stderr.startswith("error: the deposit request of ")
+    assert "waits for an oracle round after" in too_early.stderr
+    assert "deposit settled:" in outputs[settles[1]][1].stdout
+    assert "redemption settled:" in outputs[settles[2]][1].stdout
+
+
+# ==================================================================================== LP errors
+
+
+def test_lp_contract_errors_read_as_one_line_with_numbers(market, lp, alice, mallory):
+    """The named errors of the LP paths, through the CLI's formatter: amounts in tokens, shares with
+    the pool's decimals, times in UTC."""
+    from ringfence.cli import human_error
+    from ringfence.errors import RingfenceError, contract_errors
+    from tests.conftest import next_round
+
+    pool = market.pool
+    share_decimals = int(pool.decimals())
+    assert share_decimals == 12  # 6-decimal token, 6-decimal offset
+
+    def message(call) -> str:
+        with pytest.raises(RingfenceError) as info:
+            with contract_errors():
+                call()
+        text = human_error(info.value, 6, "USDC", share_decimals)
+        assert "\n" not in text
+        return text
+
+    tail_in = "LPs enter by request (requestDeposit, settled after the next oracle round)"
+    tail_out = "LPs leave by request (requestRedeem, settled after the next oracle round)"
+    assert message(lambda: market.deposit(alice, 5 * USDC)) == \
+        f"deposit of 5.00 USDC exceeds the maximum 0.00 USDC: once the pool has shares, {tail_in}"
+    assert message(lambda: pool.mint(3 * 10**12, alice, sender=alice)) == \
+        f"mint of 3.0000 shares exceeds the maximum 0.0000 shares: once the pool has shares, {tail_in}"
+    assert message(lambda: pool.redeem(10**12, lp, lp, sender=lp)) == \
+        f"redemption of 1.0000 shares exceeds the maximum 0.0000 shares: {tail_out}"
+    assert message(lambda: pool.withdraw(USDC, lp, lp, sender=lp)) == \
+        f"withdrawal of 1.00 USDC exceeds the maximum 0.00 USDC: {tail_out}"
+    assert message(lambda: market.settle_deposit(mallory, alice)) == \
+        f"{alice.address} has no pending request to settle"
+
+    quote = market.request_deposit(alice, 100 * USDC)
+    assert message(lambda: market.request_deposit(alice, 100 * USDC)) == \
+        f"{alice.address} already has a pending request of this kind (one at a time): settle it first"
+    requested_at = market.lp_requests(alice).deposit_time
+    round_at = int(at_feed(market).latestRoundData()[3])
+    assert round_at <= requested_at
+    assert message(lambda: market.settle_deposit(mallory, alice)) == \
+        f"the request waits for an oracle round after {utc(requested_at)} (latest round at {utc(round_at)})"
+    next_round(market, mallory)
+    assert market.settle_deposit(mallory, alice) == quote  # nothing moved the share price
+
+
+def at_feed(market):
+    from ape import project
+
+    from ringfence.abi import at
+
+    return at(project.MockAggregator, str(at(project.ChainlinkOracle, market.pool.oracle()).feed()))

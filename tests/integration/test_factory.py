@@ -7,7 +7,9 @@ import pytest
 
 from ringfence.abi import at
 from ringfence.sdk import DEFAULT_DELAY, MarketParams, deploy_oracle
-from tests.conftest import ETH, USDC, advance_to, apply_params, deploy_factory, refresh_feeds, reverts
+from tests.conftest import (
+    ETH, USDC, advance_to, apply_params, deploy_factory, lp_enter, lp_exit, next_round, refresh_feeds, reverts,
+)
 
 WAD = 10**18
 ZERO = "0x" + "00" * 20
@@ -324,40 +326,61 @@ def test_pool_parts_point_at_their_pool(market, project):
     assert at(project.InsuranceFund, market.pool.insuranceFund()).pool() == market.pool.address
 
 
-def test_lp_withdraw_cannot_touch_reserve(market, pool, lp, alice):
-    """Pool solvency: LPs withdraw only free liquidity; the reserve for open positions stays."""
-    market.open(alice, is_long=True, size=10**18, margin=400 * USDC)
+def test_lp_withdraw_cannot_touch_reserve(market, pool, lp, alice, usdc):
+    """Pool solvency: LPs withdraw only free liquidity; the reserve for open positions stays. A redemption
+    of every share cannot be settled while a position is open; it stays pending and settles once the
+    position has closed and released its reserve."""
+    vault = market.open(alice, is_long=True, size=10**18, margin=400 * USDC)
     reserved = int(pool.reserved())
     assert reserved == 2_000 * USDC
-    assert int(pool.maxWithdraw(lp)) == int(pool.totalAssets()) - reserved
-    with reverts("ERC4626ExceededMaxWithdraw"):
-        pool.withdraw(int(pool.totalAssets()) - reserved + 1, lp, lp, sender=lp)
-    pool.withdraw(int(pool.maxWithdraw(lp)), lp, lp, sender=lp)
-    assert int(pool.totalAssets()) == reserved
+    free = int(pool.freeLiquidity())
+    assert free == int(pool.liquidity()) - reserved
+    shares = int(pool.balanceOf(lp))
+    quote = market.request_redeem(lp, shares)
+    next_round(market, lp)
+    owed = int(pool.previewSettleRedeem(lp))
+    assert owed == quote > free
+    with reverts("InsufficientLiquidity", free=free, needed=owed):
+        pool.settleRedeem(lp, sender=lp)
+    assert int(pool.liquidity()) == free + reserved and int(pool.redeemRequest(lp)[0]) == shares
+
+    market.close(alice, vault)
+    assert int(pool.reserved()) == 0 and int(pool.freeLiquidity()) >= quote
+    liquidity, lp_usdc = int(pool.liquidity()), int(usdc.balanceOf(lp))
+    assert market.settle_redeem(lp, lp) == quote
+    assert int(usdc.balanceOf(lp)) == lp_usdc + quote
+    assert int(pool.liquidity()) == liquidity - quote and int(pool.balanceOf(lp)) == 0
 
 
 def test_lp_deposit_withdraw_round_trip_never_gains(market, pool, usdc, owner, bob):
     """A1: deposit then redeem returns at most what went in."""
     usdc.mint(bob, 12_345_678, sender=owner)
-    usdc.approve(pool, 2**256 - 1, sender=bob)
-    shares = market.deposit(bob, 12_345_678, approve=False)
-    pool.redeem(shares, bob, bob, sender=bob)
-    assert int(usdc.balanceOf(bob)) <= 1_000_000 * USDC + 12_345_678
+    start = int(usdc.balanceOf(bob))
+    shares = lp_enter(market, bob, 12_345_678)
+    assert int(pool.balanceOf(bob)) == shares > 0
+    back = lp_exit(market, bob, shares)
+    assert 0 < back <= 12_345_678
+    assert int(usdc.balanceOf(bob)) == start - 12_345_678 + back
+    assert int(pool.balanceOf(bob)) == 0
 
 
 def test_first_depositor_inflation_attack_unprofitable(protocol, owner, usdc, oracle, params, mallory, bob):
-    """D2: a first depositor who donates to the pool cannot steal a later deposit."""
+    """D2: a first depositor who donates to the pool cannot steal a later deposit (the donation is not
+    counted in the share price, and the second LP enters by request, settled on the next round)."""
     fresh = protocol.create_market(owner, asset=usdc, oracle=oracle, params=params, name="y", symbol="y")
     pool = fresh.pool
     usdc.mint(mallory, 10_001 * USDC, sender=owner)
     usdc.approve(pool, 2**256 - 1, sender=mallory)
     pool.deposit(1, mallory, sender=mallory)
     usdc.transfer(pool, 10_000 * USDC, sender=mallory)  # the "donation" is not counted
+    assert int(pool.totalAssets()) == int(pool.liquidity()) == 1
     usdc.mint(bob, 5_000 * USDC, sender=owner)
     usdc.approve(pool, 2**256 - 1, sender=bob)
-    pool.deposit(5_000 * USDC, bob, sender=bob)
+    shares = lp_enter(fresh, bob, 5_000 * USDC)
+    assert int(pool.balanceOf(bob)) == shares
     assert int(pool.previewRedeem(pool.balanceOf(bob))) >= 5_000 * USDC - 1
     assert int(pool.previewRedeem(pool.balanceOf(mallory))) <= 1
+    assert lp_exit(fresh, bob, shares) >= 5_000 * USDC - 1  # and bob can take it back out
 
 
 def test_market_params_round_trip_struct(market, params):

@@ -179,7 +179,7 @@ def test_liquidation_touches_no_other_vault_or_pool(protocol, owner, market, usd
     def snapshot():
         return (
             {v: (market.position(v), int(usdc.balanceOf(v))) for v in (mine_too, theirs)},
-            (other.position(elsewhere), int(usdc.balanceOf(elsewhere)), int(other.pool.totalAssets()),
+            (other.position(elsewhere), int(usdc.balanceOf(elsewhere)), int(other.pool.liquidity()),
              int(usdc.balanceOf(other.pool)), int(other.pool.reserved())),
         )
 

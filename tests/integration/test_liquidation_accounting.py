@@ -2,7 +2,7 @@
 (``ringfence.model.liquidate_batch``), every token accounted for to the unit.
 
 For each liquidation the test reads, before and after: the token balances of every vault, the pool,
-the keeper, the insurance fund, the owners and the LP; the pool's ``totalAssets``, ``reserved``,
+the keeper, the insurance fund, the owners and the LP; the pool's ``liquidity``, ``reserved``,
 ``openInterest`` of both sides, ``totalClaimable`` and each vault's ``claimable``; the positions. It then checks
 the ``Liquidated``, ``KeeperPaid`` and ``BadDebtCovered`` events and every one of those changes
 against the model run on the state before, at the block's price and fee index. Conservation is
@@ -170,7 +170,8 @@ def _fresh_params(env: Env) -> None:
 class Books:
     balances: dict[str, int]
     supply: int
-    total_assets: int
+    liquidity: int  # realized LP liquidity, `liquidity()` (`totalAssets` is the marked share value)
+    pending_deposits: int
     reserved: int
     total_claimable: int
     claimable: dict[str, int]  # per vault
@@ -194,7 +195,8 @@ def read_books(env: Env, vaults: list[str]) -> Books:
     books = Books(
         balances={a: int(env.token.balanceOf(a)) for a in env.holders()},
         supply=int(env.token.totalSupply()),
-        total_assets=int(pool.totalAssets()),
+        liquidity=int(pool.liquidity()),
+        pending_deposits=int(pool.pendingDeposits()),
         reserved=int(pool.reserved()),
         total_claimable=int(pool.totalClaimable()),
         claimable={v: int(pool.claimable(v)) for v in statuses},
@@ -207,9 +209,9 @@ def read_books(env: Env, vaults: list[str]) -> Books:
         margins=margins,
     )
     # Conservation outright: the supply is all there, and the pool holds exactly the LPs'
-    # liquidity plus the owners' credits (nobody donated to it).
+    # liquidity plus the owners' credits and any pending LP deposits (nobody donated to it).
     assert sum(books.balances.values()) == books.supply
-    assert books.balances[pool.address] == books.total_assets + books.total_claimable
+    assert books.balances[pool.address] == books.liquidity + books.total_claimable + books.pending_deposits
     return books
 
 
@@ -249,7 +251,7 @@ def liquidate_and_check(
         price,
         fee_index,
         fund_before,
-        before.total_assets - before.reserved,
+        before.liquidity - before.reserved,
         strict=strict,
     )
     after = read_books(env, vaults)
@@ -301,8 +303,8 @@ def liquidate_and_check(
     assert after.supply == before.supply
 
     # The pool's books.
-    assert after.total_assets - before.total_assets == expected.liquidity_delta
-    assert after.total_assets - after.reserved == expected.free_liquidity
+    assert after.liquidity - before.liquidity == expected.liquidity_delta
+    assert after.liquidity - after.reserved == expected.free_liquidity
     assert before.reserved - after.reserved == expected.reserved_released
     assert after.total_claimable - before.total_claimable == expected.owner_credits
     for vault in before.claimable:  # a credit stays in the liquidated vault's record
@@ -448,7 +450,7 @@ def test_full_liquidation_credits_the_owner_who_claims_it(env):
     }
     assert changed == {env.alice.address: r.owner_credit, env.pool.address: -r.owner_credit}
     assert after.total_claimable == before.total_claimable - r.owner_credit
-    assert after.total_assets == before.total_assets and after.reserved == before.reserved
+    assert after.liquidity == before.liquidity and after.reserved == before.reserved
     assert after.claimable[vault] == 0 and after.margins[vault] == 0
     with reverts("NothingToClaim", vault=vault):
         env.pool.claim(vault, env.alice, sender=env.alice)

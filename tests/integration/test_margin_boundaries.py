@@ -49,3 +49,14 @@ def test_long_liquidation_price_once_fees_exceed_the_margin(protocol, market, po
     assert int(v.liquidationPrice()) == expected
     assert int(v.bankruptcyPrice()) == model.bankruptcy_price(True, int(p.size), int(p.entryPriceWad), int(p.margin),
                                                               fees, int(pool.priceScale()))
+
+
+def test_adding_or_removing_zero_margin_is_refused_by_name(market, pool, alice):
+    """A zero amount is refused (ZeroAmount) and moves nothing: no event, no change to the position."""
+    vault = market.open(alice, is_long=True, size=ETH, margin=400 * USDC, nonce=8)
+    before = pool.position(vault)
+    with reverts("ZeroAmount"):
+        market.remove_margin(alice, vault, 0)
+    with reverts("ZeroAmount"):
+        market.add_margin(alice, vault, 0)
+    assert pool.position(vault) == before

@@ -11,7 +11,7 @@ from eth_utils import keccak
 
 from ringfence.abi import at
 from ringfence.errors import RingfenceError, error_class
-from tests.conftest import ETH, START_PRICE, USDC, apply_params, reverts
+from tests.conftest import ETH, START_PRICE, USDC, apply_params, lp_exit, reverts
 
 WAD = 10**18
 
@@ -96,7 +96,9 @@ def test_open_beyond_open_interest_cap_reverts_with_OpenInterestCapExceeded(
 def test_open_without_free_liquidity_reverts_with_InsufficientLiquidity(market, pool, lp, alice):
     """M1: a position opens only if the pool can reserve its maximum payout."""
     free = int(pool.freeLiquidity())
-    market.withdraw(lp, free - 1_000 * USDC)
+    leaving = free - 1_000 * USDC
+    assert lp_exit(market, lp, int(pool.convertToShares(leaving))) == leaving
+    assert int(pool.freeLiquidity()) == 1_000 * USDC
     with pytest.raises(error_class("InsufficientLiquidity")) as exc:
         market.open(alice, is_long=True, size=ETH, margin=400 * USDC)  # reserves 1,500
     assert exc.value.inputs == {"free": 1_000 * USDC, "needed": 2_000 * USDC}
@@ -198,7 +200,7 @@ def test_close_at_profit_pays_margin_plus_pnl_minus_fees(
     vault = open_vault(margin=400 * USDC)
     set_price(3300)
     before_alice, before_pool = _balances(usdc, alice, pool)
-    liquidity_before = int(pool.totalAssets())
+    liquidity_before = int(pool.liquidity())
     receipt = pool.closePosition(vault, alice, 0, sender=alice)
     closed = receipt.decode_logs(pool.PositionClosed)[0]
     payout = int(closed.payout)
@@ -215,7 +217,7 @@ def test_close_at_profit_pays_margin_plus_pnl_minus_fees(
     assert int(usdc.balanceOf(alice)) == before_alice + payout
     assert usdc.balanceOf(vault) == 0
     assert int(usdc.balanceOf(pool)) == before_pool - (payout - 400 * USDC)
-    assert int(pool.totalAssets()) == liquidity_before - (payout - 400 * USDC)
+    assert int(pool.liquidity()) == liquidity_before - (payout - 400 * USDC)
     assert pool.reserved() == 0 and pool.openInterest(True) == (0, 0)
     assert not market.position(vault).is_open
 
@@ -223,12 +225,12 @@ def test_close_at_profit_pays_margin_plus_pnl_minus_fees(
 def test_close_at_loss_pays_pool_the_loss_and_fees(market, pool, open_vault, alice, usdc, set_price):
     vault = open_vault(is_long=False, margin=400 * USDC)
     set_price(3100)  # a short loses 100
-    liquidity_before = int(pool.totalAssets())
+    liquidity_before = int(pool.liquidity())
     before_alice = int(usdc.balanceOf(alice))
     payout = market.close(alice, vault)
     assert 290 * USDC < payout < 300 * USDC
     assert int(usdc.balanceOf(alice)) == before_alice + payout
-    assert int(pool.totalAssets()) == liquidity_before + (400 * USDC - payout)
+    assert int(pool.liquidity()) == liquidity_before + (400 * USDC - payout)
     assert usdc.balanceOf(vault) == 0
 
 
@@ -241,7 +243,7 @@ def test_close_bankrupt_position_insurance_pays_gap_then_lps(market, pool, open_
     fund.fund(50 * USDC, sender=owner)
     vault = open_vault(margin=400 * USDC)
     set_price(2500)  # loss 500 > margin 400
-    liquidity_before = int(pool.totalAssets())
+    liquidity_before = int(pool.liquidity())
     receipt = pool.closePosition(vault, alice, 0, sender=alice)
     closed = receipt.decode_logs(pool.PositionClosed)[0]
     covered = receipt.decode_logs(pool.BadDebtCovered)[0]
@@ -249,7 +251,7 @@ def test_close_bankrupt_position_insurance_pays_gap_then_lps(market, pool, open_
     assert covered.shortfall == closed.badDebt
     assert covered.coveredByFund == 50 * USDC
     assert covered.borneByLps == closed.badDebt - 50 * USDC
-    assert int(pool.totalAssets()) == liquidity_before + 400 * USDC + 50 * USDC
+    assert int(pool.liquidity()) == liquidity_before + 400 * USDC + 50 * USDC
     assert fund.available() == 0
 
 

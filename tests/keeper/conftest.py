@@ -16,7 +16,7 @@ from eth_utils import encode_hex, keccak
 
 from ringfence.keeper import Keeper, KeeperConfig
 from ringfence.sdk import SECONDS_PER_YEAR, Market, MarketParams, deploy_oracle
-from tests.conftest import ETH, FEED_DECIMALS, USDC, feed_answer
+from tests.conftest import ETH, FEED_DECIMALS, USDC, feed_answer, lp_enter
 from tests.keeper.helpers.build import contract_container
 
 WAD = 10**18
@@ -138,7 +138,7 @@ def fleet(chain, owner, usdc, market, feed, second_market, second_feed, lp, keep
     (entries 1,950 / 2,050); half long, half short; leverage 1.5x-9.5x; sizes 0.2-3. (It takes every
     session account fixture the tests use, so none is created after it: Ape would rebuild it.)"""
     usdc.mint(lp, 20_000_000 * USDC, sender=owner)
-    market.deposit(lp, 20_000_000 * USDC)
+    lp_enter(market, lp, 20_000_000 * USDC)  # the pool has shares: request, next round, settle
     opener = owner.deploy(contract_container())
     usdc.mint(opener, 20_000_000 * USDC, sender=owner)
 

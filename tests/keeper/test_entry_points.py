@@ -80,7 +80,7 @@ def test_silverback_bot_handlers_liquidate(chain, protocol, market, few_vaults, 
         "liquidate_underwater"}
     started = module.catch_up(None)
     # every market of the factory (the session chain may hold others than this module's), and its 6 vaults
-    assert started == {"open_vaults": 6, "markets": len(protocol.factory.pools())}
+    assert started == {"open_vaults": 6, "markets": len(protocol.factory.pools()), "lp_requests": 0}
     set_price(2_800)
     expected = {v for v, f in zip(few_vaults, protocol.lens.liquidatable(market.pool, few_vaults)) if f}
     assert len(expected) == 3

@@ -159,6 +159,38 @@ def test_events_before_the_market_is_read_are_replayed_and_dirty_vaults_reported
     assert len(index) == 0 and not index.dirty[POOL]
 
 
+def test_lp_requests_are_indexed_until_settled_and_ready_only_after_a_later_round():
+    """DepositRequested / RedeemRequested (dated by their block) are pending until their Settled event;
+    a request is ready only on a round strictly after it (the pool's RequestNotReady test is
+    ``updatedAt <= time``); one of each kind per controller, a new one after a settlement."""
+    index = VaultIndex(horizon_ts=T0 + 3_600)
+    alice, bob = "0x" + "0a" * 20, "0x" + "0b" * 20
+    index.apply(POOL, "DepositRequested", {"controller": alice, "owner": alice, "assets": 50, "quoteShares": 7},
+                timestamp=T0, block=10)
+    index.apply(POOL, "RedeemRequested", {"controller": alice, "owner": bob, "shares": 3, "quoteAssets": 2},
+                timestamp=T0 + 5, block=11)
+    index.apply(POOL, "DepositRequested", {"controller": bob, "owner": bob, "assets": 9, "quoteShares": 1},
+                timestamp=T0 + 5, block=11)
+    pending = index.pending_requests(POOL)
+    assert [(r.kind, r.controller, r.amount, r.quote, r.time) for r in pending] == [
+        ("deposit", alice, 50, 7, T0), ("deposit", bob, 9, 1, T0 + 5), ("redeem", alice, 3, 2, T0 + 5)]
+    assert pending[2].owner == bob
+    assert index.ready_requests(POOL, T0) == []  # a round in the request's own second is not after it
+    assert [(r.kind, r.controller) for r in index.ready_requests(POOL, T0 + 1)] == [("deposit", alice)]
+    assert len(index.ready_requests(POOL, T0 + 5)) == 1 and len(index.ready_requests(POOL, T0 + 6)) == 3
+    assert index.ready_requests("0x" + "99" * 20, T0 + 6) == []
+    index.apply(POOL, "DepositSettled", {"controller": alice, "assets": 50, "shares": 7})
+    index.apply(POOL, "RedeemSettled", {"controller": bob, "shares": 1, "assets": 1})  # none pending: ignored
+    assert [(r.kind, r.controller) for r in index.pending_requests()] == [("deposit", bob), ("redeem", alice)]
+    index.apply(POOL, "DepositRequested", {"controller": alice, "owner": alice, "assets": 4, "quoteShares": 1},
+                timestamp=T0 + 9, block=12)  # a new request once the first one settled
+    assert index.ready_requests(POOL, T0 + 9) == index.ready_requests(POOL, T0 + 6)
+    assert index.drop_request(POOL, "redeem", alice) and not index.drop_request(POOL, "redeem", alice)
+    assert len(index) == 0  # no vault: LP requests are not open vaults
+    with pytest.raises(ValueError):
+        index.apply(POOL, "RedeemRequested", {"controller": bob, "owner": bob, "shares": 1, "quoteAssets": 1})
+
+
 def test_candidates_are_the_crossed_vaults_deepest_first():
     market = build_index(2_000, seed=3).markets["0x" + "42" * 20]
     for price in (2_900 * WAD, 3_100 * WAD):

@@ -150,7 +150,11 @@ def test_isolated_holds_and_cross_shows_contagion(contagion_run):
     # LPs' assets and the owners' unclaimed credits exactly (all claimed at the end).
     for figures in iso["conservation"].values():
         assert figures["minted"] > 0 and figures["gap"] == 0
-    assert all(m["pool_balance_minus_assets"] == 0 for m in iso["markets"])
+    # ...and at the end it holds exactly the LPs' realized liquidity (credits claimed, no pending deposit)
+    assert all(m["pool_balance_minus_liquidity"] == 0 and m["pending_deposits_end"] == 0 for m in iso["markets"])
+    # every position closed at the end: the marked LP figures are the realized ones
+    assert all(m["total_assets_marked_end"] == m["liquidity_end"] for m in iso["markets"])
+    assert iso["lp_pnl_marked"] == iso["lp_pnl"]
     # The cross model, on the same positions and prices, liquidates solvent positions (contagion) and
     # makes traders lose beyond what a position was allocated; its money balances too.
     assert cross["liquidated_solvent_alone"] > 0
@@ -158,6 +162,30 @@ def test_isolated_holds_and_cross_shows_contagion(contagion_run):
     assert cross["conservation_gap"] == 0
     # Every keeper transaction the loop saw was dated by the scenario's clock, in order.
     assert [b for _, b in run.block_map] == sorted(b for _, b in run.block_map)
+
+
+def test_lps_enter_before_the_trades(contagion_run):
+    """Two LPs of 100,000 each: the first deposits into the new pool at once, the second requests before
+    block 0 and is settled on block 0's oracle round, before the first trade, at the bootstrap's price:
+    with 6 share decimals more than the asset and nothing but deposits in the pool, both get exactly
+    deposit x 10**6 shares (the request's quote, minted in full)."""
+    run = contagion_run
+    iso = run.figures["isolated"]
+    assert run.scenario.lps.count == 2
+    deposit = int(run.scenario.lps.deposit) * 10**6
+    market = iso["markets"][0]
+    assert market["deposits"] == 2 * deposit
+    assert (market["lp_deposits_immediate"], market["lp_deposits_requested"], market["lp_deposits_settled"]) \
+        == (1, 1, 1)
+    assert sorted(market["lp_shares"].values()) == [deposit * 10**6] * 2
+    events = [e for e in run.events if e["contract"].lower() == market["pool"].lower()]
+    order = [e["event"] for e in events if e["event"] in ("Deposit", "DepositRequested", "DepositSettled",
+                                                          "PositionOpened")]
+    assert order[:3] == ["Deposit", "DepositRequested", "DepositSettled"]
+    assert order.count("PositionOpened") == iso["positions_opened"] and "Deposit" not in order[3:]
+    settled = next(e for e in events if e["event"] == "DepositSettled")
+    assert settled["args"]["assets"] == deposit and settled["args"]["shares"] == deposit * 10**6
+    assert run.step_of(settled["block"]) == 0
 
 
 def test_same_seed_same_figures(contagion_runs, tmp_path):

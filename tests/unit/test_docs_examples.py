@@ -313,6 +313,57 @@ def compute_examples() -> dict[str, dict[str, str]]:
             m.fees_on_notional_up(rounded_notional, WAD + delta, WAD)
         ),
     }
+    # 11. The marked share price, and a flash deposit around a close (docs/known-issues.md §2).
+    # Carol holds the pool's 1,000,000; Alice's 100 ETH long opened at 3,000 with 31,000 of margin in the
+    # fresh pool; 30 days later the price is 2,760. Mallory asks to deposit 9,000,000 just before Alice's
+    # close (a mempool transaction), which realizes her loss; the request settles on the next round.
+    big, entry, index_open = 100 * ETH, 3_000 * WAD, WAD
+    alice = m.open_position(
+        p, is_long=True, size=big, price_wad=entry, margin=31_000 * USDC, fee_index_wad=index_open,
+        open_interest=0, free_liquidity=1_000_000 * USDC,
+    )
+    a_pos = alice.position
+    weight = alice.entry_notional * a_pos.fee_base
+    index30 = m.fee_index_at(p.borrow_rate_wad, 30 * DAY)
+    at_2760 = 2_760 * WAD
+    carol_liquidity = 1_000_000 * USDC
+    carol_shares = m.convert_to_shares(carol_liquidity, 0, 0)
+
+    def marked(liquidity: int, price: int, open_: bool = True) -> int:
+        longs = (big, alice.entry_notional) if open_ else (0, 0)
+        return m.marked_assets(liquidity, longs, (0, 0), index30, weight if open_ else 0,
+                               alice.max_profit if open_ else 0, price, scale)
+
+    before = marked(carol_liquidity, at_2760)
+    quote = m.convert_to_shares(9_000_000 * USDC, before, carol_shares)
+    closed = m.close_position(p, a_pos, at_2760, index30, insurance_fund=0)
+    liquidity_after = carol_liquidity + closed.pool_net
+    after = marked(liquidity_after, at_2760, open_=False)
+    settled = m.settle_deposit_shares(9_000_000 * USDC, quote, after, carol_shares)
+    supply = carol_shares + settled
+    total = after + 9_000_000 * USDC
+    mallory_back = m.convert_to_assets(settled, total, supply)
+    # The same attack against the old share price (realized liquidity only, instant deposit and redeem).
+    old_shares = m.convert_to_shares(9_000_000 * USDC, carol_liquidity, carol_shares)
+    old_back = m.convert_to_assets(old_shares, liquidity_after + 9_000_000 * USDC, carol_shares + old_shares)
+    # Had the next round been 2,700 (the attacker saw it coming) with Alice still open:
+    at_2700 = marked(carol_liquidity, 2_700 * WAD)
+    out["lp_marking"] = {
+        "fees_owed": amount((index30 * alice.entry_notional - weight) // WAD),
+        "marked_assets": amount(before),
+        "realized_liquidity": amount(carol_liquidity),
+        "quote_shares": amount(quote, SHARE_DECIMALS),
+        "close_realizes": amount(closed.pool_net),
+        "marked_after_close": amount(after),
+        "settled_shares": amount(settled, SHARE_DECIMALS),
+        "mallory_redeems": amount(mallory_back),
+        "carol_keeps": amount(m.convert_to_assets(carol_shares, total, supply)),
+        "old_price_mallory_redeems": amount(old_back),
+        "marked_at_2700": amount(at_2700),
+        "settled_after_2700": amount(
+            m.settle_deposit_shares(9_000_000 * USDC, quote, at_2700, carol_shares), SHARE_DECIMALS
+        ),
+    }
     return out
 
 
