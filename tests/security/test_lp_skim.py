@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ETH, USDC, next_round, reverts
+from tests.conftest import ETH, USDC, advance_to, next_round, reverts
 
 FLASH = 9_000_000 * USDC
 SHARE_UNIT = 10**12  # one asset unit is 10**6 shares (decimals offset 6): 10**12 shares = 1 USDC
@@ -139,7 +139,7 @@ def test_redeeming_before_a_large_winning_close_dodges_nothing(market, alice, lp
 
 
 def test_depositing_before_a_known_losing_round_buys_at_the_new_price(market, skimmer, alice, lp, keeper, feed,
-                                                                       owner, set_price):
+                                                                       owner, set_price, chain):
     """(c): the attacker sees the next round (2,900, traders net long 100 ETH lose 10,000) and asks to deposit
     before it. The request's quote is at the old price; the settlement is on a later round and mints the fewer
     shares of the two, so the 10,000 stays with the LP who bore the risk."""
@@ -147,6 +147,7 @@ def test_depositing_before_a_known_losing_round_buys_at_the_new_price(market, sk
     market.open(alice, is_long=True, size=100 * ETH, margin=31_000 * USDC, nonce=3)
     lp_value = _value(pool, lp)
     quote = int(skimmer.requestDeposit(FLASH, sender=keeper).decode_logs(pool.DepositRequested)[0].quoteShares)
+    advance_to(chain, chain.blocks.head.timestamp + 1)  # Anvil dates blocks of one second alike
     set_price(2_900)  # the round the attacker saw coming
     marked_shares = int(pool.previewDeposit(FLASH))
     assert marked_shares < quote
@@ -194,6 +195,7 @@ def test_redeeming_before_a_known_winning_round_bears_the_loss(market, alice, lp
     market.open(alice, is_long=True, size=100 * ETH, margin=31_000 * USDC, nonce=4)
     shares = int(pool.balanceOf(lp)) // 2
     quote = market.request_redeem(lp, shares)
+    advance_to(chain, chain.blocks.head.timestamp + 1)  # Anvil dates blocks of one second alike
     set_price(3_100)
     marked, per_second, t0 = int(pool.convertToAssets(shares)), _fees_per_second(market), chain.blocks.head.timestamp
     assert quote - marked > 4_999 * USDC  # half the pool's shares bear half the 10,000 (less 2 s of fees)
