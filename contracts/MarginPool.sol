@@ -314,8 +314,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginPool
     function settleDeposit(address controller) external nonReentrant returns (uint256 shares) {
-        Request memory q = _takeReadyRequest(_depositRequests, controller);
-        shares = previewSettleDeposit(controller);
+        (Request memory q, uint256 marked) = _takeReadyRequest(_depositRequests, controller);
+        shares = Math.min(q.quote, _sharesAt(q.amount, marked));
         delete _depositRequests[controller];
         pendingDeposits -= q.amount;
         _liquidity += q.amount;
@@ -325,8 +325,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginPool
     function settleRedeem(address controller) external nonReentrant returns (uint256 assets) {
-        Request memory q = _takeReadyRequest(_redeemRequests, controller);
-        assets = previewSettleRedeem(controller);
+        (Request memory q, uint256 marked) = _takeReadyRequest(_redeemRequests, controller);
+        assets = Math.min(q.quote, _assetsAt(q.amount, marked));
         uint256 free = freeLiquidity();
         if (assets > free) revert InsufficientLiquidity(free, assets);
         delete _redeemRequests[controller];
@@ -505,13 +505,13 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     function previewSettleDeposit(address controller) public view returns (uint256 shares) {
         Request storage q = _depositRequests[controller];
-        return Math.min(q.quote, _convertToShares(q.amount, Math.Rounding.Floor));
+        return Math.min(q.quote, _sharesAt(q.amount, totalAssets()));
     }
 
     /// @inheritdoc IMarginPool
     function previewSettleRedeem(address controller) public view returns (uint256 assets) {
         Request storage q = _redeemRequests[controller];
-        return Math.min(q.quote, _convertToAssets(q.amount, Math.Rounding.Floor));
+        return Math.min(q.quote, _assetsAt(q.amount, totalAssets()));
     }
 
     // ================================================================ internal: positions
@@ -907,17 +907,28 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         return assets > 0 ? uint256(assets) : 0;
     }
 
-    /// @dev The pending request of `controller`, once the oracle has published a round after it (the price
-    /// is read, so a refused price reverts by name).
+    /// @dev The pending request of `controller`, once the oracle has published a round after it, and the
+    /// LPs' marked assets at that round's price (one oracle read; a refused price reverts by name).
     function _takeReadyRequest(mapping(address => Request) storage requests, address controller)
         internal
         view
-        returns (Request memory q)
+        returns (Request memory q, uint256 marked)
     {
         q = requests[controller];
         if (q.amount == 0) revert NoRequest(controller);
-        (, uint256 updatedAt) = IPriceOracle(oracle).latestPrice();
+        (uint256 priceWad, uint256 updatedAt) = IPriceOracle(oracle).latestPrice();
         if (updatedAt <= q.time) revert RequestNotReady(q.time, updatedAt);
+        marked = _markedAssets(priceWad);
+    }
+
+    /// @dev Shares bought by `assets` when the LPs own `marked`, rounded down (OpenZeppelin's formula).
+    function _sharesAt(uint256 assets, uint256 marked) internal view returns (uint256) {
+        return Math.mulDiv(assets, totalSupply() + 10 ** _decimalsOffset(), marked + 1);
+    }
+
+    /// @dev Assets paid for `shares` when the LPs own `marked`, rounded down (OpenZeppelin's formula).
+    function _assetsAt(uint256 shares, uint256 marked) internal view returns (uint256) {
+        return Math.mulDiv(shares, marked + 1, totalSupply() + 10 ** _decimalsOffset());
     }
 
     // ================================================================ internal: ERC-4626
