@@ -3,7 +3,7 @@
     RINGFENCE_KEEPER_DEPLOYMENTS=deployments/ethereum-mainnet.json \
         silverback run keeper --network ethereum:mainnet:node --account <alias>
 
-Configuration (environment, see ringfence.keeper.runner.keeper_from_env): RINGFENCE_KEEPER_FACTORY
+Configuration (environment, see ringfence.keeper.settings.KeeperSettings): RINGFENCE_KEEPER_FACTORY
 or RINGFENCE_KEEPER_DEPLOYMENTS, RINGFENCE_KEEPER_LENS, RINGFENCE_KEEPER_START_BLOCK,
 RINGFENCE_KEEPER_BATCH_SIZE, RINGFENCE_KEEPER_MAX_GAS, RINGFENCE_KEEPER_CONFIRMATIONS,
 RINGFENCE_KEEPER_DRY_RUN. The signer is Silverback's (--account, i.e. SILVERBACK_SIGNER_ALIAS);
@@ -26,7 +26,7 @@ from ape import chain
 from silverback import SilverbackBot
 
 from ringfence.keeper import Keeper
-from ringfence.keeper.runner import configure_logging, keeper_from_env, summary
+from ringfence.keeper.settings import configure_logging, keeper_from_env
 
 configure_logging()
 
@@ -56,7 +56,7 @@ def liquidate_underwater(block: Any) -> dict[str, int]:
     k = keeper()
     report = k.step()
     busy = report.candidates or report.errors or report.sent or report.settled
-    k.log.log(logging.INFO if busy else logging.DEBUG, summary(report))
+    k.log.log(logging.INFO if busy else logging.DEBUG, report.summary())
     return {
         "open_vaults": report.indexed,
         "candidates": sum(len(v) for v in report.candidates.values()),

@@ -1,4 +1,4 @@
-# Static analysis and coverage (issue 4; included by the main Makefile).
+# Static analysis and coverage.
 #   make slither          slither in its own venv (.venv-slither) on contracts/; fails on an untriaged
 #                         High/Medium finding (triage: slither.triage.json -> docs/slither-triage.md)
 #   make slither-triage   rerun slither and refresh the triage files (new findings come in as "todo")
@@ -16,16 +16,15 @@ COVERAGE_TESTS ?= tests/integration tests/security tests/gas tests/keeper/test_k
 COVERAGE_FUZZ_EXAMPLES ?= 30
 COVERAGE_FUZZ_STEPS ?= 100
 
-slither: install
+slither: install ## slither on contracts/: fails on an untriaged High/Medium finding
 	bash tools/analysis/slither.sh
 
-slither-triage: install
+slither-triage: install ## rerun slither and refresh the triage files
 	bash tools/analysis/slither.sh --update
 
-coverage: install
-	$(APE) compile --force
+coverage: compile ## line and branch coverage of the contracts -> reports/coverage.md
 	RINGFENCE_FUZZ_EXAMPLES=$(COVERAGE_FUZZ_EXAMPLES) RINGFENCE_FUZZ_STEPS=$(COVERAGE_FUZZ_STEPS) \
 	  $(VENV)/bin/python -m tools.coverage run $(COVERAGE_TESTS)
 
-coverage-report: install
+coverage-report: install ## the coverage report again from the last run's traces
 	$(VENV)/bin/python -m tools.coverage report

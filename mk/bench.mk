@@ -1,14 +1,14 @@
-# Gas bench (issue 5): Ringfence vs Morpho Blue 1.0.0 in one run on one Anvil of its own.
+# Gas bench: Ringfence vs Morpho Blue 1.0.0 in one run on one Anvil of its own.
 #   make bench          -> reports/gas.json, reports/BENCH.md, the table on the console
 #   make gas-snapshot   -> rewrites tests/gas/snapshot.json (Ringfence's gas per operation), on purpose
 #   make gas-check      -> tests/gas on Anvil: fails if an operation costs more than its snapshot
 .PHONY: bench gas-snapshot gas-check
 
-bench: install
+bench: compile ## gas per operation, Ringfence vs Morpho Blue -> reports/BENCH.md
 	$(APE) run bench
 
-gas-snapshot: install
+gas-snapshot: compile ## rewrite tests/gas/snapshot.json on purpose
 	$(APE) run bench --write-snapshot
 
-gas-check: install
+gas-check: compile ## tests/gas on Anvil: fails if an operation costs more than its snapshot
 	$(APE) test tests/gas -p no:cacheprovider --network ethereum:local:foundry

@@ -1,16 +1,15 @@
-# The market simulator (issue 6; included by the main Makefile).
-#   make simulate SCENARIO=calm                      a scenario on the embedded chain -> reports/sim/<scenario>/
-#   make simulate SCENARIO=slow-bleed SIM_NETWORK=ethereum:local:foundry SEED=7
+# The market simulator.
+#   make simulate SIM_SCENARIO=calm                  a scenario on the embedded chain -> reports/sim/<scenario>/
+#   make simulate SIM_SCENARIO=slow-bleed SIM_NETWORK=ethereum:local:foundry SIM_SEED=7
 #   make bench-sim    1,000 positions over 500 oracle rounds on an Anvil of its own (reported, not asserted)
 .PHONY: simulate bench-sim
 
-SCENARIO ?= flash-crash
+SIM_SCENARIO ?= flash-crash
+SIM_SEED ?=
 SIM_NETWORK ?= ethereum:local:test
 
-simulate: install
-	$(APE) compile --force
-	$(APE) run simulate $(SCENARIO) --network $(SIM_NETWORK) $(if $(SEED),--seed $(SEED))
+simulate: compile ## a scenario (SIM_SCENARIO, SIM_NETWORK, SIM_SEED) -> reports/sim/<scenario>/
+	$(APE) run simulate $(SIM_SCENARIO) --network $(SIM_NETWORK) $(if $(SIM_SEED),--seed $(SIM_SEED))
 
-bench-sim: install
-	$(APE) compile --force
+bench-sim: compile ## 1,000 positions over 500 oracle rounds on an Anvil of its own
 	$(APE) run simulate bench --own-anvil

@@ -78,12 +78,12 @@ def run_demo(accounts: Any, project: Any, console: Console | None = None) -> Dem
     for trader in (alice, bob, carol, dave):
         usdc.mint(trader, to_units(100_000, USDC_DECIMALS), sender=owner)
 
-    stories = [
-        ("alice", alice, dict(is_long=True, size=to_wad(2), margin=to_units(1_000, USDC_DECIMALS))),
-        ("alice", alice, dict(is_long=False, size=to_wad("0.5"), margin=to_units(300, USDC_DECIMALS),
-                              nonce=1)),
-        ("bob", bob, dict(is_long=True, size=to_wad(10), margin=to_units(3_500, USDC_DECIMALS))),
-        ("carol", carol, dict(is_long=False, size=to_wad(5), margin=to_units(5_000, USDC_DECIMALS))),
+    stories: list[tuple[str, Any, dict[str, Any]]] = [
+        ("alice", alice, {"is_long": True, "size": to_wad(2), "margin": to_units(1_000, USDC_DECIMALS)}),
+        ("alice", alice, {"is_long": False, "size": to_wad("0.5"), "margin": to_units(300, USDC_DECIMALS),
+                              "nonce": 1}),
+        ("bob", bob, {"is_long": True, "size": to_wad(10), "margin": to_units(3_500, USDC_DECIMALS)}),
+        ("carol", carol, {"is_long": False, "size": to_wad(5), "margin": to_units(5_000, USDC_DECIMALS)}),
     ]
     vaults = [(name, market.open(trader, **kw)) for name, trader, kw in stories]
     console.print(vault_table([(n, market.state(v)) for n, v in vaults], "Vaults at ETH = 3,000"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import re
-
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -91,9 +90,9 @@ class RingfenceError(Exception):
         template = MESSAGES.get(self.name)
         if message is None:
             if template is not None:
-                message = template.format(**{k: _fmt(v) for k, v in self.inputs.items()})
+                message = template.format(**{k: format_value(v) for k, v in self.inputs.items()})
             else:
-                args = ", ".join(f"{k}={_fmt(v)}" for k, v in self.inputs.items())
+                args = ", ".join(f"{k}={format_value(v)}" for k, v in self.inputs.items())
                 message = f"{self.name}({args})"
         self.message = message
         super().__init__(message)
@@ -121,7 +120,7 @@ def error_class(name: str) -> type[RingfenceError]:
     return _classes[name]
 
 
-def _fmt(value: Any) -> str:
+def format_value(value: Any) -> str:
     if isinstance(value, bytes):
         stripped = value.rstrip(b"\0")
         try:
@@ -221,7 +220,7 @@ def revert_data_from(candidates: Iterable[Any]) -> bytes | None:
                 return bytes.fromhex(candidate[2:])
             except ValueError:
                 continue
-        if (anvil := _anvil_rendering(candidate)) is not None:
+        if (anvil := anvil_revert_data(candidate)) is not None:
             return anvil
         rendered = candidate.partition("execution reverted: ")[2] or candidate
         if rendered[:2] in ("b'", 'b"'):
@@ -237,7 +236,7 @@ def revert_data_from(candidates: Iterable[Any]) -> bytes | None:
 _ANVIL_ERROR = re.compile(r"custom error 0x([0-9a-fA-F]{8})(?::\s?(.*))?", re.DOTALL)
 
 
-def _anvil_rendering(message: str) -> bytes | None:
+def anvil_revert_data(message: str) -> bytes | None:
     """Revert data back from Anvil's text rendering ``custom error 0x<selector>: <args>`` (what
     reaches Ape when Anvil has no ABI for the error). The arguments come as hex, or as text when
     their bytes happen to be valid UTF-8 (then encoding the text gives them back). When neither
@@ -246,7 +245,7 @@ def _anvil_rendering(message: str) -> bytes | None:
     if match is None:
         return None
     selector, rendered = match.group(1), match.group(2) or ""
-    hex_args = re.match(r"[0-9a-fA-F]*", rendered).group(0)
+    hex_args = re.match(r"[0-9a-fA-F]*", rendered).group(0)  # type: ignore[union-attr]  # `*` always matches
     if hex_args == rendered.strip() and len(hex_args) % 2 == 0:
         return bytes.fromhex(selector + hex_args)
     raw = rendered.encode("utf-8", errors="surrogateescape")

@@ -2,7 +2,8 @@
 
 Idempotent: a second run reads deployments/<ecosystem>-<network>.json and deploys only what is
 missing. On a live network (not local, not a fork) every transaction is confirmed first unless
---yes is given. The logic is in ringfence/deploy.py.
+--yes is given. The logic is in ringfence/deploy/; the deployments file in
+ringfence/chain/deployments.py.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from pathlib import Path
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option, skip_confirmation_option
+
+from ringfence.chain.deployments import DeployError, default_deployments_path, is_live
+from ringfence.deploy import deploy, load_markets
+from ringfence.errors import RingfenceError
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Deploy Ringfence and the markets of a file")
@@ -29,10 +34,7 @@ from ape.cli import ConnectedProviderCommand, account_option, skip_confirmation_
 @skip_confirmation_option("Do not ask before each transaction on a live network")
 def cli(provider, markets_file, deployments_file, deployments_dir, create2, account,
         skip_confirmation):
-    from ape import accounts
-
-    from ringfence.deploy import DeployError, default_deployments_path, deploy, is_live, load_markets
-    from ringfence.errors import RingfenceError
+    from ape import accounts  # lazily: ape's managers load every Ape plugin when first imported
 
     try:
         spec = load_markets(markets_file)

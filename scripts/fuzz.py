@@ -1,6 +1,6 @@
 """`ape run fuzz`: a deep stateful fuzz run of the protocol's invariants on an Anvil of its own.
 
-    ape run fuzz --steps 200 --examples 500 --seed 42     # make fuzz STEPS=200 EXAMPLES=500 SEED=42
+    ape run fuzz --steps 200 --examples 500 --seed 42     # make fuzz FUZZ_STEPS=200 FUZZ_EXAMPLES=500 FUZZ_SEED=42
     ape run fuzz --examples 50 --no-shrink                # quick look, no shrinking of a failure
 
 Prints the seed first (the same seed replays the same run), shows progress (actions done / total,

@@ -3,7 +3,7 @@ in one run on one Anvil of the bench's own, and the code the gas-snapshot test r
 
 * :mod:`~ringfence.bench.artifacts` — Morpho Blue (its own compiler settings) and the Chainlink feed
   contracts compiled through the solc-js shim, cached under ``.build/bench/``;
-* :mod:`~ringfence.bench.anvil` — the Anvil (prague, ``--prune-history 64``, 1 s blocks) and Ape on it;
+* :mod:`~ringfence.chain.anvil` (shared) — the Anvil (prague, ``--prune-history 64``, 1 s blocks) and Ape on it;
 * :mod:`~ringfence.bench.shared` — the tokens and the proxy → aggregator feed both protocols use;
 * :mod:`~ringfence.bench.ringfence_side` / :mod:`~ringfence.bench.morpho_side` — the stories;
 * :mod:`~ringfence.bench.measure` — operations and their transactions' ``gasUsed``;

@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from ringfence.paths import ROOT
+
 NODE_MODULES = ROOT / "node_modules"
 CACHE_DIR = ROOT / ".build" / "bench"
 SOLCX = ROOT / ".solcx"

@@ -21,6 +21,7 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 from web3.logs import DISCARD
+from web3.types import RPCEndpoint
 
 from ringfence.bench.artifacts import Artifact, morpho_artifacts
 from ringfence.bench.measure import Recorder, StoryError, Tx, web3_tx
@@ -63,10 +64,17 @@ class MorphoStories:
         self.set_price = set_price
         self.set_answer = set_answer
         self.arts = {**(artifacts or morpho_artifacts()), "MorphoChainlinkOracle": env.artifacts["MorphoChainlinkOracle"]}
-        w3.provider.make_request("anvil_autoImpersonateAccount", [True])
+        w3.provider.make_request(RPCEndpoint("anvil_autoImpersonateAccount"), [True])
         self.usdc = w3.eth.contract(address=Web3.to_checksum_address(str(env.usdc.address)), abi=ERC20_ABI)
         self.weth = w3.eth.contract(address=Web3.to_checksum_address(str(env.weth.address)), abi=ERC20_ABI)
         self.ctx: MorphoContext | None = None
+
+    @property
+    def context(self) -> MorphoContext:
+        """The deployed Morpho side (after :meth:`setup`)."""
+        if self.ctx is None:
+            raise RuntimeError("MorphoStories.setup() has not run")
+        return self.ctx
 
     # ------------------------------------------------------------------ plumbing
     def actor(self) -> str:
@@ -74,13 +82,13 @@ class MorphoStories:
         runs are comparable to the gas unit (an address's zero bytes change calldata costs)."""
         self._actors = getattr(self, "_actors", 0) + 1
         address = Account.from_key(Web3.keccak(text=f"ringfence-bench-morpho-{self._actors}")).address
-        self.w3.provider.make_request("anvil_setBalance", [address, hex(10**21)])
+        self.w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [address, hex(10**21)])
         return address
 
     def tick(self, seconds: int = BLOCK_TIME) -> None:
         """Dates the next block `seconds` after the head (see ringfence_side.tick)."""
         head = self.w3.eth.get_block("latest")["timestamp"]
-        self.w3.provider.make_request("evm_setNextBlockTimestamp", [head + seconds])
+        self.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [head + seconds])
 
     def send(self, fn: Any, sender: str, tick: bool = False) -> Any:
         """Sends and waits; `tick`: mine it BLOCK_TIME after the head (every Morpho call, measured or not:
@@ -100,7 +108,7 @@ class MorphoStories:
         return self.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
 
     def fund(self, who: str, usdc: int = 0, weth: int = 0) -> None:
-        morpho = self.ctx.morpho.address
+        morpho = self.context.morpho.address
         if usdc:
             self.send(self.usdc.functions.mint(who, usdc), who)
             self.send(self.usdc.functions.approve(morpho, MAX_UINT), who)
@@ -109,29 +117,29 @@ class MorphoStories:
             self.send(self.weth.functions.approve(morpho, MAX_UINT), who)
 
     def position(self, who: str) -> tuple[int, int, int]:
-        return tuple(self.ctx.morpho.functions.position(self.ctx.market_id, who).call())  # type: ignore[return-value]
+        return tuple(self.context.morpho.functions.position(self.context.market_id, who).call())  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ Morpho calls
     def supply_collateral(self, who: str, assets: int) -> Any:
-        return self.send(self.ctx.morpho.functions.supplyCollateral(self.ctx.params, assets, who, b""), who, tick=True)
+        return self.send(self.context.morpho.functions.supplyCollateral(self.context.params, assets, who, b""), who, tick=True)
 
     def borrow(self, who: str, assets: int) -> Any:
-        return self.send(self.ctx.morpho.functions.borrow(self.ctx.params, assets, 0, who, who), who, tick=True)
+        return self.send(self.context.morpho.functions.borrow(self.context.params, assets, 0, who, who), who, tick=True)
 
     def repay_all(self, who: str) -> Any:
         shares = self.position(who)[1]
-        return self.send(self.ctx.morpho.functions.repay(self.ctx.params, 0, shares, who, b""), who, tick=True)
+        return self.send(self.context.morpho.functions.repay(self.context.params, 0, shares, who, b""), who, tick=True)
 
     def withdraw_collateral(self, who: str, assets: int | None = None) -> Any:
         if assets is None:
             assets = self.position(who)[2]
-        return self.send(self.ctx.morpho.functions.withdrawCollateral(self.ctx.params, assets, who, who), who, tick=True)
+        return self.send(self.context.morpho.functions.withdrawCollateral(self.context.params, assets, who, who), who, tick=True)
 
     def liquidate(self, keeper: str, borrower: str, seized: int = 0, repaid_shares: int = 0) -> tuple[Any, Any]:
-        receipt = self.send(self.ctx.morpho.functions.liquidate(self.ctx.params, borrower, seized, repaid_shares, b""),
+        receipt = self.send(self.context.morpho.functions.liquidate(self.context.params, borrower, seized, repaid_shares, b""),
                             keeper, tick=True)
-        events = [e for e in self.ctx.morpho.events.Liquidate().process_receipt(receipt, errors=DISCARD)
-                  if e["address"] == self.ctx.morpho.address]
+        events = [e for e in self.context.morpho.events.Liquidate().process_receipt(receipt, errors=DISCARD)
+                  if e["address"] == self.context.morpho.address]
         if len(events) != 1:
             raise StoryError(f"Morpho liquidate emitted {len(events)} Liquidate events")
         return receipt, events[0]["args"]
@@ -205,7 +213,7 @@ class MorphoStories:
         self.set_price(3000)
 
     def lp_stories(self) -> None:
-        m, p, lp2 = self.ctx.morpho, self.ctx.params, self.lp2
+        m, p, lp2 = self.context.morpho, self.context.params, self.lp2
         receipt = self.send(m.functions.supply(p, 10_000 * USDC, 0, lp2, b""), lp2, tick=True)
         self.rec.add("lp_deposit", [web3_tx("supply", receipt)], note="supply by a new lender")
         receipt = self.send(m.functions.withdraw(p, 5_000 * USDC, 0, lp2, lp2), lp2, tick=True)

@@ -6,13 +6,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from ringfence.bench.artifacts import ROOT
 from ringfence.bench.measure import Measurement, Recorder
 from ringfence.bench.offchain import OffchainFigure
 from ringfence.bench.trace import TxTrace
 from ringfence.bench.trace import markdown as trace_markdown
+from ringfence.paths import ROOT
 
 REPORTS = ROOT / "reports"
 
@@ -41,7 +41,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("market_creation", "market creation"),
 ]
 
-# The goals for Ringfence (gas per operation, at most).
+# Ringfence's gas goals (gas per operation, at most).
 GOALS: dict[str, int] = {
     "open_from_nothing": 150_000,
     "reopen": 80_000,
@@ -146,11 +146,12 @@ def rich_table(table_rows: list[Row], title: str = "Gas per operation (gasUsed)"
     from rich.table import Table
 
     t = Table(title=title)
-    for col, justify in [("operation", "left"), ("Ringfence", "right"), ("Morpho Blue 1.0.0", "right"),
-                         ("RF / Morpho", "right"), ("goal", "right"), ("status", "left")]:
+    columns: list[tuple[str, Literal["left", "right"]]] = [("operation", "left"), ("Ringfence", "right"), ("Morpho Blue 1.0.0", "right"),
+                         ("RF / Morpho", "right"), ("goal", "right"), ("status", "left")]
+    for col, justify in columns:
         t.add_column(col, justify=justify)
     for r in table_rows:
-        style = {True: "green", False: "red"}.get(r.met, "")
+        style = "" if r.met is None else ("green" if r.met else "red")
         t.add_row(r.name, _fmt(r.ringfence), _fmt(r.morpho), r.ratio, _fmt(r.goal),
                   f"[{style}]{r.status}[/]" if style else r.status)
     return t

@@ -265,7 +265,10 @@ class RingfenceStories:
         if direct:  # a keeper of one pool can skip the Liquidator's routing and registry check
             receipt = self.pool.liquidate([vault], keeper, True, sender=keeper)
         else:
-            receipt = self.ctx.liquidator.liquidate(vault, sender=keeper)
+            liquidator = self.ctx.liquidator
+            if liquidator is None:
+                raise StoryError("this build has no Liquidator")
+            receipt = liquidator.liquidate(vault, sender=keeper)
         events = receipt.decode_logs(self.pool.Liquidated)
         if len(events) != 1:
             raise StoryError(f"liquidate({vault}) emitted {len(events)} Liquidated events")

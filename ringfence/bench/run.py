@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from ringfence.bench import artifacts as _artifacts
-from ringfence.bench.anvil import HARDFORK, PRUNE_HISTORY, anvil, anvil_binary, ape_on
 from ringfence.bench.measure import Measurement, Recorder
 from ringfence.bench.offchain import OffchainFigure, keeper_figures, keeper_synthetic_figures
 from ringfence.bench.report import REPORTS, Row, rich_table, write_reports
@@ -23,6 +22,7 @@ from ringfence.bench.ringfence_side import (
 )
 from ringfence.bench.shared import deploy_shared
 from ringfence.bench.trace import TxTrace, trace_tx
+from ringfence.chain.anvil import HARDFORK, PRUNE_HISTORY, anvil, anvil_binary, ape_on
 
 # Transactions traced for the "where the gas goes" section (traced as soon as they are mined).
 TRACE_OPS = {
@@ -165,9 +165,9 @@ def run_bench(batch_sizes: Sequence[int] = BATCH_SIZES, with_morpho: bool = True
 
             def setup_and_label() -> None:
                 original_setup()
-                tracer.label(stories.ctx.morpho.address, "Morpho")
-                tracer.label(stories.ctx.irm.address, "IrmMock")
-                tracer.label(stories.ctx.oracle.address, "MorphoChainlinkOracle")
+                tracer.label(stories.context.morpho.address, "Morpho")
+                tracer.label(stories.context.irm.address, "IrmMock")
+                tracer.label(stories.context.oracle.address, "MorphoChainlinkOracle")
 
             stories.setup = setup_and_label  # type: ignore[method-assign]
             stories.run(liquidation, batch_sizes)

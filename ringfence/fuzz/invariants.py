@@ -1,4 +1,5 @@
-"""The protocol's invariants (DESIGN.md) as checks over a snapshot of the chain and a ghost model.
+"""The protocol's invariants (docs/design.md, with their ids) as checks over a snapshot of the chain
+and a ghost model.
 
 Each check takes plain data, so a canary can feed it a tampered snapshot or ghost and show it fails.
 
@@ -16,7 +17,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ringfence import model
-
 
 WAD = 10**18
 MAX_UINT128 = 2**128 - 1
@@ -236,7 +236,7 @@ def check_marking(snap: Snapshot, scales: list[int], borrow_rates: list[int]) ->
                 raise InvariantViolation("marking", f"pool {i}: price {m.price} but totalAssets {m.total_assets}")
             continue
         expected = mark_of(snap, i, scales[i], borrow_rates[i])
-        if m.total_assets != expected.total_assets:
+        if expected is None or m.total_assets != expected.total_assets:
             raise InvariantViolation("marking", f"pool {i}: totalAssets {m.total_assets} != model {expected}")
 
 
@@ -333,6 +333,8 @@ def mark_change(action: str, pre: Snapshot, post: Snapshot, market: int, scale: 
     if before is None or after is None or total is None or before.clamped or after.clamped:
         return None
     price = pre.markets[market].price
+    if price is None:  # unreachable: `before` exists only with a price
+        return None
     index = pre.markets[market].fee_index + borrow_rate_wad * (t - pre.timestamp)
     realized = Fraction(-from_pool - borne)
     gaps: list[int] = []
@@ -401,15 +403,16 @@ class LpLedger:
     Roundings all go the pool's way, so no tolerance is needed: ``W <= B`` exactly.
 
     What it rules out: any path that gives the actor more than its pro-rata share (per share held) of the
-    marked value's changes while it held settled shares: the LP skim of issue 10 (a flash deposit, then a
-    close or a liquidation that realizes value the mark of the realized-only design did not hold, then a
-    redemption at the realized price), a rounding or conversion in the LP's favour, a settlement paying
-    more than its quote, a redemption escaping losses by more than its quote. What it does not rule out
-    by itself: a deposit requested just before a known price move (its shares are bought at the
-    settlement's mark if that is dearer, which invariant L3 checks, and held through the move after);
-    and gains the mark itself misstates (positions beyond their caps, bankrupt positions not liquidated
-    yet: the mark counts the aggregate PnL clamped at the whole reserve only). A per round trip form
-    (``returned <= deposited * P_redeem_request / P_deposit_settlement``) follows from it and L3.
+    marked value's changes while it held settled shares: the LP skim (docs/security-checklist.md R2: a
+    flash deposit, then a close or a liquidation that realizes value a realized-only share price did not
+    hold, then a redemption at the realized price), a rounding or conversion in the LP's favour, a
+    settlement paying more than its quote, a redemption escaping losses by more than its quote. What it
+    does not rule out by itself: a deposit requested just before a known price move (its shares are
+    bought at the settlement's mark if that is dearer, which invariant L3 checks, and held through the
+    move after); and gains the mark itself misstates (positions beyond their caps, bankrupt positions
+    not liquidated yet: the mark counts the aggregate PnL clamped at the whole reserve only). A per
+    round trip form (``returned <= deposited * P_redeem_request / P_deposit_settlement``) follows from
+    it and L3.
     """
 
     actor: str

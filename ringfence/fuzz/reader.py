@@ -7,11 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode
-
 from ringfence import model
+from ringfence.chain.rpc import Fn, Node
 from ringfence.fuzz.invariants import LpRow, MarketRow, Snapshot, VaultRow
-from ringfence.fuzz.rpc import Fn, Node
 
 QUERY = "(address,address,address,address[],bool,address[],address[],address[][])"
 LP_ROW = "(uint256,uint256,uint256,uint256,uint256,uint256,uint256)"

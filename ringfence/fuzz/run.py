@@ -159,7 +159,7 @@ def _report(console: Any, result: RunResult, stats: Any) -> None:
 
 
 def _tidy_anvil_tmp(console: Any) -> None:
-    """Warns when Anvil's state spill directory grows (it filled a disk once: TOOLCHAIN.md)."""
+    """Warns when Anvil's state spill directory grows (it can fill a disk: see docs/toolchain.md)."""
     tmp = Path(os.path.expanduser("~/.foundry/anvil/tmp"))
     if not tmp.is_dir():
         return

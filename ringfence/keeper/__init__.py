@@ -5,23 +5,23 @@ also settles the LPs' pending deposit and redemption requests after each new ora
 * :mod:`ringfence.keeper.index` — the chain-free index (:class:`VaultIndex`, :class:`MarketIndex`);
 * :mod:`ringfence.keeper.plan` — packing vaults into transactions;
 * :mod:`ringfence.keeper.keeper` — :class:`Keeper`, the chain-facing loop (``ape run keeper``,
-  ``bots/keeper.py``);
+  ``bots/keeper.py``), with :mod:`~ringfence.keeper.settlement` (its LP-request half),
+  :mod:`~ringfence.keeper.config` (:class:`KeeperConfig`, where the protocol is),
+  :mod:`~ringfence.keeper.report` (what a pass did) and :mod:`~ringfence.keeper.failures`;
+* :mod:`ringfence.keeper.settings` — the ``RINGFENCE_KEEPER_*`` environment (pydantic-settings) and
+  logging, for the Silverback bot;
+* :mod:`ringfence.keeper.cli` — ``ape run keeper``;
 * :mod:`ringfence.keeper.bench` — :func:`decision_time`, the off-chain decision micro-benchmark.
 
 Importing this package touches no network.
 """
 
+from ringfence.keeper.config import KeeperConfig, resolve_deployment
+from ringfence.keeper.failures import describe_error
 from ringfence.keeper.index import LpRequest, MarketIndex, VaultIndex, VaultRecord
-from ringfence.keeper.keeper import (
-    Keeper,
-    KeeperConfig,
-    SentTx,
-    SettledTx,
-    StepReport,
-    describe_error,
-    resolve_deployment,
-)
+from ringfence.keeper.keeper import Keeper
 from ringfence.keeper.plan import chunk_batches, split_batches, vaults_per_tx
+from ringfence.keeper.report import SentTx, SettledTx, StepReport
 
 __all__ = [
     "Keeper",

@@ -22,8 +22,10 @@ from typing import Any
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from ringfence.keeper.keeper import Keeper, KeeperConfig, describe_error, resolve_deployment
-from ringfence.keeper.runner import configure_logging, summary
+from ringfence.keeper.config import KeeperConfig, resolve_deployment
+from ringfence.keeper.failures import describe_error
+from ringfence.keeper.keeper import Keeper
+from ringfence.keeper.settings import configure_logging
 
 __all__ = ["cli", "run"]
 
@@ -35,7 +37,7 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
     """The command's body (also callable in-process): returns the exit status."""
     from ape import accounts
 
-    from ringfence.deploy import is_live
+    from ringfence.chain.deployments import is_live
 
     live = is_live(provider)
     dry_run = bool(config.get("dry_run"))
@@ -58,7 +60,7 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
          f"{start}, account {getattr(account, 'address', None) or '- (dry run)'}")
     if once:
         report = keeper.step()
-        echo(summary(report))
+        echo(report.summary())
         for tx in report.sent:
             echo(f"  {tx.txn_hash}: {tx.liquidated}/{tx.attempted} liquidated, gas {tx.gas_used}")
         for st in report.settled:

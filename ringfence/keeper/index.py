@@ -36,7 +36,7 @@ import heapq
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from ringfence import model
 
@@ -233,7 +233,8 @@ class MarketIndex:
         """Applies the staged changes to the sorted lists."""
         if self._rekey:
             horizon_index = self.horizon_fee_index
-            longs, shorts = [], []
+            longs: list[Any] = []
+            shorts: list[Any] = []
             for record in self.vaults.values():
                 record.entry_notional = model.notional_up(record.size, record.entry_price, self.scale)
                 record.key = self.liquidation_price(record, horizon_index)
@@ -306,7 +307,7 @@ class VaultIndex:
                     "ParamsUpdated")
     LP_EVENTS = ("DepositRequested", "RedeemRequested", "DepositSettled", "RedeemSettled")
     POOL_EVENTS = VAULT_EVENTS + LP_EVENTS
-    REQUEST_KIND = {"DepositRequested": "deposit", "RedeemRequested": "redeem",
+    REQUEST_KIND: ClassVar[dict[str, str]] = {"DepositRequested": "deposit", "RedeemRequested": "redeem",
                     "DepositSettled": "deposit", "RedeemSettled": "redeem"}
 
     def __init__(self, *, horizon_ts: int = 0, use_sortedcontainers: bool = True) -> None:

@@ -55,164 +55,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from eth_utils import encode_hex, keccak, to_checksum_address
 
 from ringfence.abi import at
-from ringfence.keeper.index import LpRequest, VaultIndex
+from ringfence.keeper.config import KeeperConfig
+from ringfence.keeper.failures import describe_error, gas_suspect
+from ringfence.keeper.index import VaultIndex
 from ringfence.keeper.plan import Batches, chunk_batches, count_vaults, split_batches, vaults_per_tx
+from ringfence.keeper.report import SentTx, StepReport, hex_str
+from ringfence.keeper.settlement import LpSettlement
 
-__all__ = ["Keeper", "KeeperConfig", "SentTx", "SettledTx", "StepReport", "describe_error", "resolve_deployment"]
+__all__ = ["Keeper"]
 
 logger = logging.getLogger("ringfence.keeper")
-
-
-@dataclass
-class KeeperConfig:
-    """How the keeper indexes, decides and sends."""
-
-    batch_size: int = 100
-    """At most this many vaults per ``Lens.liquidatable`` call and per liquidation transaction."""
-    max_gas: int | None = None
-    """Gas cap per liquidation transaction (``None``: ``gas_cap_ratio`` × the block gas limit; never
-    above the block gas limit)."""
-    gas_cap_ratio: float = 0.5
-    gas_margin: float = 1.25
-    """The gas limit sent is the estimate times this (room for a state change before inclusion)."""
-    chunk_size: int = 2_000
-    """Blocks per ``eth_getLogs`` request while catching up."""
-    horizon: int = 3_600
-    """Seconds ahead of the chain's clock at which liquidation prices are keyed (fee drift)."""
-    horizon_lead: int = 600
-    """Re-key when the chain's clock comes within this many seconds of the horizon."""
-    confirmations: int = 0
-    """Index and decide on the head minus this many blocks (reorg safety on live chains)."""
-    dry_run: bool = False
-    """Decide and confirm, log what would be sent, send nothing."""
-    estimate_gas: bool | None = None
-    """Size each transaction's gas limit with ``eth_estimateGas`` (times ``gas_margin``); ``None``:
-    yes, except on the embedded py-evm chain (where estimation is a slow binary search), which uses
-    the gas model alone."""
-    gas_per_tx: int = 60_000
-    gas_per_market: int = 250_000
-    gas_per_vault: int = 100_000
-    """The gas model, an upper bound per transaction: ``gas_per_tx + gas_per_market * markets +
-    gas_per_vault * vaults`` (measured: ~150k for a market's first vault, ~36-47k per further vault;
-    raised by half whenever a transaction uses more than 80 % of it, doubled when one fails without a
-    named error). It packs transactions under the cap and is the gas limit sent when estimates are off."""
-    settle_gas: int = 400_000
-    """Gas limit of a ``settleDeposit`` / ``settleRedeem`` transaction (they use ~100k)."""
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
-        if self.horizon_lead >= self.horizon:
-            raise ValueError("horizon_lead must be shorter than the horizon")
-        if self.chunk_size < 1:
-            raise ValueError("chunk_size must be >= 1")
-
-
-@dataclass
-class SentTx:
-    """One liquidation transaction the keeper sent."""
-
-    txn_hash: str
-    block: int
-    batches: Batches
-    gas_limit: int
-    gas_used: int
-    attempted: int
-    liquidated: int
-
-
-@dataclass
-class SettledTx:
-    """One LP request the keeper settled."""
-
-    kind: str  # "deposit" | "redeem"
-    pool: str
-    controller: str
-    txn_hash: str
-    block: int
-    gas_used: int
-    amount: int  # shares minted (deposit) or assets paid (redeem)
-
-
-@dataclass
-class StepReport:
-    """What one pass saw and did."""
-
-    block: int = -1
-    timestamp: int = 0
-    indexed: int = 0
-    prices: dict[str, int] = field(default_factory=dict)
-    candidates: dict[str, list[str]] = field(default_factory=dict)
-    confirmed: dict[str, list[str]] = field(default_factory=dict)
-    sent: list[SentTx] = field(default_factory=list)
-    not_sent_races: int = 0  # vaults dropped because a simulation showed they were already liquidated
-    errors: list[str] = field(default_factory=list)
-    skipped: bool = False  # a previous pass was still running
-    settled: list[SettledTx] = field(default_factory=list)  # LP requests settled in this pass
-    lp_pending: int = 0  # LP requests pending before the pass settled any
-    lp_waiting: int = 0  # ready redemptions the free liquidity cannot pay yet (retried next pass)
-
-    @property
-    def liquidated(self) -> int:
-        return sum(tx.liquidated for tx in self.sent)
-
-    @property
-    def lost_races(self) -> int:
-        """Vaults sent but skipped on chain (someone else liquidated them first) plus those not sent."""
-        return self.not_sent_races + sum(tx.attempted - tx.liquidated for tx in self.sent)
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line description of a revert or failure, with the contract error's name when known."""
-    from ringfence.errors import RingfenceError, translate
-
-    if not isinstance(exc, RingfenceError):
-        try:
-            from ape.exceptions import ContractLogicError
-
-            if isinstance(exc, ContractLogicError):
-                exc = translate(exc)
-        except Exception:  # noqa: BLE001 - describing must never fail
-            pass
-    if isinstance(exc, RingfenceError):
-        return f"{exc.name}: {exc.message}"
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
-
-
-def resolve_deployment(*, factory: str | None = None, deployments: str | Path | None = None,
-                       lens: str | None = None, start_block: int | None = None,
-                       provider: Any = None) -> tuple[str, str | None, int]:
-    """``(factory, lens, start_block)`` from explicit options, else from a deployments file
-    (``deployments/<ecosystem>-<network>.json`` of :mod:`ringfence.deploy` by default). The start
-    block defaults to the block the factory was deployed in (0 when unknown)."""
-    from ringfence.deploy import default_deployments_path, load_deployments
-
-    data: dict[str, Any] = {}
-    if deployments is not None or factory is None:
-        path = Path(deployments) if deployments is not None else default_deployments_path(provider)
-        data = load_deployments(path)
-        if not data and factory is None:
-            raise ValueError(f"no factory given and no deployments file at {path}")
-    contracts = data.get("contracts", {})
-    if factory is None:
-        factory = contracts.get("PoolFactory", {}).get("address")
-        if not factory:
-            raise ValueError("the deployments file has no PoolFactory")
-    if lens is None and contracts.get("Lens", {}).get("address"):
-        lens = contracts["Lens"]["address"]
-    if start_block is None:
-        record = contracts.get("PoolFactory", {})
-        same = record.get("address") and str(record["address"]).lower() == str(factory).lower()
-        start_block = int(record.get("block") or 0) if same else 0
-    return to_checksum_address(factory), (to_checksum_address(lens) if lens else None), int(start_block)
 
 
 class _Named(logging.LoggerAdapter):
@@ -222,7 +79,7 @@ class _Named(logging.LoggerAdapter):
         return f"[{self.extra['keeper']}] {msg}", kwargs  # type: ignore[index]
 
 
-class Keeper:
+class Keeper(LpSettlement):
     """A liquidation keeper for every market of one factory (see the module docstring)."""
 
     def __init__(self, factory: Any, *, account: Any = None, lens: Any = None, start_block: int = 0,
@@ -320,7 +177,7 @@ class Keeper:
             if created:
                 for lg in created:
                     self._add_pool(lg.event_arguments["pool"], to_block)
-                new = [to_checksum_address(str(lg.event_arguments["pool"])) for lg in created]
+                new = [str(to_checksum_address(str(lg.event_arguments["pool"]))) for lg in created]
                 logs += self._logs(new, self._pool_events, int(created[0].block_number), end)
                 logs.sort(key=lambda lg: (int(lg.block_number), int(lg.log_index)))
             for log in logs:
@@ -335,7 +192,7 @@ class Keeper:
         self._refresh(to_block)
         self.index.commit()
         if self.next_block > 0:
-            self._indexed_hash = (self.next_block - 1, _hex(self.chain.blocks[self.next_block - 1].hash))
+            self._indexed_hash = (self.next_block - 1, hex_str(self.chain.blocks[self.next_block - 1].hash))
         if to_block - caught_up_from > self.config.chunk_size:
             self.log.info("caught up blocks %d..%d: %d events, %d open vaults in %d market(s)",
                           caught_up_from, to_block, applied, len(self.index), len(self.index.markets))
@@ -357,7 +214,7 @@ class Keeper:
             return
         number, digest = self._indexed_hash
         try:
-            current = _hex(self.chain.blocks[number].hash) if number <= to_block else None
+            current = hex_str(self.chain.blocks[number].hash) if number <= to_block else None
         except Exception:  # noqa: BLE001 - the block is gone
             current = None
         if current == digest:
@@ -626,7 +483,7 @@ class Keeper:
             reason = describe_error(exc)
             message = f"liquidateBatch of {n} vault(s) failed ({reason}): retry next block"
             self.log.error(message)
-            if _gas_suspect(exc):
+            if gas_suspect(exc):
                 # The simulation just passed: a failure without a named error is (almost surely) the
                 # gas limit (an inner call out of gas reverts with empty data). Double the model.
                 per_market, per_vault = self._gas_coefficients
@@ -637,7 +494,7 @@ class Keeper:
         events = list(receipt.decode_logs(self.liquidator.BatchLiquidated))
         attempted = sum(int(e.attempted) for e in events)
         liquidated = sum(int(e.liquidated) for e in events)
-        sent = SentTx(txn_hash=_hex(receipt.txn_hash), block=int(receipt.block_number), batches=batches,
+        sent = SentTx(txn_hash=hex_str(receipt.txn_hash), block=int(receipt.block_number), batches=batches,
                       gas_limit=gas_limit, gas_used=int(receipt.gas_used), attempted=attempted,
                       liquidated=liquidated)
         self.sent.append(sent)
@@ -648,103 +505,12 @@ class Keeper:
                           attempted - liquidated)
         return sent
 
-    # ================================================================== LP requests
-    def _settle_requests(self, report: StepReport, rounds: dict[str, int | None]) -> None:
-        """Settles every pending LP request that an oracle round published after it lets settle."""
-        pending = self.index.pending_requests()
-        report.lp_pending = len(pending)
-        if not pending:
-            return
-        ready: list[tuple[str, LpRequest]] = []
-        for address in sorted({p for p, reqs in self.index.requests.items() if reqs}):
-            if address not in self.pools:
-                continue
-            if address not in rounds:  # no vault in this market: its oracle was not read yet
-                read = self._price(address, report)
-                rounds[address] = read[1] if read is not None else None
-            updated_at = rounds[address]
-            if updated_at is None:  # the oracle refused the price (logged): retry next block
-                continue
-            ready += [(address, r) for r in self.index.ready_requests(address, updated_at)]
-        if not ready:
-            return
-        if self.config.dry_run or self.account is None:
-            self.log.warning("dry run: would settle %d LP request(s): %s", len(ready),
-                             [f"{r.kind} of {r.controller} in {p}" for p, r in ready])
-            return
-        if self._pending_transactions():
-            message = (f"a transaction of {self.account.address} is still pending: not settling "
-                       f"{len(ready)} LP request(s) (next block)")
-            if message not in report.errors:
-                self.log.warning(message)
-                report.errors.append(message)
-            return
-        for address, request in ready:
-            self._settle_one(address, request, report)
-
-    def _settle_one(self, address: str, request: LpRequest, report: StepReport) -> None:
-        from ringfence.errors import RingfenceError, contract_errors
-
-        pool = self.pools[address]
-        fn = pool.settleDeposit if request.kind == "deposit" else pool.settleRedeem
-        what = f"{request.kind} request of {request.controller} in {address}"
-        key = (address, request.kind, request.controller, request.time)
-        try:
-            with contract_errors():
-                fn.call(request.controller, sender=self.account)
-        except Exception as exc:  # noqa: BLE001 - sorted below; nothing was sent
-            name = exc.name if isinstance(exc, RingfenceError) else None
-            if name == "NoRequest":  # settled by someone else; its event is not indexed yet
-                self.index.drop_request(address, request.kind, request.controller)
-                self.log.debug("%s: already settled", what)
-            elif name == "InsufficientLiquidity":
-                report.lp_waiting += 1
-                if key not in self._waiting_logged:
-                    self._waiting_logged.add(key)
-                    self.log.warning("%s waits for free liquidity (%s): retried on later passes",
-                                     what, describe_error(exc))
-            elif name == "RequestNotReady":  # the oracle's round did not reach the pool's view yet
-                self.log.debug("%s: not ready yet (%s)", what, describe_error(exc))
-            else:
-                message = f"settling the {what} would revert ({describe_error(exc)}): retry next block"
-                self.log.warning(message)
-                report.errors.append(message)
-            return
-        try:
-            with contract_errors():
-                receipt = self._transact_settle(address, request.kind, request.controller,
-                                                self.config.settle_gas)
-        except Exception as exc:  # noqa: BLE001 - retried next block
-            message = f"settling the {what} failed ({describe_error(exc)}): retry next block"
-            self.log.error(message)
-            report.errors.append(message)
-            return
-        event = pool.DepositSettled if request.kind == "deposit" else pool.RedeemSettled
-        logs = list(receipt.decode_logs(event))
-        amount = int(logs[0].shares if request.kind == "deposit" else logs[0].assets) if logs else 0
-        settled = SettledTx(kind=request.kind, pool=address, controller=request.controller,
-                            txn_hash=_hex(receipt.txn_hash), block=int(receipt.block_number),
-                            gas_used=int(receipt.gas_used), amount=amount)
-        report.settled.append(settled)
-        self.index.drop_request(address, request.kind, request.controller)
-        self._waiting_logged.discard(key)
-        self.log.info("settled the %s (block %d): %s %d, gas %d", what, settled.block,
-                      "shares" if request.kind == "deposit" else "assets", amount, settled.gas_used)
-
-    def _transact_settle(self, pool: str, kind: str, controller: str, gas_limit: int) -> Any:
-        """Sends one ``settleDeposit`` / ``settleRedeem`` (a seam for tests and the simulator)."""
-        contract = self.pools[pool]
-        fn = contract.settleDeposit if kind == "deposit" else contract.settleRedeem
-        return fn(controller, sender=self.account, gas_limit=gas_limit)
-
     # ================================================================== running
     def run(self, *, poll_interval: float = 2.0, max_steps: int | None = None,
             stop: Callable[[], bool] | None = None, heartbeat: float = 600.0) -> None:
         """Follows the chain: one :meth:`step` per new block (an unexpected error is logged and the
         block retried on the next one) until ``stop()`` or ``max_steps`` passes. A pass that found
         something is summarised in the log, and so is a quiet one every ``heartbeat`` seconds."""
-        from ringfence.keeper.runner import summary
-
         last: int | None = None
         steps = 0
         last_beat = time.monotonic()
@@ -760,9 +526,9 @@ class Keeper:
                     report = self.step()
                     busy = report.candidates or report.errors or report.sent or report.settled
                     if busy or time.monotonic() - last_beat >= heartbeat:
-                        self.log.info(summary(report))
+                        self.log.info(report.summary())
                         last_beat = time.monotonic()
-                except Exception:  # noqa: BLE001 - keep running
+                except Exception:
                     self.log.exception("pass on block %d failed: retrying on the next block", head)
                 last = head
                 steps += 1
@@ -774,31 +540,8 @@ class Keeper:
         return {pool: set(market.vaults) for pool, market in self.index.markets.items()}
 
 
-def _gas_suspect(exc: BaseException) -> bool:
-    """A failed transaction with no named contract error (empty revert data, out of gas)."""
-    from ringfence.errors import RingfenceError, UnknownRevertError
-
-    if "out of gas" in str(exc).lower() or type(exc).__name__ == "OutOfGasError":
-        return True
-    return isinstance(exc, UnknownRevertError) or not isinstance(exc, RingfenceError) and _is_revert(exc)
-
-
-def _is_revert(exc: BaseException) -> bool:
-    try:
-        from ape.exceptions import ContractLogicError, TransactionError
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, (ContractLogicError, TransactionError))
-
-
 def _same(a: Any, b: Any) -> bool:
     return str(a).lower() == str(b).lower()
-
-
-def _hex(value: Any) -> str:
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    return str(value)
 
 
 def _fmt_wad(value: int) -> str:

@@ -1,4 +1,4 @@
-"""The market simulator (issue 6): an agent-based market driven block by block on a real chain.
+"""The market simulator: an agent-based market driven block by block on a real chain.
 
 * :mod:`ringfence.sim.scenario` — typed scenario files (YAML), validated, with named errors;
 * :mod:`ringfence.sim.prices` — seeded price paths (GBM with jumps plus scheduled events);

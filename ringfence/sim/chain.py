@@ -1,6 +1,6 @@
 """The simulator's transaction path: raw JSON-RPC to Anvil (``eth_sendTransactionSync`` from
 impersonated accounts, ~1 ms a call) or web3.py on the embedded py-evm chain, through
-:class:`ringfence.fuzz.rpc.Node`, with the block clock under the simulator's control.
+:class:`ringfence.chain.rpc.Node`, with the block clock under the simulator's control.
 
 Every transaction the simulation sends (its own and the keepers', see
 :class:`ringfence.sim.runner.SimKeeper`) is preceded by :meth:`SimChain.tick`, which dates the next
@@ -16,7 +16,7 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
-from ringfence.fuzz.rpc import Fn, Node, TransactionFailed
+from ringfence.chain.rpc import Fn, Node, TransactionFailed
 
 __all__ = ["FNS", "SimChain"]
 
@@ -140,7 +140,7 @@ class SimChain:
     def _send_signed(self, sender: str, to: str, data: bytes) -> dict[str, Any]:
         from eth_account import Account
 
-        from ringfence.fuzz.rpc import TX_GAS
+        from ringfence.chain.rpc import TX_GAS
 
         web3 = self.provider.web3
         tx = {"to": to, "data": data, "gas": TX_GAS, "nonce": self.nonces[sender], "chainId": self._chain_id,

@@ -2,8 +2,8 @@
 
 Ape's foundry provider starts Anvil with ``--steps-tracing`` (so that Ape can show opcode traces of a
 failed transaction); Anvil then keeps every transaction's step trace in memory, which for the
-1,000-position benchmark grew past 13 GB within a minute here. This Anvil is started without it
-(and with ``--prune-history``, see TOOLCHAIN.md), and Ape's foundry provider is pointed at it.
+1,000-position benchmark grows by gigabytes within a minute. This Anvil is started without it
+(and with ``--prune-history``, see docs/toolchain.md), and Ape's foundry provider is pointed at it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ringfence.bench.anvil import anvil, ape_on
+from ringfence.chain.anvil import anvil, ape_on
 
 __all__ = ["own_anvil"]
 

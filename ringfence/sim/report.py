@@ -19,7 +19,7 @@ from typing import Any
 
 from ringfence import model
 
-__all__ = ["comparison_rows", "cross_figures", "isolated_figures", "write_report"]
+__all__ = ["comparison_rows", "cross_figures", "isolated_figures", "reference_figures", "save_events", "write_report"]
 
 WAD = 10**18
 
@@ -221,15 +221,15 @@ def _tokens(value: int, decimals: int) -> str:
 
 def comparison_rows(figures: dict[str, Any], decimals: int) -> list[tuple[str, str, str]]:
     iso, cro = figures["isolated"], figures["cross"]
-    t = lambda v: _tokens(v, decimals)  # noqa: E731
+    t = lambda v: _tokens(v, decimals)
     def share(f: dict[str, Any], key: str) -> str:
         return " / ".join(f"{m[key] / 10**decimals:.6f}" for m in f["markets"])
 
     ratio = cro["capital"]["peak_need"] / iso["capital"]["peak_need"] if iso["capital"]["peak_need"] else 0
     return [
         ("positions opened", f"{iso['positions_opened']}", f"{cro['positions_opened']}"),
-        ("positions liquidated", f"{iso['positions_liquidated']} ({iso['liquidations_full']} full, "
-         f"{iso['liquidations_partial']} partial liquidations)",
+        ("positions liquidated", (f"{iso['positions_liquidated']} ({iso['liquidations_full']} full, "
+         f"{iso['liquidations_partial']} partial liquidations)"),
          f"{cro['positions_liquidated']} (in {cro['account_liquidations']} accounts)"),
         ("liquidated although solvent on their own (contagion)", f"{iso['liquidated_solvent_alone']}",
          f"{cro['liquidated_solvent_alone']}"),
@@ -257,7 +257,7 @@ def _plots(run: Any, out: Path) -> list[str]:
 
     files = []
     sc = run.scenario
-    hours = lambda step: step * sc.block_time / 3600  # noqa: E731
+    hours = lambda step: step * sc.block_time / 3600
     iso, cro = run.figures["isolated"], run.figures["cross"]
 
     fig, axes = plt.subplots(len(run.markets), 1, figsize=(11, 4.2 * len(run.markets)), squeeze=False)
@@ -265,7 +265,8 @@ def _plots(run: Any, out: Path) -> list[str]:
         ax = axes[i][0]
         dec = m.spec.oracle.decimals
         ax.plot([hours(b) for b in range(len(m.path))], m.path, color="0.75", lw=0.8, label="market price")
-        xs, ys = [], []
+        xs: list[float] = []
+        ys: list[float] = []
         for r in m.rounds:
             if xs:
                 xs.append(hours(r.block))
@@ -355,10 +356,35 @@ def _plots(run: Any, out: Path) -> list[str]:
     return files
 
 
+_UNSTABLE = {"liquidation_marks", "pool", "token", "feed", "path"}
+
+
+def reference_figures(data: dict[str, Any]) -> dict[str, Any]:
+    """The part of a run's ``figures.json`` that the same scenario and seed must reproduce exactly on
+    a fresh embedded chain: every count and amount of both columns, without timings, addresses and
+    the plots' marker lists (``docs/reference/flash-crash.json`` holds the demo's)."""
+
+    def keep(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: keep(v) for k, v in value.items() if k not in _UNSTABLE}
+        if isinstance(value, list):
+            return [keep(v) for v in value]
+        return value
+
+    return {"scenario": keep(data["scenario"]), "oracle_rounds": data["oracle_rounds"],
+            "transactions": data["transactions"], "isolated": keep(data["isolated"]),
+            "cross": keep(data["cross"])}
+
+
+def save_events(run: Any, path: Path) -> None:
+    """One JSON object per line: the run's events in order."""
+    with path.open("w") as f:
+        for e in run.events:
+            f.write(json.dumps(e) + "\n")
+
+
 def write_report(run: Any, out: Path) -> dict[str, Path]:
     """Writes figures.json, events.jsonl, report.md and the plots into ``out``."""
-    from ringfence.sim.runner import save_events
-
     out.mkdir(parents=True, exist_ok=True)
     sc = run.scenario
     figures = run.figures
@@ -389,9 +415,9 @@ def write_report(run: Any, out: Path) -> dict[str, Path]:
     lines = [
         f"# Simulation: {sc.name}", "",
         sc.description.strip(), "",
-        f"- network `{run.network}` (chain id {run.chain_id}), seed {sc.seed}, {sc.blocks} blocks of "
-        f"{sc.block_time} s ({sc.blocks * sc.block_time / 3600:.1f} h)",
-        f"- markets: " + ", ".join(f"{m.spec.id} (feed {m.feed}, token {m.token}, {len(m.rounds)} oracle rounds, "
+        (f"- network `{run.network}` (chain id {run.chain_id}), seed {sc.seed}, {sc.blocks} blocks of "
+        f"{sc.block_time} s ({sc.blocks * sc.block_time / 3600:.1f} h)"),
+        "- markets: " + ", ".join(f"{m.spec.id} (feed {m.feed}, token {m.token}, {len(m.rounds)} oracle rounds, "
                                    f"start {m.rounds[0].answer / 10**m.spec.oracle.decimals:,.2f})"
                                    for m in run.markets),
         f"- LPs: {sc.lps.count} per market, {sc.lps.deposit:,.2f} tokens each; per market the first "
@@ -405,24 +431,24 @@ def write_report(run: Any, out: Path) -> dict[str, Path]:
         + f", {iso['topups']} margin top-ups; {len(sc.keepers)} keepers (delays "
         f"{', '.join(str(k.delay) for k in sc.keepers)} blocks; gas budgets "
         f"{', '.join(f'{k.gas_budget:,}' for k in sc.keepers)})",
-        f"- {run.transactions:,} transactions; the block loop sent {loop_tx:,} in "
+        (f"- {run.transactions:,} transactions; the block loop sent {loop_tx:,} in "
         f"{run.timings['loop_seconds']:.1f} s ({tps:.1f} tx/s with everything else the loop does: keeper "
         f"passes, reads, samples); sending alone ran at "
         f"{run.transactions / max(run.timings.get('send_seconds', 0), 1e-9):.0f} tx/s; total "
-        f"{run.timings['total_seconds']:.1f} s", "",
+        f"{run.timings['total_seconds']:.1f} s"), "",
         "## Isolated (Ringfence, on chain) versus cross margin (a Python model)", "",
         "| figure | isolated (on chain) | cross (model) |", "| --- | --- | --- |",
         *[f"| {a} | {b} | {c} |" for a, b, c in rows], "",
-        "Amounts in whole settlement tokens. **The cross column is a model**, not a contract: the same "
+        ("Amounts in whole settlement tokens. **The cross column is a model**, not a contract: the same "
         "traders, positions, top-ups, closes and oracle prices, with each trader's positions sharing one "
         "margin account (the sum of the margins allocated), closed together when the account's equity "
         "falls below the sum of MM x notional, after the fastest keeper's delay, with the pool's bonus, "
         "penalty and bad-debt waterfall and no partial liquidation. Contagion: a position closed by its "
-        "account's liquidation although its own equity was at least MM x notional.", "",
+        "account's liquidation although its own equity was at least MM x notional."), "",
         "## Checks", "",
         f"- isolated liquidations of vaults solvent on their own: {iso['liquidated_solvent_alone']}",
-        f"- trader losses beyond their vaults' margins (wallets): {_tokens(iso['trader_excess_loss'], dec)}; "
-        f"worst trader lost {iso['worst_trader_loss_of_allocation']:.1%} of what it allocated",
+        (f"- trader losses beyond their vaults' margins (wallets): {_tokens(iso['trader_excess_loss'], dec)}; "
+        f"worst trader lost {iso['worst_trader_loss_of_allocation']:.1%} of what it allocated"),
         "- conservation (minted = wallets + pools + funds + vaults): "
         + ", ".join(f"{k}: gap {v['gap']}" for k, v in iso["conservation"].items()),
         f"- cross model's money balance gap: {figures['cross']['conservation_gap']}", "",

@@ -27,12 +27,10 @@ its step's time).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -44,7 +42,8 @@ from ringfence.sdk import Market, Protocol, deploy_oracle
 from ringfence.sim.agents import PlannedPosition, Trader, plan_traders, size_and_margin
 from ringfence.sim.chain import SimChain
 from ringfence.sim.cross import Action, CrossMarket, CrossModel, capital_needs
-from ringfence.sim.oracle import Round, rounds as oracle_rounds
+from ringfence.sim.oracle import Round
+from ringfence.sim.oracle import rounds as oracle_rounds
 from ringfence.sim.prices import price_path
 from ringfence.sim.scenario import Scenario
 
@@ -133,7 +132,7 @@ def _open_market_tokens(sim: SimChain, owner: Any, spec: Any) -> tuple[str, str,
     from ape import project
 
     if spec.token:
-        token = to_checksum_address(spec.token)
+        token = str(to_checksum_address(spec.token))
         decimals = int(sim.call(token, "decimals"))
         if decimals != spec.decimals:
             raise ValueError(
@@ -141,7 +140,7 @@ def _open_market_tokens(sim: SimChain, owner: Any, spec: Any) -> tuple[str, str,
     else:
         token = str(owner.deploy(project.MockERC20, "USD Coin", "USDC", spec.decimals).address)
     if spec.feed:
-        feed = to_checksum_address(spec.feed)
+        feed = str(to_checksum_address(spec.feed))
         feed_decimals = int(sim.call(feed, "decimals"))
         if feed_decimals != spec.oracle.decimals:
             raise ValueError(f"market {spec.id}: feed {feed} has {feed_decimals} decimals, the scenario "
@@ -155,7 +154,6 @@ def _open_market_tokens(sim: SimChain, owner: Any, spec: Any) -> tuple[str, str,
 
 def run_scenario(scenario: Scenario, *, console: Any = None, progress: bool = True) -> SimRun:
     """Runs ``scenario`` on the connected chain (Ape's provider) and returns what happened."""
-    from ape import accounts, chain, project
 
     logging.getLogger("ringfence.keeper").setLevel(logging.WARNING)
     from ape.logging import logger as ape_logger
@@ -169,7 +167,7 @@ def run_scenario(scenario: Scenario, *, console: Any = None, progress: bool = Tr
 
 
 def _run(scenario: Scenario, *, console: Any, progress: bool) -> SimRun:
-    from ape import accounts, chain, project
+    from ape import accounts, chain
 
     t_begin = time.perf_counter()
     provider = chain.provider
@@ -392,7 +390,7 @@ def _run(scenario: Scenario, *, console: Any, progress: bool) -> SimRun:
 
     balances = {}
     for m in markets:
-        vaults = [p.vault for p in positions if p.opened and p.market == markets.index(m)]
+        vaults = [str(p.vault) for p in positions if p.opened and p.market == markets.index(m)]
         held = {h: sim.balance(m.token, h) for h in sorted(holders)}
         balances[m.spec.id] = {
             "holders": held,
@@ -515,7 +513,7 @@ def _read_events(protocol: Protocol, markets: list[SimMarket], start_block: int)
 def _plain(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return "0x" + bytes(value).hex()
-    if isinstance(value, bool) or isinstance(value, int):
+    if isinstance(value, (bool, int)):
         return value if isinstance(value, bool) else int(value)
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -532,9 +530,3 @@ def _progress(console: Any, enabled: bool) -> Any:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("blocks  liquidations {task.fields[liq]}"), TimeElapsedColumn(),
                     console=console, disable=not enabled, transient=False)
-
-
-def save_events(run: SimRun, path: Path) -> None:
-    with path.open("w") as f:
-        for e in run.events:
-            f.write(json.dumps(e) + "\n")

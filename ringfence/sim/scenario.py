@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ringfence.paths import ROOT
 from ringfence.sdk import SECONDS_PER_YEAR, MarketParams
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
 ]
 
 WAD = 10**18
-ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_DIRS = (ROOT / "scenarios", ROOT / "tests" / "sim")
 
 
@@ -116,7 +116,7 @@ def _int_range(value: Any, where: str, lo: int = 0) -> tuple[int, int]:
     return a, b
 
 
-def _check_keys(raw: Any, allowed: set[str], where: str, required: set[str] = frozenset()) -> dict[str, Any]:
+def _check_keys(raw: Any, allowed: set[str], where: str, required: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -271,7 +271,7 @@ def _market_params(raw: Any, decimals: int, where: str) -> MarketParams:
     for key, value in raw.items():
         if key in _PARAM_RATIOS:
             text = str(value).strip()
-            r = ratio(text[:-1] if text.endswith("x") else text, f"{where}.{key}")
+            r = ratio(text.removesuffix("x"), f"{where}.{key}")
             changes[_PARAM_RATIOS[key]] = int(r * WAD)
         elif key in _PARAM_AMOUNTS:
             changes[_PARAM_AMOUNTS[key]] = int(amount(value, f"{where}.{key}") * 10**decimals)

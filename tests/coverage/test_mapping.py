@@ -1,4 +1,4 @@
-"""The coverage tool's mapping (issue 4): a tiny contract, compiled with the project's settings (via-IR,
+"""The coverage tool's mapping: a tiny contract, compiled with the project's settings (via-IR,
 optimizer), deployed on an Anvil of its own, one transaction and one eth_call traced by the recorder
 that `make coverage` uses; the executed lines and branch sides must be exactly the known ones.
 

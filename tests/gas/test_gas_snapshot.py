@@ -2,11 +2,11 @@
 cost more than tests/gas/snapshot.json says. `make gas-snapshot` rewrites the snapshot on purpose.
 
 The snapshot is taken on the bench's Anvil (prague). The embedded py-evm chain gives the same gasUsed
-for the same transactions (checked 2026-11-22: all 14 operations equal to the gas unit), so the
-comparison runs on whichever network pytest runs: `make test` checks it on both, `make gas-check`
-on Anvil only. Every measured transaction is mined 12 s after the previous block, which makes the
-figures independent of wall-clock timing. Deployment addresses differ from the bench's when other
-tests ran first in the session; that moves calldata costs by a few gas (snapshot.TOLERANCE_GAS).
+for the same transactions, to the gas unit (docs/toolchain.md), so the comparison runs on whichever
+network pytest runs: `make test` checks it on both, `make gas-check` on Anvil only. Every measured
+transaction is mined 12 s after the previous block, which makes the figures independent of wall-clock
+timing. Deployment addresses differ from the bench's when other tests ran first in the session; that
+moves calldata costs by a few gas (snapshot.TOLERANCE_GAS).
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def rpc(url: str, method: str, *params):
 
 
 class AnvilNode:
-    """An Anvil process on a free loopback port (pruning old states: see TOOLCHAIN.md)."""
+    """An Anvil process on a free loopback port (pruning old states: see docs/toolchain.md)."""
 
     def __init__(self, *args: str):
         binary = shutil.which("anvil", path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")

@@ -1,4 +1,4 @@
-"""Guards and small paths the coverage report found untested: roles, zero addresses, constructor checks,
+"""Guards and small paths no other test reaches: roles, zero addresses, constructor checks,
 the pool's share decimals."""
 
 from __future__ import annotations

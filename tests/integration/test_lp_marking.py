@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from ringfence import model
 from ringfence.errors import RingfenceError
 from ringfence.fuzz.reader import Reader
-from ringfence.fuzz.rpc import Node
+from ringfence.chain.rpc import Node
 from ringfence.sdk import Market, MarketParams, deploy_oracle
 from tests.conftest import ETH, USDC, sync_clock
 

@@ -4,7 +4,8 @@ The mutants are generated from the contracts as they are now (not a fixed list o
 skips the equivalents (tools/mutate/equivalent.txt) and counts only mutants that compile. The seed is
 `MUTATE_SEED`, else today's date (UTC): it rotates daily and is printed, so a failure can be replayed with
 `make mutate MUTATE_SEED=<seed> MUTATE_SAMPLE=<n>`. Runs once per `make test`, in the py-evm pass.
-`RINGFENCE_MUTATION_SAMPLE=0` skips it; `RINGFENCE_MUTATION_SAMPLE=<n>` sets the sample size (default 4: about 8 minutes on two cores).
+`RINGFENCE_MUTATION_SAMPLE=0` skips it; `RINGFENCE_MUTATION_SAMPLE=<n>` sets the sample size (default 4;
+each mutant takes minutes, mostly the via-IR recompile).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Attack sequences and hostile tokens (SECURITY.md O4, L3, D1, T1-T4, A3), several inside one
-transaction through the test-only Attacker contract."""
+"""Attack sequences and hostile tokens (docs/security-checklist.md O4, L3, D1, T1-T4, A3), several
+inside one transaction through the test-only Attacker contract."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Replays of the LP skim an outside review found (issue 10, finding 2; tests/PROPERTIES.md R2), each
-shown not to pay any more, with the same capital: 9,000,000 USDC against the 1,000,000 USDC pool.
+"""Replays of the LP skim (docs/security-checklist.md R2; tests/PROPERTIES.md R2), each shown not to
+pay any more, with the same capital: 9,000,000 USDC against the 1,000,000 USDC pool.
 
 The defence has two parts (docs/known-issues.md §2, docs/maths.md "LP share price"):
 - the share price is marked to market (``totalAssets`` counts the open positions' unrealized PnL and the

@@ -1,5 +1,6 @@
-"""Replays of the attacks an outside review found, each shown not to pay any more (tests/PROPERTIES.md
-R1 LP freeze, R3 keeper-bonus farming, R8 stuck tokens): the same transactions with the same numbers."""
+"""Replays of known attacks, each shown not to pay any more (docs/security-checklist.md and
+tests/PROPERTIES.md R1 LP freeze, R3 keeper-bonus farming, R8 stuck tokens): the same transactions
+with the same numbers."""
 
 from __future__ import annotations
 

@@ -240,3 +240,31 @@ def test_fork_run_reads_the_upstream_feed_and_token(tmp_path):
         assert int(rpc(upstream.url, "eth_blockNumber"), 16) == block
     finally:
         upstream.stop()
+
+
+def test_the_demo_reproduces_its_reference_figures(tmp_path):
+    """`make demo` (the flash crash on a fresh embedded chain) gives exactly the figures of
+    docs/reference/flash-crash.json, the result the README shows. RINGFENCE_UPDATE_REFERENCE=1
+    rewrites the reference on purpose (after a change that is meant to move the figures)."""
+    import os
+
+    from tests.integration.test_deploy import ape_env, only_in_embedded_pass
+
+    from ringfence.sim.report import reference_figures
+
+    only_in_embedded_pass()
+    out = tmp_path / "demo"
+    result = subprocess.run(
+        [str(Path(ape_env()["PATH"].split(":")[0]) / "ape"), "run", "simulate", "flash-crash",
+         "--out", str(out), "--no-progress"],
+        cwd=ROOT, env=ape_env(), capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    figures = reference_figures(json.loads((out / "figures.json").read_text()))
+    reference_path = ROOT / "docs" / "reference" / "flash-crash.json"
+    if os.environ.get("RINGFENCE_UPDATE_REFERENCE") == "1":
+        reference_path.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+    reference = json.loads(reference_path.read_text())
+    diffs = [f"{section}.{key}: reference {reference[section].get(key)!r}, now {value!r}"
+             for section in ("isolated", "cross") for key, value in figures[section].items()
+             if reference[section].get(key) != value]
+    assert figures == reference, "the demo's figures moved:\n" + "\n".join(diffs)

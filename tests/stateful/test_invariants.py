@@ -1,4 +1,4 @@
-"""Stateful fuzzing of the five invariants of DESIGN.md (plus A2 sums) and of the LP accounting (L1
+"""Stateful fuzzing of the five invariants of docs/design.md (plus A2 sums) and of the LP accounting (L1
 marking, L2 quotes, L3 worse-of settlements, L4 realization neutrality, L5 LP net, settlement liveness),
 and a canary for each check.
 
@@ -55,10 +55,9 @@ from ringfence.fuzz.machine import Stats
 WAD = 10**18
 from ringfence.fuzz.replay import failures, replay, steps_from_exception, write_regression
 
-CI_ACTIONS = 10_000  # the issue: "a CI profile running at least 10,000 actions in total"
-# 100 x 130: hypothesis ends some examples early (its generator shortens some: 9-11 % of the steps with the
-# trader rules alone, 8-21 % since the LP rules came: 9,487 to 10,524 actions of 12,000 nominal over five
-# seeds), so 13,000 nominal keeps the count above 10,000 (11,100 to 12,200 actions in the runs so far).
+CI_ACTIONS = 10_000  # the CI profile must run at least 10,000 actions in total
+# 100 x 130: hypothesis ends some examples early (its generator shortens roughly 8-21 % of the steps with
+# the trader and LP rules), so 13,000 nominal keeps the count above 10,000.
 CI_PROFILE = not {"RINGFENCE_FUZZ_EXAMPLES", "RINGFENCE_FUZZ_STEPS"} & set(os.environ)
 EXAMPLES = int(os.environ.get("RINGFENCE_FUZZ_EXAMPLES", "100"))
 STEPS = int(os.environ.get("RINGFENCE_FUZZ_STEPS", "130"))
@@ -434,12 +433,12 @@ def _one_pool(balance: int, total_assets: int, supply: int, shares: int, pending
 
 
 def test_canary_lp_net_catches_the_lp_skim_of_the_realized_only_design():
-    """L5 fed the issue-10 skim as the old design would have run it, the pool's marks from the model: a
-    pool of 1,000,000 whose traders owe it 50,000 unrealized (marked 1,050,000); the attacker deposits
-    1,000,000 instantly at the realized price (1,000,000 / 10**18 shares), a close realizes the 50,000, the
-    attacker redeems at once. It walks away with ~25,000 of the existing LPs' 50,000; the ledger flags it
-    as soon as the deposit's shares are worth more than they cost at the mark. The same moves at the new
-    design's worse-of price pass."""
+    """L5 fed the LP skim (R2) as a realized-only share price would have let it run, the pool's marks
+    from the model: a pool of 1,000,000 whose traders owe it 50,000 unrealized (marked 1,050,000); the
+    attacker deposits 1,000,000 instantly at the realized price (1,000,000 / 10**18 shares), a close
+    realizes the 50,000, the attacker redeems at once. It walks away with ~25,000 of the existing LPs'
+    50,000; the ledger flags it as soon as the deposit's shares are worth more than they cost at the
+    mark. The same moves at the worse-of settlement price pass."""
     usdc, supply, liquidity, owed = 10**6, 10**18, 1_000_000 * 10**6, 50_000 * 10**6
     a = 1_000_000 * usdc
     ledger = LpLedger("0xattacker", 0)

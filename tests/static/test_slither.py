@@ -1,4 +1,4 @@
-"""Slither in CI (issue 4): every High/Medium finding on contracts/ is fixed or justified in
+"""Slither in CI: every High/Medium finding on contracts/ is fixed or justified in
 slither.triage.json. Runs once per CI run: on the embedded chain only (the Anvil pass skips it), since
 the analysis does not depend on the network. Slither lives in its own venv (.venv-slither, pinned by
 tools/slither-requirements.txt), built on first use by tools/analysis/slither.sh."""

@@ -1,6 +1,6 @@
 """Unit tests of the Python reference model (``ringfence.model``): the integer mirrors of
-``MarginMath.sol`` against the exact-rational DESIGN formulas, the flows of the pool, and worked
-examples by hand. No chain is used."""
+``MarginMath.sol`` against the exact-rational formulas of docs/maths.md, the flows of the pool, and
+worked examples by hand. No chain is used."""
 
 from __future__ import annotations
 

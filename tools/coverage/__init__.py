@@ -1,4 +1,4 @@
-"""Contract coverage for Ringfence from Anvil traces and solc source maps (issue 4).
+"""Contract coverage for Ringfence from Anvil traces and solc source maps.
 
 `make coverage` -> `python -m tools.coverage run <tests>`: starts an Anvil behind a JSON-RPC proxy that
 traces every transaction, eth_call and eth_estimateGas with a small JS tracer (program counters per

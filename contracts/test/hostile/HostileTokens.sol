@@ -4,7 +4,7 @@ pragma solidity 0.8.37;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// @title HostileTokens
-/// @notice TEST ONLY. Settlement tokens that misbehave the ways real ones do (SECURITY.md T1-T4).
+/// @notice TEST ONLY. Settlement tokens that misbehave the ways real ones do (docs/security-checklist.md T1-T4).
 
 /// @notice Burns 1 % of every transfer (T1).
 contract FeeOnTransferToken is ERC20 {

@@ -11,7 +11,7 @@ interface IAnswerSetter {
 }
 
 /// @title LpSkimmer
-/// @notice TEST ONLY. The LP skim (issue 10, finding 2) in one transaction with flash-loaned capital:
+/// @notice TEST ONLY. The LP skim (docs/security-checklist.md R2) in one transaction with flash-loaned capital:
 /// deposit, realize a trader's loss by liquidating it, take the LP gain back out.
 contract LpSkimmer {
     IMarginPool public immutable pool;

@@ -1,0 +1,58 @@
+"""``ringfence``: the command line for traders and liquidity providers.
+
+Run it from the repository root (it uses the project's compiled contracts through ``ape.project``)::
+
+    ringfence markets
+    ringfence quote  --long --size 1.5 --margin 400
+    ringfence open   --long --size 1.5 --margin 400 --account alice
+    ringfence status 0xVault
+    ringfence add-margin 0xVault --amount 100
+    ringfence remove-margin 0xVault --amount 50
+    ringfence close 0xVault
+    ringfence claim <vault>                    # what a liquidation credited to you
+    ringfence lp deposit --amount 10000        # a request once the pool has shares
+    ringfence lp redeem --amount 5000          # or --shares N, or --all: a request
+    ringfence lp settle                        # after the next oracle round (anyone may, for anyone)
+    ringfence lp show
+    ringfence mock round --price 3100          # local chains: a round on a deployed mock feed
+
+Every command takes ``--network`` (an Ape network choice, default ``ethereum:local``, or
+``ethereum:local:http://127.0.0.1:8545`` for a node already running) and ``--account`` (an Ape
+account alias or ``TEST::<n>``; on local networks and forks test account 0 by default). Markets
+come from ``--deployments`` (default ``deployments/<ecosystem>-<network>.json``, written by
+``ape run deploy``; ``--market <id>`` picks one when it holds several) or ``--pool 0x…``; commands
+on a vault find its market from the vault. Amounts are human units: ``--size`` in the index asset
+(``1.5`` ETH), ``--margin``/``--amount`` in settlement tokens (``400`` USDC), prices in settlement
+tokens per index unit.
+
+Checks come before transactions: a trade that the reference model (:mod:`ringfence.model`, the
+exact mirror of the contracts), a balance, or a simulation of the transaction (``eth_call``) says
+would fail sends nothing — no approval, no reverted transaction. Approvals are for the exact
+amount. Any failure — a contract error, a model check, a bad argument, no node — is one line
+``error: …`` on stderr and exit status 1 (2 for usage errors). ``--json`` prints a command's
+result as JSON (integers raw, plus human strings).
+"""
+
+from __future__ import annotations
+
+# Each command module registers its commands on ``main`` when imported.
+from ringfence.cli import lp, markets, mock, trade  # noqa: F401
+from ringfence.cli.app import Session, main
+from ringfence.cli.errors import CliError, human_error, model_error, redecode
+from ringfence.cli.formatting import fmt_amount, fmt_price, fmt_ratio, fmt_shares, fmt_time
+from ringfence.cli.view import MarketView
+
+__all__ = [
+    "CliError",
+    "MarketView",
+    "Session",
+    "fmt_amount",
+    "fmt_price",
+    "fmt_ratio",
+    "fmt_shares",
+    "fmt_time",
+    "human_error",
+    "main",
+    "model_error",
+    "redecode",
+]

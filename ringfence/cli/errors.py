@@ -1,0 +1,132 @@
+"""Failures as one line on stderr: contract errors in the market's units, the reference model's
+refusals as the contract error they stand for, and reads and simulations that name the error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from ape.exceptions import ContractLogicError
+from eth_utils import is_address, to_checksum_address
+
+from ringfence.cli.formatting import fmt_amount, fmt_price, fmt_shares, fmt_time
+from ringfence.errors import (
+    MESSAGES,
+    UnknownRevertError,
+    anvil_revert_data,
+    error_class,
+    format_value,
+    project_decoder,
+    translate,
+)
+
+__all__ = ["CliError", "first_line", "human_error", "model_error", "read", "redecode", "simulate"]
+
+# Error arguments that are settlement-token amounts, and those that are WAD prices.
+_AMOUNT_ARGS = {"margin", "minimum", "notional", "maximum", "openInterest", "cap", "available",
+                "required", "free", "needed", "balance", "allowance", "assets", "max", "amount",
+                "expected", "received"}
+_PRICE_ARGS = {"priceWad", "acceptablePriceWad", "liquidationPriceWad"}
+# Errors whose arguments are not the market's amounts (ratios): shown raw.
+_RAW_ERRORS = {"ParameterOutOfBounds"}
+# Errors whose amounts are pool shares (shown with the pool's decimals when known, else raw).
+_SHARE_ERRORS = {"ERC4626ExceededMaxRedeem": {"shares", "max"}, "ERC4626ExceededMaxMint": {"shares", "max"}}
+# Error arguments that are timestamps (shown as UTC times).
+_TIME_ARGS = {"requestedAt", "priceUpdatedAt"}
+
+
+class CliError(click.ClickException):
+    """One line on stderr, exit status 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def human_error(error: Any, decimals: int | None = None, symbol: str = "",
+                share_decimals: int | None = None) -> str:
+    """The one-line message of a :class:`ringfence.errors.RingfenceError`, with amounts, prices,
+    times (and shares, given the pool's ``share_decimals``) in human units when the market's
+    ``decimals`` are known."""
+    template = MESSAGES.get(error.name)
+    share_args = _SHARE_ERRORS.get(error.name, set())
+    if decimals is None or template is None or error.name in _RAW_ERRORS or \
+            (share_args and share_decimals is None):
+        return str(error.message)
+    values = {}
+    for key, value in error.inputs.items():
+        if key in share_args and isinstance(value, int):
+            values[key] = fmt_shares(value, share_decimals or 0)
+        elif key in _TIME_ARGS and isinstance(value, int):
+            values[key] = fmt_time(value)
+        elif key in _AMOUNT_ARGS and isinstance(value, int):
+            values[key] = fmt_amount(value, decimals, symbol)
+        elif key in _PRICE_ARGS and isinstance(value, int):
+            values[key] = fmt_price(value)
+        elif isinstance(value, str) and is_address(value):
+            values[key] = to_checksum_address(value)
+        else:
+            values[key] = format_value(value)
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError):
+        return str(error.message)
+
+
+def model_error(exc: Exception) -> Any:
+    """A :class:`ringfence.model.ModelError` as the RingfenceError the contract would raise."""
+    name = type(exc).__name__
+    if name in ("EvmPanic", "ModelError"):
+        return UnknownRevertError(message=f"the contract would revert ({exc})")
+
+    def camel(key: str) -> str:
+        head, *rest = key.split("_")
+        return head + "".join(p.title() for p in rest)
+
+    inputs = {camel(k): v for k, v in vars(exc).items()}
+    return error_class(name)(inputs)
+
+
+def redecode(error: Any) -> Any:
+    """A better decoding of an error the SDK could not name: through a plain node provider, Anvil
+    reports a custom error only as text (``custom error 0x<selector>: <args>``) in the provider
+    error that caused it: that text is decoded against the errors of the project's contracts."""
+    if not isinstance(error, UnknownRevertError):
+        return error
+    cause = error.__cause__ if error.__cause__ is not None else error
+    base = getattr(cause, "base_err", None)
+    data = anvil_revert_data(str(base)) if base is not None else None
+    return project_decoder().decode(data) if data else error
+
+
+def read(method: Any, *args: Any) -> Any:
+    """A view call that may revert: named error, no call trace printed (``skip_trace``)."""
+    try:
+        return method(*args, skip_trace=True)
+    except ContractLogicError as exc:
+        raise redecode(_with_cause(translate(exc), exc)) from exc
+
+
+def simulate(method: Any, *args: Any, sender: Any, before_approval: bool = False) -> None:
+    """Runs a transaction as an ``eth_call`` first, so that a revert costs nothing: local networks
+    send without estimating gas (the reverted transaction would be mined). ``before_approval``:
+    the token's allowance error is expected (the simulation runs before the exact approval, and
+    the pool pulls tokens after all its checks), anything else is raised."""
+    try:
+        method.call(*args, sender=sender, skip_trace=True)
+    except ContractLogicError as exc:
+        error = redecode(_with_cause(translate(exc), exc))
+        if before_approval and ("Allowance" in error.name or "allowance" in str(error.message)):
+            return
+        raise error from exc
+
+
+def _with_cause(error: Any, cause: BaseException) -> Any:
+    error.__cause__ = cause
+    return error
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped (``""`` if none)."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+

@@ -1,0 +1,128 @@
+"""A market as the commands show it: its token's symbol and decimals, its oracle price, a vault's
+state, the pool's assets, and the token checks and approvals that come before a transaction."""
+
+from __future__ import annotations
+
+import functools
+from types import TracebackType
+from typing import Any, Literal
+
+from ringfence.abi import at
+from ringfence.cli.errors import CliError, human_error, model_error, read, redecode
+from ringfence.cli.formatting import fmt_amount, fmt_shares
+from ringfence.errors import RingfenceError, contract_errors, error_class
+from ringfence.model import ModelError
+from ringfence.sdk import Position
+
+__all__ = [
+    "MarketView",
+    "approve_exact",
+    "assets_text",
+    "ensure_balance",
+    "marked_assets",
+    "read_price",
+    "vault_state",
+]
+
+
+def read_price(market: Any) -> int:
+    """The market's oracle price (WAD), or the oracle's named error."""
+    from ape import project  # lazily, like every import of ape's managers (see app.py)
+
+    return int(read(at(project.ChainlinkOracle, market.oracle_address).price))
+
+
+def vault_state(market: Any, vault: str) -> Any:
+    """``Market.state`` after the checks that would make its views revert (closed position, no
+    trustworthy price), so that those come out as named errors."""
+    if market.position(vault).status != Position.OPEN:
+        raise error_class("PositionNotOpen")({"vault": vault})
+    read_price(market)
+    return market.state(vault)
+
+
+class MarketView:
+    """A Market with its token's symbol and decimals, and contract errors in human units."""
+
+    def __init__(self, market: Any):
+        self.market = market
+        self.decimals: int = market.decimals
+        try:
+            self.symbol = str(market.token().symbol())
+        except Exception:  # noqa: BLE001
+            self.symbol = ""
+
+    def amount(self, value: int) -> str:
+        return fmt_amount(value, self.decimals, self.symbol)
+
+    @functools.cached_property
+    def share_decimals(self) -> int:
+        return int(self.market.pool.decimals())
+
+    def shares(self, value: int) -> str:
+        return fmt_shares(value, self.share_decimals)
+
+    def message(self, error: Any) -> str:
+        """A contract error's one line in this market's units."""
+        return human_error(redecode(error), self.decimals, self.symbol, self.share_decimals)
+
+    def guard(self) -> Any:
+        """A context manager turning contract and model errors into human one-liners."""
+        return _Guard(self)
+
+
+class _Guard:
+    """See :meth:`MarketView.guard`."""
+
+    def __init__(self, view: MarketView):
+        self.view = view
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
+        if exc is None:
+            return False
+        if isinstance(exc, ModelError):
+            exc = model_error(exc)
+        if isinstance(exc, RingfenceError):
+            raise CliError(self.view.message(exc)) from None
+        return False
+
+
+def marked_assets(view: MarketView) -> dict[str, Any]:
+    """The pool's realized liquidity and its marked assets (``None`` with the reason when the oracle
+    refuses the price: ``totalAssets`` reads it)."""
+    pool = view.market.pool
+    data: dict[str, Any] = {"liquidity": int(pool.liquidity()), "total_assets": None, "price_refused": None}
+    try:
+        data["total_assets"] = int(read(pool.totalAssets))
+    except RingfenceError as exc:
+        data["price_refused"] = view.message(exc)
+    return data
+
+
+def assets_text(view: MarketView, data: dict[str, Any]) -> str:
+    """The pool's assets of :func:`marked_assets` (with its free liquidity) as one line."""
+    free = view.amount(data["free_liquidity"])
+    if data["total_assets"] is None:
+        return (f"{view.amount(data['liquidity'])} realized ({free} free); marked value unavailable: "
+                f"the oracle refuses the price")
+    return (f"{view.amount(data['total_assets'])} marked to the oracle price "
+            f"({view.amount(data['liquidity'])} realized, {free} free)")
+
+
+def ensure_balance(view: MarketView, owner: Any, amount: int) -> None:
+    """Refuses, before any transaction, an ``amount`` of the market's token ``owner`` does not hold."""
+    balance = int(view.market.token().balanceOf(owner))
+    if balance < amount:
+        raise CliError(f"balance {view.amount(balance)} of {owner.address} is below {view.amount(amount)}")
+
+
+def approve_exact(view: MarketView, owner: Any, amount: int) -> None:
+    """Lets the pool pull exactly ``amount`` of ``owner``'s tokens (nothing sent when it may)."""
+    token = view.market.token()
+    if int(token.allowance(owner, view.market.address)) < amount:
+        with contract_errors():
+            token.approve(view.market.address, amount, sender=owner)

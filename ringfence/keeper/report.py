@@ -1,0 +1,85 @@
+"""What one keeper pass saw and did: the transactions it sent and its one-line summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ringfence.keeper.plan import Batches
+
+__all__ = ["SentTx", "SettledTx", "StepReport", "hex_str"]
+
+
+@dataclass
+class SentTx:
+    """One liquidation transaction the keeper sent."""
+
+    txn_hash: str
+    block: int
+    batches: Batches
+    gas_limit: int
+    gas_used: int
+    attempted: int
+    liquidated: int
+
+
+@dataclass
+class SettledTx:
+    """One LP request the keeper settled."""
+
+    kind: str  # "deposit" | "redeem"
+    pool: str
+    controller: str
+    txn_hash: str
+    block: int
+    gas_used: int
+    amount: int  # shares minted (deposit) or assets paid (redeem)
+
+
+@dataclass
+class StepReport:
+    """What one pass saw and did."""
+
+    block: int = -1
+    timestamp: int = 0
+    indexed: int = 0
+    prices: dict[str, int] = field(default_factory=dict)
+    candidates: dict[str, list[str]] = field(default_factory=dict)
+    confirmed: dict[str, list[str]] = field(default_factory=dict)
+    sent: list[SentTx] = field(default_factory=list)
+    not_sent_races: int = 0  # vaults dropped because a simulation showed they were already liquidated
+    errors: list[str] = field(default_factory=list)
+    skipped: bool = False  # a previous pass was still running
+    settled: list[SettledTx] = field(default_factory=list)  # LP requests settled in this pass
+    lp_pending: int = 0  # LP requests pending before the pass settled any
+    lp_waiting: int = 0  # ready redemptions the free liquidity cannot pay yet (retried next pass)
+
+    @property
+    def liquidated(self) -> int:
+        return sum(tx.liquidated for tx in self.sent)
+
+    @property
+    def lost_races(self) -> int:
+        """Vaults sent but skipped on chain (someone else liquidated them first) plus those not sent."""
+        return self.not_sent_races + sum(tx.attempted - tx.liquidated for tx in self.sent)
+
+    def summary(self) -> str:
+        """One line for the pass."""
+        if self.skipped:
+            return "pass skipped (previous one still running)"
+        confirmed = sum(len(v) for v in self.confirmed.values())
+        candidates = sum(len(v) for v in self.candidates.values())
+        line = (f"block {self.block}: {self.indexed} open vaults in the index, {candidates} candidate(s), "
+                f"{confirmed} liquidatable, {len(self.sent)} transaction(s), {self.liquidated} liquidated, "
+                f"{self.lost_races} lost to other keepers, {len(self.errors)} error(s)")
+        if self.lp_pending or self.settled:
+            line += (f"; LP requests: {self.lp_pending} pending, {len(self.settled)} settled"
+                     + (f", {self.lp_waiting} waiting for free liquidity" if self.lp_waiting else ""))
+        return line
+
+
+def hex_str(value: Any) -> str:
+    """A transaction or block hash as ``0x…`` text."""
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return str(value)

@@ -1,0 +1,91 @@
+"""The keeper's settings from the environment (``RINGFENCE_KEEPER_*``), for the Silverback bot
+(``bots/keeper.py``), and the keeper logger's set-up shared with ``ape run keeper``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ringfence.keeper.config import KeeperConfig, resolve_deployment
+from ringfence.keeper.keeper import Keeper
+
+__all__ = ["ENV_PREFIX", "KeeperOptions", "KeeperSettings", "configure_logging", "keeper_from_env"]
+
+ENV_PREFIX = "RINGFENCE_KEEPER_"
+
+
+def configure_logging(level: str | int = "INFO") -> None:
+    """Sets the keeper logger's level (``ringfence.keeper``) and, when nothing would print its
+    records (no handler on it or on the root logger), a timestamped console handler."""
+    log = logging.getLogger("ringfence.keeper")
+    log.setLevel(level if isinstance(level, int) else level.upper())
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        log.addHandler(handler)
+
+
+class KeeperOptions(BaseModel):
+    """What the keeper's environment can set. Integers accept ``0x`` hex; booleans accept ``1``/``0``,
+    ``true``/``false``, ``yes``/``no``."""
+
+    factory: str | None = None
+    """The factory's address (else read from the deployments file)."""
+    deployments: Path | None = None
+    """Deployments file (default ``deployments/<ecosystem>-<network>.json``)."""
+    lens: str | None = None
+    start_block: int | None = None
+    batch_size: int | None = None
+    max_gas: int | None = None
+    confirmations: int | None = None
+    chunk_size: int | None = None
+    horizon: int | None = None
+    estimate_gas: bool | None = None
+    dry_run: bool = False
+
+    @field_validator("start_block", "batch_size", "max_gas", "confirmations", "chunk_size", "horizon",
+                     mode="before")
+    @classmethod
+    def _any_base(cls, value: Any) -> Any:
+        return int(value, 0) if isinstance(value, str) else value
+
+    def keeper_config(self, *, has_account: bool) -> KeeperConfig:
+        """The :class:`KeeperConfig` these settings describe (dry run also when there is no signer)."""
+        fields = ("batch_size", "max_gas", "confirmations", "chunk_size", "horizon", "estimate_gas")
+        settings: dict[str, Any] = {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
+        settings["dry_run"] = self.dry_run or not has_account
+        if self.horizon is not None:
+            settings["horizon_lead"] = min(KeeperConfig.horizon_lead, self.horizon // 6)
+        return KeeperConfig(**settings)
+
+
+class KeeperSettings(KeeperOptions, BaseSettings):
+    """:class:`KeeperOptions` read from ``RINGFENCE_KEEPER_<FIELD>`` variables (empty counts as unset)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore")
+
+
+def keeper_from_env(account: Any = None, *, env: Mapping[str, str] | None = None, provider: Any = None,
+                    name: str = "keeper") -> Keeper:
+    """A :class:`Keeper` configured by the ``RINGFENCE_KEEPER_*`` variables (:class:`KeeperSettings`;
+    ``env`` replaces the process environment when given)."""
+    settings: KeeperOptions
+    if env is None:
+        settings = KeeperSettings()
+    else:
+        prefixed = {k[len(ENV_PREFIX):].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX) and v}
+        settings = KeeperOptions.model_validate(prefixed)
+    if provider is None:
+        from ape import chain
+
+        provider = chain.provider
+    factory, lens, start = resolve_deployment(factory=settings.factory, deployments=settings.deployments,
+                                              lens=settings.lens, start_block=settings.start_block,
+                                              provider=provider)
+    return Keeper(factory, account=account, lens=lens, start_block=start,
+                  config=settings.keeper_config(has_account=account is not None), name=name)
