@@ -14,7 +14,7 @@ SOURCES := $(shell find contracts interfaces -name '*.sol' 2>/dev/null) ape-conf
 BUILD_STAMP := .build/.ringfence-sources
 
 .DEFAULT_GOAL := help
-.PHONY: help install compile lint test test-local test-anvil demo clean
+.PHONY: help install compile bundle lint test test-local test-anvil demo clean
 
 help: ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' \
@@ -28,6 +28,9 @@ $(BUILD_STAMP): $(SOURCES) | install
 	@touch $@
 
 compile: $(BUILD_STAMP) ## compile the contracts if a source changed
+
+bundle: compile ## refresh ringfence/artifacts/contracts.json, the contract types shipped in the package
+	$(VENV)/bin/python -m ringfence.chain.contracts export
 
 lint: install ## ruff and mypy on the Python package
 	$(VENV)/bin/ruff check ringfence

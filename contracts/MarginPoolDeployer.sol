@@ -18,11 +18,12 @@ import {MarginPool} from "./MarginPool.sol";
 /// pools, so the address of its next pool is known in advance (the factory creates the pool's vault
 /// implementation and insurance fund, which name the pool, before the pool itself).
 contract MarginPoolDeployer {
-    /// @notice Only the factory may deploy pools.
+    /// @notice {caller} is not the factory
+    /// @dev Only the factory may deploy pools (IMarginPool's error: same selector, same text).
     error NotFactory(address caller);
-    /// @notice The factory address given to the constructor is zero.
+    /// @notice the factory address given to the pool deployer is zero
     error ZeroFactory();
-    /// @notice Creating the pool failed without a reason (a pool constructor's own error is re-thrown).
+    /// @notice creating the pool failed without a reason (a pool constructor's own error is re-thrown)
     error PoolCreationFailed();
 
     /// @notice The largest data contract's payload: its code is a STOP byte then the payload (EIP-170).

@@ -14,7 +14,13 @@ interface ILiquidator {
     /// @notice One batch's outcome: how many vaults were liquidated and the keeper's pay.
     event BatchLiquidated(address indexed pool, address indexed keeper, uint256 attempted, uint256 liquidated);
 
+    // Each error's @notice is its one-line message to users: `{name}` stands for the error's argument
+    // `name` (ringfence/errors.py fills them in).
+
+    /// @notice {pool} is not a pool of this factory
+    /// @dev The same error as IPoolFactory.UnknownPool (one selector, one message).
     error UnknownPool(address pool);
+    /// @notice the batch names no pool
     error EmptyBatch();
 
     /// @notice Liquidates one vault; reverts (HealthyPosition, PositionNotOpen, an oracle error…) if it cannot.
@@ -26,5 +32,6 @@ interface ILiquidator {
     /// @return liquidated How many vaults were liquidated in all.
     function liquidateBatch(Batch[] calldata batches) external returns (uint256 liquidated);
 
+    /// @notice The PoolFactory whose pools this Liquidator serves (fixed at creation).
     function factory() external view returns (address);
 }

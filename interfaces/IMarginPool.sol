@@ -69,6 +69,10 @@ struct LiquidationResult {
 /// Tokens must be plain ERC-20s: incoming transfers are checked by balance delta.
 interface IMarginPool is IERC4626 {
     // ---------------------------------------------------------------- events
+    /// @notice `owner` opened a position in `vault` at `entryPriceWad`, paying `margin` (of which `openFee`
+    /// is owed to the LPs); the pool reserves `maxProfit` for it.
+    /// @param size Index-asset units, WAD.
+    /// @param feeBaseWad The fee index from which the position owes fees (the open fee folded in).
     event PositionOpened(
         address indexed vault,
         address indexed owner,
@@ -80,8 +84,12 @@ interface IMarginPool is IERC4626 {
         uint256 maxProfit,
         uint256 feeBaseWad
     );
+    /// @notice `payer` added `amount` of margin to `vault`'s open position, which now holds `marginAfter`.
     event MarginAdded(address indexed vault, address indexed payer, uint256 amount, uint256 marginAfter);
+    /// @notice The owner of `vault` moved `amount` of margin to `receiver`, leaving `marginAfter`.
     event MarginRemoved(address indexed vault, address indexed receiver, uint256 amount, uint256 marginAfter);
+    /// @notice `owner` closed `vault`'s position at `priceWad`: PnL `pnl` (capped), `fees` paid to the LPs,
+    /// `payout` to the receiver; `badDebt` is the shortfall of a bankrupt position (then `payout` is 0).
     event PositionClosed(
         address indexed vault,
         address indexed owner,
@@ -91,8 +99,12 @@ interface IMarginPool is IERC4626 {
         uint256 payout,
         uint256 badDebt
     );
+    /// @notice `vault` left a `shortfall`: the insurance fund paid `coveredByFund`, the LPs bore `borneByLps`.
     event BadDebtCovered(address indexed vault, uint256 shortfall, uint256 coveredByFund, uint256 borneByLps);
-    /// @notice A position was liquidated (partly if `full` is false). `closedSize` of `sizeBefore` was closed.
+    /// @notice A position was liquidated at `priceWad` for `keeper` (partly if `full` is false):
+    /// `closedSize` was closed, the keeper earned `keeperBonus`, the insurance fund `penalty`, the owner
+    /// `ownerCredit` (claimable); `badDebt` is the shortfall of a bankrupt position.
+    /// @param equityBefore margin + PnL - fees before the liquidation, in assets.
     event Liquidated(
         address indexed vault,
         address indexed owner,
@@ -108,9 +120,13 @@ interface IMarginPool is IERC4626 {
     );
     /// @notice The keeper's bonus: `fromEquity` out of the vault, then `fromFund`, then `fromPool` (LPs).
     event KeeperPaid(address indexed keeper, uint256 fromEquity, uint256 fromFund, uint256 fromPool);
+    /// @notice `amount` a full liquidation credited to `owner` of `vault` was paid to `receiver`.
     event Claimed(address indexed vault, address indexed owner, address indexed receiver, uint256 amount);
+    /// @notice `amount` of `token` held by `vault` beyond its accounted margin was sent to `receiver`.
     event DonationRecovered(address indexed vault, address indexed token, address indexed receiver, uint256 amount);
+    /// @notice The market's parameters changed (through the factory, after its delay).
     event ParamsUpdated(MarketParams params);
+    /// @notice Opening positions was paused (`paused` true) or unpaused.
     event PausedSet(bool paused);
     /// @notice The factory's owner moved the market to a new price adapter (after the factory's delay).
     event OracleUpdated(address indexed oracle);
@@ -121,34 +137,76 @@ interface IMarginPool is IERC4626 {
     event DepositRequested(address indexed controller, address indexed owner, uint256 assets, uint256 quoteShares);
     /// @notice `owner` gave `shares` to be redeemed for `controller`, worth `quoteAssets` now (the most it will get).
     event RedeemRequested(address indexed controller, address indexed owner, uint256 shares, uint256 quoteAssets);
+    /// @notice `controller`'s deposit request of `assets` was settled: `shares` were minted to it.
     event DepositSettled(address indexed controller, uint256 assets, uint256 shares);
+    /// @notice `controller`'s redemption of `shares` was settled: `assets` were paid to it.
     event RedeemSettled(address indexed controller, uint256 shares, uint256 assets);
 
     // ---------------------------------------------------------------- errors
+    // Each error's @notice is its one-line message to users: `{name}` stands for the error's argument
+    // `name` (ringfence/errors.py fills them in). Amounts are in settlement-token units, prices WAD.
+
+    /// @notice the amount must be positive
+    /// @dev A zero amount of margin, assets or shares, a request that would buy or pay nothing, or nothing
+    /// to sweep or to recover.
     error ZeroAmount();
+    /// @notice the position size must be positive
     error ZeroSize();
+    /// @notice margin {margin} is below the market minimum {minimum}
     error MarginBelowMinimum(uint256 margin, uint256 minimum);
+    /// @notice position notional {notional} is below the market minimum {minimum}
     error NotionalBelowMinimum(uint256 notional, uint256 minimum);
+    /// @notice position notional {notional} is above the market maximum {maximum}
     error PositionTooLarge(uint256 notional, uint256 maximum);
+    /// @notice open interest would be {openInterest}, above the cap {cap}
+    /// @param openInterest The side's sum of entry notionals with the new position.
     error OpenInterestCapExceeded(uint256 openInterest, uint256 cap);
+    /// @notice leverage too high: margin after fees {available} < initial margin {required}
+    /// @param available The margin minus the open fee.
+    /// @param required IM * notional.
     error LeverageTooHigh(int256 available, uint256 required);
+    /// @notice margin would fall below initial margin: {available} < {required}
+    /// @param available margin + min(PnL, 0) - fees after the removal.
+    /// @param required IM * notional.
     error InsufficientMargin(int256 available, uint256 required);
+    /// @notice the pool's free liquidity {free} cannot reserve the payout {needed}
+    /// @dev Opening (the position's maximum payout) or settling a redemption (its assets).
     error InsufficientLiquidity(uint256 free, uint256 needed);
+    /// @notice the market is paused for opening (adding margin and closing still work)
     error MarketPaused();
+    /// @notice {caller} does not own this vault (owner {owner})
     error NotVaultOwner(address caller, address owner);
+    /// @notice {vault} is not a vault of this market
     error UnknownVault(address vault);
+    /// @notice the position of {vault} is not open
     error PositionNotOpen(address vault);
+    /// @notice vault {vault} already holds an open position
     error PositionAlreadyOpen(address vault);
+    /// @notice oracle price {priceWad} is beyond the acceptable price {acceptablePriceWad}
     error PriceSlippage(uint256 priceWad, uint256 acceptablePriceWad);
+    /// @notice {caller} is not the factory
+    /// @dev Also MarginPoolDeployer's error (same selector, so the same message).
     error NotFactory(address caller);
+    /// @notice the token moved {received} instead of {expected} (fee or rebase?)
     error TransferAmountMismatch(uint256 expected, uint256 received);
+    /// @notice value {value} is too large to be stored
+    /// @dev Declared for oversized values; no current code path raises it (SafeCast's errors instead).
     error ValueTooLarge(uint256 value);
+    /// @notice the settlement token has {decimals} decimals; at most 36 are supported
     error UnsupportedAssetDecimals(uint8 decimals);
+    /// @notice vault {vault} is healthy at price {priceWad} (liquidation price {liquidationPriceWad})
     error HealthyPosition(address vault, uint256 priceWad, uint256 liquidationPriceWad);
+    /// @notice {caller} may only liquidate for itself (only the Liquidator names another keeper)
     error NotLiquidator(address caller);
+    /// @notice vault {vault} has nothing to claim
     error NothingToClaim(address vault);
+    /// @notice {controller} already has a pending request of this kind (one at a time): settle it first
     error RequestPending(address controller);
+    /// @notice {controller} has no pending request to settle
     error NoRequest(address controller);
+    /// @notice the request waits for an oracle round after {requestedAt} (latest round at {priceUpdatedAt})
+    /// @param requestedAt When the request was made (seconds).
+    /// @param priceUpdatedAt When the oracle's latest round was published (seconds).
     error RequestNotReady(uint256 requestedAt, uint256 priceUpdatedAt);
 
     // ---------------------------------------------------------------- trader
@@ -241,8 +299,11 @@ interface IMarginPool is IERC4626 {
     function setPaused(bool paused) external;
 
     // ---------------------------------------------------------------- views
+    /// @notice The PoolFactory that created the market: the only caller of the admin functions.
     function factory() external view returns (address);
+    /// @notice The price adapter (an IPriceOracle) the market reads.
     function oracle() external view returns (address);
+    /// @notice The market's InsuranceFund: receives liquidation penalties, pays bad debt first.
     function insuranceFund() external view returns (address);
     /// @notice The protocol's Liquidator (fixed at creation): the only caller of `liquidate` that may name
     /// a keeper other than itself.
@@ -251,12 +312,16 @@ interface IMarginPool is IERC4626 {
     function claimable(address vault) external view returns (uint256);
     /// @notice Sum of all claimable credits (held by the pool, not the LPs').
     function totalClaimable() external view returns (uint256);
+    /// @notice The PositionVault every vault of the market is an EIP-1167 clone of.
     function vaultImplementation() external view returns (address);
+    /// @notice The market's current risk parameters.
     function params() external view returns (MarketParams memory);
+    /// @notice Whether opening positions is paused (nothing else ever is).
     function paused() external view returns (bool);
 
     /// @notice Where `owner`'s vault number `nonce` lives (whether or not it exists yet).
     function vaultAddress(address owner, uint96 nonce) external view returns (address);
+    /// @notice `vault`'s position record (status None for an address that is not a vault of this market).
     function position(address vault) external view returns (Position memory);
     /// @notice The fee index now, including accrual not yet written.
     function currentFeeIndex() external view returns (uint256);

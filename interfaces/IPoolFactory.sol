@@ -20,11 +20,15 @@ import {MarketParams} from "./IMarginPool.sol";
 /// at creation (at most 100 whole settlement tokens), and <= bonus cap; oracle max age <= 2 days; delay
 /// between 1 hour and 30 days. Pools are created only once the liquidator is set.
 interface IPoolFactory {
+    /// @notice A market was created: `pool` over `asset`, priced by `oracle`, with its `insuranceFund`.
     event PoolCreated(address indexed pool, address indexed asset, address indexed oracle, address insuranceFund);
     /// @notice A market's parameters, at creation or when a queued change is executed.
     event PoolParamsSet(address indexed pool, MarketParams params);
+    /// @notice `by` (the guardian or the owner) paused (`paused` true) or unpaused opening in `pool`.
     event PoolPausedSet(address indexed pool, bool paused, address indexed by);
+    /// @notice The guardian is now `guardian` (at construction, or set by the owner).
     event GuardianSet(address indexed guardian);
+    /// @notice The protocol's Liquidator was set (once, for good).
     event LiquidatorSet(address indexed liquidator);
     /// @notice The cap on a market's keeper-bonus floor, fixed when the market is created.
     event MaxKeeperBonusMinSet(address indexed pool, uint256 maxKeeperBonusMin);
@@ -39,26 +43,45 @@ interface IPoolFactory {
     /// @notice A market now reads its price from `oracle` (a queued move was executed).
     event PoolOracleSet(address indexed pool, address indexed oracle);
 
-    /// @notice `name` is the parameter (e.g. "maintenanceMarginWad"); `value` was outside [min, max].
+    // Each error's @notice is its one-line message to users: `{name}` stands for the error's argument
+    // `name` (ringfence/errors.py fills them in).
+
+    /// @notice parameter {name} = {value} is outside [{min}, {max}]
+    /// @param name The parameter's name: a MarketParams field such as "maintenanceMarginWad", or
+    /// "delay", "assetDecimals", "maxKeeperBonusMin", "maxPriceAge" (a price adapter's maxAge).
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
+    /// @notice the new parameters equal the current ones
     error ParamsUnchanged();
+    /// @notice the market is already in that state (paused: {paused})
     error PausedUnchanged(bool paused);
+    /// @notice {caller} is neither the guardian nor the owner
     error NotGuardian(address caller);
+    /// @notice {pool} is not a pool of this factory
     error UnknownPool(address pool);
+    /// @notice an address argument is zero
     error ZeroAddress();
+    /// @notice the liquidator is already set ({liquidator})
     error LiquidatorAlreadySet(address liquidator);
+    /// @notice the factory's liquidator must be set before creating a market
     error LiquidatorNotSet();
+    /// @notice {guardian} is already the guardian
     error GuardianUnchanged(address guardian);
+    /// @notice the factory cannot be left without an owner: transfer it instead
     error RenounceDisabled();
-    /// @notice The pool deployer given to the constructor serves `factory`, not this factory.
+    /// @notice the pool deployer {deployer} serves the factory {factory}, not this one
+    /// @dev The pool deployer given to the constructor is bound to another factory.
     error DeployerNotBound(address deployer, address factory);
-    /// @notice `pool` has no queued change of this kind (parameters or price adapter).
+    /// @notice {pool} has no queued change of this kind (parameters or price adapter)
     error NothingPending(address pool);
-    /// @notice `pool`'s queued change can be executed from `eta` on; it is `timestamp`.
+    /// @notice the queued change of {pool} can be executed from {eta} on; it is {timestamp}
+    /// @param eta The timestamp from which the change can be executed.
+    /// @param timestamp The current block's timestamp.
     error TooEarly(address pool, uint256 eta, uint256 timestamp);
-    /// @notice The market already reads its price from `oracle`.
+    /// @notice the market already reads its price from {oracle}
     error OracleUnchanged(address oracle);
-    /// @notice `oracle`'s `price()` reverted (its error is `reason`) or answered zero (`reason` empty).
+    /// @notice the price adapter {oracle} does not answer price(): revert data '{reason}' (empty if it
+    /// answered zero)
+    /// @param reason The revert data of `price()`, empty when it answered zero.
     error OracleNotAnswering(address oracle, bytes reason);
 
     /// @notice Creates a market over `asset` priced by `oracle` (an IPriceOracle whose maxAge is bounded).
@@ -104,8 +127,13 @@ interface IPoolFactory {
     /// @notice `pool`'s queued price adapter and the timestamp from which the move can be executed (0: none).
     function pendingOracle(address pool) external view returns (address oracle, uint256 eta);
 
+    /// @notice Pauses or unpauses opening positions in `pool` (the guardian or the owner, at once). Emits
+    /// PoolPausedSet.
     function setPaused(address pool, bool paused) external;
+    /// @notice Sets the guardian, who may pause and unpause opening (owner). Emits GuardianSet.
     function setGuardian(address guardian) external;
+    /// @notice Sets the protocol's Liquidator, once (owner); markets can be created only after. Emits
+    /// LiquidatorSet.
     function setLiquidator(address liquidator) external;
 
     /// @notice Reverts with ParameterOutOfBounds unless `params` are within the hard bounds (the rules that
@@ -121,9 +149,14 @@ interface IPoolFactory {
     /// @notice The cap on `pool`'s keeper-bonus floor (settlement-token units), fixed at its creation.
     function maxKeeperBonusMin(address pool) external view returns (uint256);
 
+    /// @notice Who may pause and unpause opening besides the owner (address(0): nobody).
     function guardian() external view returns (address);
+    /// @notice The protocol's Liquidator (address(0) until set), fixed in every pool created after.
     function liquidator() external view returns (address);
+    /// @notice Whether `pool` is a market this factory created.
     function isPool(address pool) external view returns (bool);
+    /// @notice Every market this factory created, in order of creation.
     function pools() external view returns (address[] memory);
+    /// @notice How many markets this factory created.
     function poolCount() external view returns (uint256);
 }

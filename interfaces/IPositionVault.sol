@@ -12,6 +12,8 @@ import {Position} from "./IMarginPool.sol";
 /// owner back what was donated. Position state and maths live in the pool (`IMarginPool.position`);
 /// the views here forward to it so a wallet can ask the vault directly.
 interface IPositionVault {
+    /// @notice {caller} is not the pool
+    /// @dev The error's @notice is its message to users (ringfence/errors.py), as in IMarginPool.
     error NotPool(address caller);
 
     /// @notice Sends `amount` of `token` held by the vault to `to`. Pool only.
@@ -19,6 +21,7 @@ interface IPositionVault {
 
     /// @notice The vault's owner as the pool records it (address(0) for the implementation).
     function owner() external view returns (address);
+    /// @notice The pool whose vault this is (the implementation's immutable): the only caller of `pay`.
     function pool() external view returns (address);
 
     // Views of the position (each reverts with IMarginPool.PositionNotOpen unless it is open; those

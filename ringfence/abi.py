@@ -1,31 +1,29 @@
-"""Standard ABIs the SDK needs for contracts that are not Ringfence's own (any ERC-20)."""
+"""The ERC-20 ABI the SDK uses for any settlement token (not only Ringfence's mock), and :func:`at`.
+
+``ERC20_ABI`` is OpenZeppelin's ERC-20 as compiled into ``MockERC20``: the standard functions and
+events, taken from the compiled contract type (:mod:`ringfence.chain.contracts`), never typed here.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ringfence.chain.contracts import abi
 
-def _fn(name: str, inputs: list[tuple[str, str]], outputs: list[str], mutable: bool = False) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "name": name,
-        "stateMutability": "nonpayable" if mutable else "view",
-        "inputs": [{"name": n, "type": t} for n, t in inputs],
-        "outputs": [{"name": "", "type": t} for t in outputs],
-    }
+ERC20_ENTRIES = ("name", "symbol", "decimals", "totalSupply", "balanceOf", "allowance", "approve", "transfer",
+                 "transferFrom", "Transfer", "Approval")
+"""The entries of the ERC-20 standard (EIP-20 with the optional metadata functions)."""
 
 
-ERC20_ABI: list[dict[str, Any]] = [
-    _fn("name", [], ["string"]),
-    _fn("symbol", [], ["string"]),
-    _fn("decimals", [], ["uint8"]),
-    _fn("totalSupply", [], ["uint256"]),
-    _fn("balanceOf", [("account", "address")], ["uint256"]),
-    _fn("allowance", [("owner", "address"), ("spender", "address")], ["uint256"]),
-    _fn("approve", [("spender", "address"), ("value", "uint256")], ["bool"], mutable=True),
-    _fn("transfer", [("to", "address"), ("value", "uint256")], ["bool"], mutable=True),
-    _fn("transferFrom", [("from", "address"), ("to", "address"), ("value", "uint256")], ["bool"], True),
-]
+def erc20_abi() -> list[dict[str, Any]]:
+    """The standard ERC-20 ABI (functions and events), from the compiled ``MockERC20``."""
+    return abi("MockERC20", ERC20_ENTRIES)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ERC20_ABI":  # read on first use: the contract types load with Ape
+        return erc20_abi()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def at(container: Any, address: Any) -> Any:

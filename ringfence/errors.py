@@ -5,50 +5,30 @@ Every custom error of the Ringfence contracts (and the OpenZeppelin errors they 
 carrying the error's arguments, with a one-line human message. Errors raised by a nested contract (the
 oracle adapter under the pool, say) are decoded too: the revert data's selector is looked up among the
 errors of every compiled contract of the project.
+
+The messages are written once, as the ``@notice`` of each error in ``interfaces/*.sol``: a template in
+which ``{name}`` stands for the error's argument ``name``. They are read from the userdoc of the same
+contract types the decoder reads the ABIs from (Ape's project, or what :func:`use_contract_types`
+names); only OpenZeppelin's errors, whose NatSpec is not ours, have their messages here
+(:data:`THIRD_PARTY_MESSAGES`).
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
-# What each error means to a user, formatted with its arguments.
-MESSAGES: dict[str, str] = {
-    "StalePrice": "oracle price is stale: updated at {updatedAt}, older than the {maxAge}s bound",
-    "PriceFromFuture": "oracle price is timestamped in the future ({updatedAt})",
-    "NonPositivePrice": "oracle answered a non-positive price ({answer})",
-    "IncompleteRound": "oracle round {roundId} is incomplete (answered in {answeredInRound})",
-    "PriceOutOfBounds": "oracle answer {answer} is outside the market's band [{minAnswer}, {maxAnswer}]",
-    "OracleCallFailed": "the price feed {feed} could not be read",
-    "FeedDecimalsChanged": ("the price feed's decimals changed from {expected} to {actual}: the owner must "
-                            "move the market to a new oracle adapter (adding margin still works)"),
-    "SequencerDown": "the L2 sequencer is down: no new risk can be taken",
-    "SequencerGracePeriod": "the L2 sequencer is back since {upSince}; waiting {gracePeriod}s grace",
-    "ZeroAmount": "the amount must be positive",
-    "ZeroSize": "the position size must be positive",
-    "MarginBelowMinimum": "margin {margin} is below the market minimum {minimum}",
-    "NotionalBelowMinimum": "position notional {notional} is below the market minimum {minimum}",
-    "PositionTooLarge": "position notional {notional} is above the market maximum {maximum}",
-    "OpenInterestCapExceeded": "open interest would be {openInterest}, above the cap {cap}",
-    "LeverageTooHigh": "leverage too high: margin after fees {available} < initial margin {required}",
-    "InsufficientMargin": "margin would fall below initial margin: {available} < {required}",
-    "InsufficientLiquidity": "the pool's free liquidity {free} cannot reserve the payout {needed}",
-    "MarketPaused": "the market is paused for opening (adding margin and closing still work)",
-    "NotVaultOwner": "{caller} does not own this vault (owner {owner})",
-    "UnknownVault": "{vault} is not a vault of this market",
-    "PositionNotOpen": "the position of {vault} is not open",
-    "PositionAlreadyOpen": "vault {vault} already holds an open position",
-    "PriceSlippage": "oracle price {priceWad} is beyond the acceptable price {acceptablePriceWad}",
-    "TransferAmountMismatch": "the token moved {received} instead of {expected} (fee or rebase?)",
-    "ParameterOutOfBounds": "parameter {name} = {value} is outside [{min}, {max}]",
-    "ParamsUnchanged": "the new parameters equal the current ones",
-    "NotGuardian": "{caller} is neither the guardian nor the owner",
+# The messages of third-party (OpenZeppelin) errors the contracts can raise: their NatSpec is
+# OpenZeppelin's (a ``@dev``, not a message), so ours live here. The ERC-4626 ones say how Ringfence's
+# pool differs from a plain vault. Every other message is an error's ``@notice`` in ``interfaces/``.
+THIRD_PARTY_MESSAGES: Mapping[str, str] = MappingProxyType({
     "ERC4626ExceededMaxDeposit": ("deposit of {assets} exceeds the maximum {max}: once the pool has "
                                   "shares, LPs enter by request (requestDeposit, settled after the "
                                   "next oracle round)"),
@@ -59,25 +39,110 @@ MESSAGES: dict[str, str] = {
                                    "request (requestRedeem, settled after the next oracle round)"),
     "ERC4626ExceededMaxRedeem": ("redemption of {shares} shares exceeds the maximum {max} shares: LPs "
                                  "leave by request (requestRedeem, settled after the next oracle round)"),
-    "RequestPending": ("{controller} already has a pending request of this kind (one at a time): "
-                       "settle it first"),
-    "NoRequest": "{controller} has no pending request to settle",
-    "RequestNotReady": ("the request waits for an oracle round after {requestedAt} "
-                        "(latest round at {priceUpdatedAt})"),
     "ERC20InsufficientBalance": "balance {balance} of {sender} is below {needed}",
     "ERC20InsufficientAllowance": "allowance {allowance} of {spender} is below {needed}",
     "OwnableUnauthorizedAccount": "{account} is not the owner",
-    "NothingToClaim": "vault {vault} has nothing to claim",
-    "HealthyPosition": "vault {vault} is healthy at price {priceWad} (liquidation price {liquidationPriceWad})",
-    "NotLiquidator": "{caller} may only liquidate for itself (only the Liquidator names another keeper)",
-    "LiquidatorNotSet": "the factory's liquidator must be set before creating a market",
-    "LiquidatorAlreadySet": "the liquidator is already set ({liquidator})",
-    "UnknownPool": "{pool} is not a pool of this factory",
-    "ZeroAddress": "an address argument is zero",
-    "EmptyBatch": "the batch names no pool",
-    "RenounceDisabled": "the factory cannot be left without an owner: transfer it instead",
     "ReentrancyGuardReentrantCall": "re-entrant call refused",
-}
+})
+
+# Test doubles document their errors for the tests' readers; their NatSpec is no message to users.
+_TEST_SOURCES = "contracts/test/"
+
+
+def userdoc_messages(contract_types: Iterable[Any]) -> dict[str, str]:
+    """The message template of each error documented in the userdoc of ``contract_types`` (Ape
+    ``ContractType`` objects: ``name``, ``source_id``, ``userdoc``), by error name: its ``@notice``,
+    whitespace collapsed (solc keeps the indentation of a notice's continuation lines). Contracts under
+    ``contracts/test/`` are skipped. An error declared in an interface is documented in the userdoc of
+    every contract that inherits or raises it; should two contracts document errors of one name
+    differently, the first contract by name wins (tests/unit/test_error_messages.py checks that the
+    winner is the interface's notice)."""
+    messages: dict[str, str] = {}
+    for contract_type in sorted(contract_types, key=lambda c: str(c.name)):
+        if str(contract_type.source_id or "").startswith(_TEST_SOURCES):
+            continue
+        errors = (contract_type.userdoc or {}).get("errors") or {}
+        for signature, docs in errors.items():
+            name = signature.partition("(")[0]
+            notices = [" ".join(str(doc["notice"]).split()) for doc in docs if doc.get("notice")]
+            if notices and name not in messages:
+                messages[name] = notices[0]
+    return messages
+
+
+class _Messages(Mapping[str, str]):
+    """What each error means to a user, as a template formatted with its arguments: the error's
+    ``@notice`` from the project's compiled contracts, and :data:`THIRD_PARTY_MESSAGES` (which wins).
+    Read-only; loaded on first use (loading Ape's project is slow)."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, str] | None = None
+
+    def _data(self) -> dict[str, str]:
+        if self._loaded is not None:
+            return self._loaded
+        try:
+            loaded = {**userdoc_messages(_project_contract_types()), **THIRD_PARTY_MESSAGES}
+        except Exception:  # noqa: BLE001 - no compiled project here: errors read as ``Name(args)``
+            return dict(THIRD_PARTY_MESSAGES)
+        self._loaded = loaded
+        return loaded
+
+    def __getitem__(self, name: str) -> str:
+        return self._data()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:
+        return f"MESSAGES({self._data()!r})"
+
+    def forget(self) -> None:
+        self._loaded = None
+
+
+_MESSAGES = _Messages()
+MESSAGES: Mapping[str, str] = _MESSAGES
+
+_contract_types_loader: Callable[[], Iterable[Any]] | None = None
+
+
+def use_contract_types(loader: Callable[[], Iterable[Any]] | None) -> None:
+    """Reads the errors' ABIs (:func:`project_decoder`) and notices (:data:`MESSAGES`) from the
+    contract types ``loader()`` returns instead of Ape's project for the current directory (say,
+    ``lambda: ringfence.chain.contracts.contract_types().values()``; None: Ape's project again);
+    forgets what was loaded."""
+    global _contract_types_loader, _decoder
+    _contract_types_loader = loader
+    _decoder = None
+    _MESSAGES.forget()
+
+
+def _project_contract_types() -> list[Any]:
+    """Every contract type the errors are read from: Ape's project unless :func:`use_contract_types`
+    named another source."""
+    if _contract_types_loader is not None:
+        return list(_contract_types_loader())
+    from ape import project
+
+    return list(project.contracts.values())
+
+
+def render(name: str, inputs: Mapping[str, Any]) -> str:
+    """The message of error ``name`` with arguments ``inputs``: its template filled in, or
+    ``Name(arg=value, ...)`` when it has none (or the arguments do not fit it)."""
+    values = {key: format_value(value) for key, value in inputs.items()}
+    template = MESSAGES.get(name)
+    if template is not None:
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, ValueError):
+            pass
+    args = ", ".join(f"{key}={value}" for key, value in values.items())
+    return f"{name}({args})"
 
 
 class RingfenceError(Exception):
@@ -87,15 +152,8 @@ class RingfenceError(Exception):
 
     def __init__(self, inputs: dict[str, Any] | None = None, message: str | None = None):
         self.inputs: dict[str, Any] = dict(inputs or {})
-        template = MESSAGES.get(self.name)
-        if message is None:
-            if template is not None:
-                message = template.format(**{k: format_value(v) for k, v in self.inputs.items()})
-            else:
-                args = ", ".join(f"{k}={format_value(v)}" for k, v in self.inputs.items())
-                message = f"{self.name}({args})"
-        self.message = message
-        super().__init__(message)
+        self.message = render(self.name, self.inputs) if message is None else message
+        super().__init__(self.message)
 
     def __getattr__(self, item: str) -> Any:
         inputs = self.__dict__.get("inputs", {})
@@ -174,10 +232,8 @@ def project_decoder() -> ErrorDecoder:
     """A decoder over every contract type compiled in the current Ape project (built once)."""
     global _decoder
     if _decoder is None:
-        from ape import project
-
         abis = []
-        for contract_type in project.contracts.values():
+        for contract_type in _project_contract_types():
             abis.append([entry.model_dump(mode="json", by_alias=True) for entry in contract_type.abi])
         _decoder = ErrorDecoder(abis)
     return _decoder

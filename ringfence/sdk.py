@@ -1,17 +1,19 @@
 """A typed SDK over the Ringfence contracts, shared by the scripts, the tests, the keeper and the simulator.
 
-Nothing here touches a network at import time: contract containers come from ``ape.project`` when a
-function needs them. Every call that can revert goes through :func:`ringfence.errors.contract_errors`,
+Nothing here touches a network at import time: contract containers come from
+:func:`ringfence.chain.contracts.container` (the checkout's build, or the package's bundled types) when
+a function needs them. Every call that can revert goes through :func:`ringfence.errors.contract_errors`,
 so callers see :class:`ringfence.errors.RingfenceError` subclasses with the error's arguments.
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
 
-from ringfence.abi import at
+from ringfence.abi import at, erc20_abi
+from ringfence.chain.contracts import camel_case, container
 from ringfence.errors import contract_errors
 from ringfence.units import WAD, from_units, from_wad
 
@@ -23,6 +25,16 @@ DEFAULT_DELAY = 24 * 3600
 MAX_KEEPER_BONUS_MIN_TOKENS = 100
 """``PoolFactory.MAX_KEEPER_BONUS_MIN_TOKENS``: a market's cap on its keeper-bonus floor is at most this
 many whole settlement tokens."""
+
+
+def _struct_values(cls: type, raw: Any) -> tuple[Any, ...]:
+    """A Solidity struct as a contract returns it (a struct object with camelCase fields, or a tuple),
+    in the order of ``cls``'s fields (their snake_case names, see
+    :func:`ringfence.chain.contracts.camel_case`)."""
+    names = [f.name for f in fields(cls)]
+    if hasattr(raw, camel_case(names[0])):
+        return tuple(getattr(raw, camel_case(name)) for name in names)
+    return tuple(raw)
 
 
 @dataclass(frozen=True)
@@ -52,13 +64,7 @@ class MarketParams:
     @classmethod
     def from_chain(cls, raw: Any) -> MarketParams:
         """From what a contract returns (a struct object or a tuple)."""
-        values = tuple(raw) if not hasattr(raw, "initialMarginWad") else (
-            raw.initialMarginWad, raw.maintenanceMarginWad, raw.liquidationTargetWad,
-            raw.keeperBonusWad, raw.liquidationPenaltyWad, raw.openFeeWad, raw.closeFeeWad,
-            raw.borrowRateWad, raw.maxProfitWad, raw.minMargin, raw.minNotional,
-            raw.maxPositionNotional, raw.maxOpenInterest, raw.keeperBonusMin, raw.keeperBonusMax,
-        )
-        return cls(*(int(v) for v in values))
+        return cls(*(int(v) for v in _struct_values(cls, raw)))
 
     def with_(self, **changes: int) -> MarketParams:
         """A copy with some fields changed."""
@@ -108,10 +114,7 @@ class Position:
 
     @classmethod
     def from_chain(cls, raw: Any) -> Position:
-        if hasattr(raw, "size"):
-            return cls(int(raw.size), int(raw.entryPriceWad), int(raw.margin), int(raw.maxProfit),
-                       int(raw.feeBaseWad), bool(raw.isLong), int(raw.status), str(raw.owner))
-        size, entry, margin, max_profit, fee_base, is_long, status, owner = tuple(raw)
+        size, entry, margin, max_profit, fee_base, is_long, status, owner = _struct_values(cls, raw)
         return cls(int(size), int(entry), int(margin), int(max_profit), int(fee_base),
                    bool(is_long), int(status), str(owner))
 
@@ -207,9 +210,7 @@ class Market:
         return str(self.pool.vaultAddress(owner, nonce))
 
     def vault(self, address: str) -> Any:
-        from ape import project
-
-        return at(project.PositionVault, address)
+        return at(container("PositionVault"), address)
 
     # ------------------------------------------------------------ trader
     def open(
@@ -350,10 +351,8 @@ class Protocol:
     """The factory, the liquidator, the lens and the pools: deploy the protocol, create and find markets."""
 
     def __init__(self, factory: Any, liquidator: Any = None, lens: Any = None):
-        from ape import project
-
         self.factory = factory
-        self.liquidator = liquidator or at(project.Liquidator, factory.liquidator())
+        self.liquidator = liquidator or at(container("Liquidator"), factory.liquidator())
         self.lens = lens
 
     @classmethod
@@ -361,15 +360,13 @@ class Protocol:
         """Deploys the pool deployer (bound to the factory's address, the next CREATE of ``owner``
         after it), the factory (owner = ``owner``, owner delay ``delay`` seconds), the liquidator
         (set in the factory, which requires it before any pool) and the lens."""
-        from ape import project
-
         with contract_errors():
             nonce = owner.nonce
-            deployer = owner.deploy(project.MarginPoolDeployer, owner.get_deployment_address(nonce + 1))
-            factory = owner.deploy(project.PoolFactory, owner, guardian or owner, deployer, delay)
-            liquidator = owner.deploy(project.Liquidator, factory)
+            deployer = owner.deploy(container("MarginPoolDeployer"), owner.get_deployment_address(nonce + 1))
+            factory = owner.deploy(container("PoolFactory"), owner, guardian or owner, deployer, delay)
+            liquidator = owner.deploy(container("Liquidator"), factory)
             factory.setLiquidator(liquidator, sender=owner)
-            lens = owner.deploy(project.Lens)
+            lens = owner.deploy(container("Lens"))
         return cls(factory, liquidator, lens)
 
     def create_market(
@@ -385,8 +382,6 @@ class Protocol:
     ) -> Market:
         """Creates a market. ``max_keeper_bonus_min`` (settlement-token units) caps its keeper-bonus
         floor for good; ``None``: the factory's largest cap, 100 whole tokens."""
-        from ape import project
-
         if max_keeper_bonus_min is None:
             decimals = int(erc20(asset.address if hasattr(asset, "address") else asset).decimals())
             max_keeper_bonus_min = MAX_KEEPER_BONUS_MIN_TOKENS * 10**decimals
@@ -394,7 +389,7 @@ class Protocol:
             receipt = self.factory.createPool(asset, oracle, params.as_tuple(), max_keeper_bonus_min,
                                               name, symbol, sender=owner)
         pool_address = receipt.decode_logs(self.factory.PoolCreated)[0].pool
-        return Market(at(project.MarginPool, pool_address))
+        return Market(at(container("MarginPool"), pool_address))
 
     # ---------------------------------------------------------------- owner changes (delayed)
     def queue_params(self, owner: Any, pool: Any, params: MarketParams) -> int:
@@ -437,9 +432,7 @@ class Protocol:
             )
 
     def markets(self) -> list[Market]:
-        from ape import project
-
-        return [Market(at(project.MarginPool, a)) for a in self.factory.pools()]
+        return [Market(at(container("MarginPool"), a)) for a in self.factory.pools()]
 
 
 def deploy_oracle(
@@ -453,26 +446,20 @@ def deploy_oracle(
     grace_period: int = 0,
 ) -> Any:
     """Deploys a ChainlinkOracle adapter over ``feed``."""
-    from ape import project
-
     zero = "0x" + "00" * 20
     with contract_errors():
         return deployer.deploy(
-            project.ChainlinkOracle, feed, max_age, min_answer, max_answer, sequencer_feed or zero,
+            container("ChainlinkOracle"), feed, max_age, min_answer, max_answer, sequencer_feed or zero,
             grace_period,
         )
 
 
 def _oracle(address: str) -> Any:
-    from ape import project
-
-    return at(project.ChainlinkOracle, address)
+    return at(container("ChainlinkOracle"), address)
 
 
 def erc20(address: str) -> Any:
     """An ERC-20 contract instance at ``address`` (any token: the standard ABI)."""
     from ape import Contract
 
-    from ringfence.abi import ERC20_ABI
-
-    return Contract(address, abi=ERC20_ABI)
+    return Contract(address, abi=erc20_abi())

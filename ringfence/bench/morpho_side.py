@@ -27,20 +27,14 @@ from ringfence.bench.artifacts import Artifact, morpho_artifacts
 from ringfence.bench.measure import Recorder, StoryError, Tx, web3_tx
 from ringfence.bench.ringfence_side import BLOCK_TIME
 from ringfence.bench.shared import ETH, USDC, USDC_DECIMALS, WETH_DECIMALS, SharedEnv
+from ringfence.chain.contracts import abi
 
 LLTV = 860_000_000_000_000_000  # 86 %, Morpho's WETH/USDC-style market
 MAX_UINT = 2**256 - 1
 PER_LIQUIDATION_SAMPLES = 10
 
-ERC20_ABI = [
-    {"type": "function", "name": "mint", "stateMutability": "nonpayable",
-     "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": []},
-    {"type": "function", "name": "approve", "stateMutability": "nonpayable",
-     "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
-     "outputs": [{"name": "", "type": "bool"}]},
-    {"type": "function", "name": "balanceOf", "stateMutability": "view",
-     "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-]
+TOKEN_ENTRIES = ("mint", "approve", "balanceOf")
+"""What the Morpho stories call on the benchmark's tokens (MockERC20s)."""
 
 
 @dataclass
@@ -65,8 +59,9 @@ class MorphoStories:
         self.set_answer = set_answer
         self.arts = {**(artifacts or morpho_artifacts()), "MorphoChainlinkOracle": env.artifacts["MorphoChainlinkOracle"]}
         w3.provider.make_request(RPCEndpoint("anvil_autoImpersonateAccount"), [True])
-        self.usdc = w3.eth.contract(address=Web3.to_checksum_address(str(env.usdc.address)), abi=ERC20_ABI)
-        self.weth = w3.eth.contract(address=Web3.to_checksum_address(str(env.weth.address)), abi=ERC20_ABI)
+        token_abi = abi("MockERC20", TOKEN_ENTRIES)
+        self.usdc = w3.eth.contract(address=Web3.to_checksum_address(str(env.usdc.address)), abi=token_abi)
+        self.weth = w3.eth.contract(address=Web3.to_checksum_address(str(env.weth.address)), abi=token_abi)
         self.ctx: MorphoContext | None = None
 
     @property

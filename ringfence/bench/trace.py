@@ -19,6 +19,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ringfence.chain.rpc import call
+
 CALLS = {"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"}
 CREATES = {"CREATE", "CREATE2"}
 ACCOUNT_ACCESS = {"BALANCE", "EXTCODESIZE", "EXTCODECOPY", "EXTCODEHASH"}
@@ -137,11 +139,10 @@ def _frames(frame: dict[str, Any], labels: dict[str, str], out: dict[str, int], 
 
 def trace_tx(w3: Any, tx_hash: str, op: str, protocol: str, label: str, labels: dict[str, str]) -> TxTrace:
     """Traces one mined transaction (call tracer + opcode struct logs)."""
+    uri = w3.provider.endpoint_uri  # the bench's Anvil, over HTTP
+
     def rpc(method: str, params: list[Any]) -> Any:
-        r = w3.provider.make_request(method, params)
-        if "error" in r:
-            raise RuntimeError(f"{method}: {r['error']}")
-        return r["result"]
+        return call(uri, method, *params)
 
     receipt = w3.eth.get_transaction_receipt(tx_hash)
     tx = w3.eth.get_transaction(tx_hash)

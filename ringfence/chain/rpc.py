@@ -59,20 +59,22 @@ class TransactionFailed(AssertionError):
 
 
 class HttpTransport:
-    """JSON-RPC over one kept-alive HTTP connection."""
+    """JSON-RPC over one kept-alive HTTP connection (``retry``: a request that fails on the connection is
+    sent once more on a new one, since a kept-alive connection may have been closed by the node)."""
 
-    def __init__(self, uri: str, timeout: float = 120.0):
+    def __init__(self, uri: str, timeout: float = 120.0, *, retry: bool = True):
         url = urlparse(uri)
         self.uri = uri
         self._host, self._port = url.hostname or "127.0.0.1", url.port or 80
         self._path = url.path or "/"
         self._timeout = timeout
+        self._attempts = 2 if retry else 1
         self._conn: http.client.HTTPConnection | None = None
         self._ids = itertools.count(1)
 
     def request(self, method: str, params: Sequence[Any]) -> Any:
         body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
-        for attempt in (0, 1):
+        for attempt in range(1, self._attempts + 1):
             conn = self._conn or self._connect()
             try:
                 conn.request("POST", self._path, body, {"Content-Type": "application/json"})
@@ -80,7 +82,7 @@ class HttpTransport:
                 break
             except (http.client.HTTPException, ConnectionError, OSError):
                 self.close()
-                if attempt:
+                if attempt == self._attempts:
                     raise
         if "error" in answer:
             raise RpcError(method, answer["error"])
@@ -99,6 +101,16 @@ class HttpTransport:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def call(uri: str, method: str, *params: Any, timeout: float = 120.0) -> Any:
+    """One JSON-RPC call on a connection of its own, sent once: its result, or :class:`RpcError` for an
+    error answer (``OSError`` or ``http.client.HTTPException`` when the node cannot be reached)."""
+    transport = HttpTransport(uri, timeout, retry=False)
+    try:
+        return transport.request(method, params)
+    finally:
+        transport.close()
 
 
 class Web3Transport:

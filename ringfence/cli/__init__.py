@@ -1,6 +1,7 @@
 """``ringfence``: the command line for traders and liquidity providers.
 
-Run it from the repository root (it uses the project's compiled contracts through ``ape.project``)::
+It runs from any directory: the contract types come from the checkout's build when the package sits
+in a checkout, else from the package's bundled copy (:mod:`ringfence.chain.contracts`)::
 
     ringfence markets
     ringfence quote  --long --size 1.5 --margin 400

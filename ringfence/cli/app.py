@@ -2,10 +2,11 @@
 the account and the markets, the connection to the network (:func:`connected`), and the
 :class:`Session` a connected command receives.
 
-ape's managers (``networks``, ``accounts``, ``project``, ``Contract``) are imported inside the
-functions that use them, here and in every module of this package: importing them loads every Ape
-plugin (seconds), which ``ringfence --help`` should not wait for. Everything else is imported at
-module level.
+ape's managers (``networks``, ``accounts``, ``Contract``) and the contract types
+(:mod:`ringfence.chain.contracts`) are loaded inside the functions that use them, here and in every
+module of this package: loading them loads every Ape plugin (seconds), which ``ringfence --help``
+should not wait for. Everything else is imported at module level. The commands run from any
+directory: the contract types come from the checkout's build or the package's bundled copy.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ape.logging import logger
 from eth_utils import is_address, to_checksum_address
 
 from ringfence.abi import at
+from ringfence.chain.contracts import container
 from ringfence.chain.deployments import (
     DeployError,
     check_chain_id,
@@ -40,7 +42,7 @@ DEFAULT_NETWORK = "ethereum:local"
 @click.group()
 @click.version_option(package_name="ringfence")
 def main() -> None:
-    """Ringfence: isolated-margin trading. Run from the repository root."""
+    """Ringfence: isolated-margin trading."""
 
 
 class Session:
@@ -111,8 +113,6 @@ class Session:
 
     def market_at(self, pool: str) -> Any:
         """The SDK's Market of the pool at ``pool``, or a one-line refusal."""
-        from ape import project
-
         if not self.provider.get_code(pool):
             hint = ""
             if self.provider.name == "test":
@@ -120,19 +120,17 @@ class Session:
                         "node, e.g. --network ethereum:local:http://127.0.0.1:8545)")
             raise CliError(f"no contract at pool {pool} on {self.provider.network.choice}{hint}")
         try:
-            return Market(at(project.MarginPool, pool))
+            return Market(at(container("MarginPool"), pool))
         except Exception as exc:  # noqa: BLE001 - a contract that is not a pool
             raise CliError(f"{pool} is not a Ringfence pool ({first_line(str(exc))})") from None
 
     def vault_market(self, vault: str) -> tuple[str, Any]:
         """``vault`` checksummed and the Market of its pool, or a one-line refusal."""
-        from ape import project
-
         vault = self.address_of(vault) or ""
         if not self.provider.get_code(vault):
             raise CliError(f"no contract at vault {vault} on {self.provider.network.choice}")
         try:
-            pool = str(at(project.PositionVault, vault).pool(skip_trace=True))
+            pool = str(at(container("PositionVault"), vault).pool(skip_trace=True))
         except Exception:  # noqa: BLE001
             raise CliError(f"{vault} is not a Ringfence vault") from None
         return vault, self.market_at(pool)
@@ -186,9 +184,6 @@ def connected(f: Callable[..., Any]) -> Callable[..., Any]:
                                            "verbose")}
         as_json = kwargs.pop("as_json")
         _quiet(opts["verbose"])
-        if not (Path("contracts") / "MarginPool.sol").exists():
-            raise CliError("run ringfence from the Ringfence repository root "
-                           "(it uses the project's compiled contracts)")
         try:
             from ape import networks
 

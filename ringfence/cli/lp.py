@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from ringfence.abi import at
+from ringfence.chain.contracts import container
 from ringfence.cli.app import Session, common_options, connected, main
 from ringfence.cli.arguments import parse_amount
 from ringfence.cli.errors import CliError, read, redecode, simulate
@@ -30,10 +31,8 @@ def lp() -> None:
 
 def _latest_round(view: MarketView) -> int | None:
     """The ``updatedAt`` of the oracle's latest accepted round (``None`` if it refuses the price)."""
-    from ape import project  # lazily, like every import of ape's managers (see app.py)
-
     try:
-        return int(read(at(project.ChainlinkOracle, view.market.oracle_address).latestPrice)[1])
+        return int(read(at(container("ChainlinkOracle"), view.market.oracle_address).latestPrice)[1])
     except RingfenceError:
         return None
 

@@ -9,6 +9,7 @@ import time
 import click
 
 from ringfence.abi import at
+from ringfence.chain.contracts import container
 from ringfence.cli.app import Session, common_options, connected, main
 from ringfence.cli.arguments import parse_amount
 from ringfence.cli.errors import CliError
@@ -43,13 +44,11 @@ def _mock(session: Session, kind: str, address: str) -> str:
 def mock_round(session: Session, as_json: bool, price: str | None) -> None:
     """Publish a new round on the market's mock price feed, dated after the chain's head (what LP
     requests wait for; it also refreshes a stale price)."""
-    from ape import project  # lazily, like every import of ape's managers (see app.py)
-
     market_id, market = session.market()
     view = MarketView(market)
-    feed_address = str(at(project.ChainlinkOracle, market.oracle_address).feed())
+    feed_address = str(at(container("ChainlinkOracle"), market.oracle_address).feed())
     _mock(session, "feed", feed_address)
-    feed = at(project.MockAggregator, feed_address)
+    feed = at(container("MockAggregator"), feed_address)
     decimals = int(feed.decimals())
     answer = int(feed.latestAnswer()) if price is None else parse_amount(price, decimals, "--price")
     head = int(session.provider.get_block("latest").timestamp)
@@ -73,8 +72,6 @@ def mock_round(session: Session, as_json: bool, price: str | None) -> None:
 @connected
 def mock_mint(session: Session, as_json: bool, amount: str, receiver: str | None) -> None:
     """Mint the market's mock settlement token."""
-    from ape import project  # lazily, like every import of ape's managers (see app.py)
-
     market_id, market = session.market()
     view = MarketView(market)
     _mock(session, "token", market.asset_address)
@@ -82,7 +79,7 @@ def mock_mint(session: Session, as_json: bool, amount: str, receiver: str | None
     to = session.address_of(receiver) or str(session.account.address)
     with view.guard():
         with contract_errors():
-            at(project.MockERC20, market.asset_address).mint(to, units, sender=session.account)
+            at(container("MockERC20"), market.asset_address).mint(to, units, sender=session.account)
         balance = int(market.token().balanceOf(to))
     emit(as_json, {"market": market_id, "minted": units, "to": to, "balance": balance},
          [("market", market_id), ("minted", view.amount(units)), ("to", to), ("balance", view.amount(balance))])

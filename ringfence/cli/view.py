@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ringfence.abi import at
+from ringfence.chain.contracts import container
 from ringfence.cli.errors import CliError, human_error, model_error, read, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_shares
 from ringfence.errors import RingfenceError, contract_errors, error_class
@@ -27,9 +28,7 @@ __all__ = [
 
 def read_price(market: Any) -> int:
     """The market's oracle price (WAD), or the oracle's named error."""
-    from ape import project  # lazily, like every import of ape's managers (see app.py)
-
-    return int(read(at(project.ChainlinkOracle, market.oracle_address).price))
+    return int(read(at(container("ChainlinkOracle"), market.oracle_address).price))
 
 
 def vault_state(market: Any, vault: str) -> Any:

@@ -44,6 +44,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from ringfence.abi import at
+from ringfence.chain.contracts import abi as contract_abi
 from ringfence.chain.deployments import DeployError, default_deployments_path
 from ringfence.deploy.create2 import ContractDeployer, DeployReport, same
 from ringfence.deploy.markets_file import (
@@ -63,12 +64,14 @@ __all__ = ["deploy"]
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
-AGGREGATOR_ABI: list[dict[str, Any]] = [
-    {"type": "function", "name": "decimals", "stateMutability": "view", "inputs": [],
-     "outputs": [{"name": "", "type": "uint8"}]},
-    {"type": "function", "name": "description", "stateMutability": "view", "inputs": [],
-     "outputs": [{"name": "", "type": "string"}]},
-]
+AGGREGATOR_ENTRIES = ("decimals", "description")
+"""What the deployment reads of a price feed it did not deploy (Chainlink's AggregatorV3Interface)."""
+
+
+def aggregator_abi() -> list[dict[str, Any]]:
+    """The ABI of :data:`AGGREGATOR_ENTRIES`, from the compiled ``MockAggregator`` (which implements
+    AggregatorV3Interface)."""
+    return contract_abi("MockAggregator", AGGREGATOR_ENTRIES)
 
 
 class ProtocolDeployer(ContractDeployer):
@@ -270,7 +273,7 @@ class ProtocolDeployer(ContractDeployer):
         if self._code_hash(feed) is None:
             raise DeployError(f"market {market.id}: no contract at feed address {feed}")
         try:
-            return feed, int(Contract(feed, abi=AGGREGATOR_ABI).decimals())
+            return feed, int(Contract(feed, abi=aggregator_abi()).decimals())
         except Exception as exc:  # noqa: BLE001
             raise DeployError(f"market {market.id}: {feed} has no decimals(): {exc}") from None
 

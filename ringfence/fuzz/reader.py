@@ -1,61 +1,118 @@
-"""The per-step read of the fuzzer: one ``eth_call`` to the test-only FuzzReader contract, decoded with
-eth_abi into the :mod:`ringfence.fuzz.invariants` snapshot plus the liquidation dry runs. Also usable
-on its own (tests/integration/test_lp_marking.py reads a pool's books with it in one call)."""
+"""The per-step read of the fuzzer: one ``eth_call`` to the test-only FuzzReader contract, decoded into
+the :mod:`ringfence.fuzz.invariants` snapshot plus the liquidation dry runs. Also usable on its own
+(tests/integration/test_lp_marking.py reads a pool's books with it in one call).
+
+The call's types and the rows' fields come from FuzzReader's ABI (:mod:`ringfence.chain.contracts`):
+a row is a named tuple whose fields are the Solidity struct's."""
 
 from __future__ import annotations
 
+from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eth_utils import to_checksum_address
+
 from ringfence import model
-from ringfence.chain.rpc import Fn, Node
+from ringfence.chain.contracts import canonical_type, fn, method
+from ringfence.chain.rpc import Node
 from ringfence.fuzz.invariants import LpRow, MarketRow, Snapshot, VaultRow
 
-QUERY = "(address,address,address,address[],bool,address[],address[],address[][])"
-LP_ROW = "(uint256,uint256,uint256,uint256,uint256,uint256,uint256)"
-POOL_ROW = ("(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,"
-            f"bool,uint256,bool,uint256,{LP_ROW}[],bool,bool,uint256,bytes)")
-VAULT_ROW = "(uint8,bool,uint256,uint256,uint256,uint256,uint256,uint256,bool,bool,bool,bytes)"
-SNAPSHOT = f"(uint256,uint256[],{POOL_ROW}[],{VAULT_ROW}[][])"
-READ = Fn("read", [QUERY], [SNAPSHOT])
+READ = fn("FuzzReader", "read")
+
+Row = Callable[[bytes, int], Any]  # decodes the tuple that starts at an offset of the return data
+
+
+def _word(raw: bytes, at: int) -> int:
+    return int.from_bytes(raw[at:at + 32], "big")
+
+
+def _words(raw: bytes, at: int, n: int) -> list[int]:
+    return [int.from_bytes(raw[i:i + 32], "big") for i in range(at, at + 32 * n, 32)]
+
+
+def _row_decoder(param: Any) -> Row:
+    """A decoder of the struct ``param`` (an ABI tuple) as it sits in the return data: its head of one
+    word per field (kept as is for the unsigned integers), the dynamic fields (``bytes``, arrays of
+    structs of unsigned integers) after it."""
+    kinds: dict[str, list[int]] = {"bool": [], "int": [], "address": [], "bytes": [], "string": []}
+    arrays: list[tuple[int, Any]] = []
+    for i, component in enumerate(param.components):
+        kind = component.type
+        if kind.startswith("uint"):
+            continue
+        if kind in kinds:
+            kinds[kind].append(i)
+        elif kind.startswith("int"):
+            kinds["int"].append(i)
+        elif kind == "tuple[]" and all(c.type.startswith("uint") for c in component.components):
+            arrays.append((i, _row_type(component)))
+        else:
+            raise NotImplementedError(f"FuzzReader row field {component.name}: {canonical_type(component)} "
+                                      f"(the fast decoder reads words, bools, bytes and arrays of uint structs)")
+    row_type = _row_type(param)
+    n = len(param.components)
+    bools, ints, addresses = kinds["bool"], kinds["int"], kinds["address"]
+    dynamic = [(i, False) for i in kinds["bytes"]] + [(i, True) for i in kinds["string"]]
+
+    def decode(raw: bytes, at: int) -> Any:
+        values: list[Any] = _words(raw, at, n)
+        for i, item in arrays:
+            start = at + values[i]
+            k = len(item._fields)
+            values[i] = tuple(item._make(_words(raw, start + 32 + 32 * k * j, k)) for j in range(_word(raw, start)))
+        for i, text in dynamic:
+            start = at + values[i]
+            data = bytes(raw[start + 32:start + 32 + _word(raw, start)])
+            values[i] = data.decode() if text else data
+        for i in bools:
+            values[i] = bool(values[i])
+        for i in ints:
+            values[i] = values[i] - (1 << 256) if values[i] >> 255 else values[i]
+        for i in addresses:
+            values[i] = to_checksum_address(values[i].to_bytes(32, "big")[12:])
+        return row_type._make(values)
+
+    return decode
+
+
+def _row_type(param: Any) -> Any:
+    name = param.internal_type.split(".")[-1].split()[-1].rstrip("[]") if param.internal_type else "Row"
+    return namedtuple(name, [str(c.name) for c in param.components])
+
+
+def _snapshot_decoders() -> tuple[Row, Row]:
+    """The PoolRow and VaultRow decoders, from ``read``'s return type (checked to be the
+    ``(uint256, uint256[], PoolRow[], VaultRow[][])`` that :func:`decode_snapshot` walks)."""
+    snapshot = method("FuzzReader", "read").outputs[0]
+    shape = [c.type for c in snapshot.components]
+    if shape != ["uint256", "uint256[]", "tuple[]", "tuple[][]"]:
+        raise NotImplementedError(f"FuzzReader.read returns {snapshot.canonical_type}: decode_snapshot "
+                                  f"walks (uint256, uint256[], PoolRow[], VaultRow[][])")
+    return _row_decoder(snapshot.components[2]), _row_decoder(snapshot.components[3])
+
+
+_POOL_ROW, _VAULT_ROW = _snapshot_decoders()
 
 
 def decode_snapshot(raw: bytes) -> tuple[Any, ...]:
-    """``read``'s return data, decoded as ``eth_abi.decode(READ.returns, raw)[0]`` would (tuples, with bools
-    and bytes), by walking the ABI layout directly: eth_abi's generic decoder took a third of the fuzzer's
-    time on this one call. ``tests/stateful`` checks that both decoders agree on real reads."""
-    def word(at: int) -> int:
-        return int.from_bytes(raw[at:at + 32], "big")
-
-    def words(at: int, n: int) -> list[int]:
-        return [int.from_bytes(raw[i:i + 32], "big") for i in range(at, at + 32 * n, 32)]
-
-    def dynamic_bytes(at: int) -> bytes:
-        return bytes(raw[at + 32:at + 32 + word(at)])
-
+    """``read``'s return data, decoded as ``eth_abi.decode(READ.returns, raw)[0]`` would (tuples, with
+    bools and bytes; the rows are named tuples), by walking the ABI layout directly: eth_abi's generic
+    decoder took a third of the fuzzer's time on this one call. ``tests/stateful`` checks that both
+    decoders agree on real reads."""
     def offsets(at: int) -> list[int]:  # a dynamic array of dynamic items: their starts
-        n = word(at)
-        return [at + 32 + o for o in words(at + 32, n)]
+        n = _word(raw, at)
+        return [at + 32 + o for o in _words(raw, at + 32, n)]
 
-    top = word(0)  # the returned tuple is dynamic: an offset to it
-    timestamp = word(top)
-    at = top + word(top + 32)
-    balances = tuple(words(at + 32, word(at)))
-    pools = []
-    for row in offsets(top + word(top + 64)):
-        head = words(row, 22)
-        lps_at = row + head[17]
-        lps = tuple(tuple(words(lps_at + 32 + 224 * k, 7)) for k in range(word(lps_at)))
-        pools.append((*head[:13], bool(head[13]), head[14], bool(head[15]), head[16], lps,
-                      bool(head[18]), bool(head[19]), head[20], dynamic_bytes(row + head[21])))
-    vaults = []
-    for market in offsets(top + word(top + 96)):
-        rows = []
-        for row in offsets(market):
-            h = words(row, 12)
-            rows.append((h[0], bool(h[1]), *h[2:8], bool(h[8]), bool(h[9]), bool(h[10]), dynamic_bytes(row + h[11])))
-        vaults.append(tuple(rows))
-    return timestamp, balances, tuple(pools), tuple(vaults)
+    top = _word(raw, 0)  # the returned tuple is dynamic: an offset to it
+    timestamp = _word(raw, top)
+    at = top + _word(raw, top + 32)
+    balances = tuple(_words(raw, at + 32, _word(raw, at)))
+    pools = tuple(_POOL_ROW(raw, row) for row in offsets(top + _word(raw, top + 64)))
+    vaults = tuple(tuple(_VAULT_ROW(raw, row) for row in offsets(market))
+                   for market in offsets(top + _word(raw, top + 96)))
+    return timestamp, balances, pools, vaults
 
 
 @dataclass(frozen=True)
@@ -105,33 +162,29 @@ class Reader:
         markets: list[MarketRow] = []
         batches: list[BatchProbe] = []
         for p in pool_rows:
-            (balance, liquidity, claimable, pending, reserved, long_size, long_notional, short_size, short_notional,
-             free, supply, escrowed, fee_index, priced, price, marked, total_assets, lps,
-             batch_probed, batch_reverted, batch_liquidated, batch_error) = p
             markets.append(MarketRow(
-                balance=balance, liquidity=liquidity, total_claimable=claimable, pending_deposits=pending,
-                reserved=reserved, open_interest=((long_size, long_notional), (short_size, short_notional)),
-                free_liquidity=free, total_supply=supply, escrowed=escrowed, fee_index=fee_index,
-                price=price if priced else None, total_assets=total_assets if marked else None,
-                lps=tuple(LpRow(*row) for row in lps),
+                balance=p.balance, liquidity=p.liquidity, total_claimable=p.totalClaimable,
+                pending_deposits=p.pendingDeposits, reserved=p.reserved,
+                open_interest=((p.longSize, p.longNotional), (p.shortSize, p.shortNotional)),
+                free_liquidity=p.freeLiquidity, total_supply=p.totalSupply, escrowed=p.escrowed,
+                fee_index=p.feeIndex, price=p.priceWad if p.priced else None,
+                total_assets=p.totalAssets if p.marked else None, lps=tuple(LpRow(*row) for row in p.lps),
             ))
-            batches.append(BatchProbe(probed=batch_probed, reverted=batch_reverted, liquidated=batch_liquidated,
-                                      error=batch_error))
+            batches.append(BatchProbe(probed=p.batchProbed, reverted=p.batchReverted,
+                                      liquidated=p.batchLiquidated, error=p.batchError))
         rows: dict[str, VaultRow] = {}
         single: dict[str, bool] = {}
         single_error: dict[str, bytes] = {}
         for i, (addresses, market_rows) in enumerate(zip(vaults, vault_rows)):
             for address, r in zip(addresses, market_rows):
-                (status, is_long, size, entry, margin, max_profit, fee_base, balance, liquidatable, probed, ok,
-                 error) = r
                 rows[address] = VaultRow(
-                    vault=address, market=i, status=status, is_long=is_long, size=size,
-                    entry_notional=model.notional_up(size, entry, self.scales[i]),
-                    margin=margin, max_profit=max_profit, balance=balance, liquidatable=liquidatable,
-                    entry_price=entry, fee_base=fee_base,
+                    vault=address, market=i, status=r.status, is_long=r.isLong, size=r.size,
+                    entry_notional=model.notional_up(r.size, r.entryPriceWad, self.scales[i]),
+                    margin=r.margin, max_profit=r.maxProfit, balance=r.balance, liquidatable=r.liquidatable,
+                    entry_price=r.entryPriceWad, fee_base=r.feeBaseWad,
                 )
-                if probed:
-                    single[address] = ok
-                    if not ok:
-                        single_error[address] = error
+                if r.probed:
+                    single[address] = r.liquidated
+                    if not r.liquidated:
+                        single_error[address] = r.probeError
         return Snapshot(holder_balances, rows, markets, timestamp), Probes(single, single_error, batches)

@@ -36,12 +36,12 @@ START_PRICE = 3_000 * WAD
 T0 = 1_800_000_000
 
 
-def build_index(n_vaults: int, *, seed: int = 0, use_sortedcontainers: bool = True) -> VaultIndex:
+def build_index(n_vaults: int, *, seed: int = 0) -> VaultIndex:
     """A committed synthetic index of about ``n_vaults`` open vaults in one market, none of them
     liquidatable at the start price (the few generated underwater are dropped, as a keeper would
     have liquidated them)."""
     rng = random.Random(seed)
-    index = VaultIndex(horizon_ts=T0 + 3_600, use_sortedcontainers=use_sortedcontainers)
+    index = VaultIndex(horizon_ts=T0 + 3_600)
     market = index.add_market(POOL, scale=SCALE, mm_wad=MM_WAD, borrow_rate_wad=BORROW_RATE_WAD,
                               fee_index=WAD, fee_index_ts=T0)
     for i in range(n_vaults):

@@ -33,17 +33,13 @@ ready at a round's ``updatedAt`` (:meth:`VaultIndex.ready_requests`).
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ringfence import model
+from sortedcontainers import SortedList
 
-try:  # sortedcontainers is in the pinned environment (a dependency of hypothesis)
-    from sortedcontainers import SortedList as _SortedList
-except ImportError:  # pragma: no cover - exercised by tests through _BisectList directly
-    _SortedList = None
+from ringfence import model
 
 __all__ = [
     "LpRequest",
@@ -56,40 +52,9 @@ __all__ = [
 VaultKey = tuple[int, str]
 
 
-class _BisectList:
-    """The part of ``sortedcontainers.SortedList`` the index uses, on a plain list (``insort`` is
-    ``O(n)``: fine for thousands of vaults, sortedcontainers is used when installed)."""
-
-    def __init__(self, items: Iterable[VaultKey] = ()) -> None:
-        self._items: list[VaultKey] = sorted(items)
-
-    def add(self, item: VaultKey) -> None:
-        insort(self._items, item)
-
-    def remove(self, item: VaultKey) -> None:
-        i = bisect_left(self._items, item)
-        if i == len(self._items) or self._items[i] != item:
-            raise ValueError(f"{item} not in list")
-        del self._items[i]
-
-    def bisect_left(self, item: VaultKey) -> int:
-        return bisect_left(self._items, item)
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._items[index]
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[VaultKey]:
-        return iter(self._items)
-
-
-def sorted_list(items: Iterable[VaultKey] = (), *, use_sortedcontainers: bool = True) -> Any:
-    """A sorted list of ``(key, vault)``: sortedcontainers' when available, else a bisect list."""
-    if use_sortedcontainers and _SortedList is not None:
-        return _SortedList(items)
-    return _BisectList(items)
+def sorted_list(items: Iterable[VaultKey] = ()) -> SortedList:
+    """A sorted list of ``(key, vault)`` (sortedcontainers: ``O(log n)`` inserts and removals)."""
+    return SortedList(items)
 
 
 @dataclass(slots=True)
@@ -137,7 +102,7 @@ class MarketIndex:
     """
 
     def __init__(self, pool: str, *, scale: int, mm_wad: int, borrow_rate_wad: int, fee_index: int,
-                 fee_index_ts: int, horizon_ts: int, use_sortedcontainers: bool = True) -> None:
+                 fee_index_ts: int, horizon_ts: int) -> None:
         self.pool = pool
         self.scale = scale
         self.mm_wad = mm_wad
@@ -146,7 +111,7 @@ class MarketIndex:
         self.fee_index_ts = fee_index_ts
         self.horizon_ts = horizon_ts
         self.vaults: dict[str, VaultRecord] = {}
-        self._sorted = lambda items=(): sorted_list(items, use_sortedcontainers=use_sortedcontainers)
+        self._sorted = sorted_list
         self.longs = self._sorted()
         self.shorts = self._sorted()
         self._changed: set[str] = set()
@@ -310,12 +275,11 @@ class VaultIndex:
     REQUEST_KIND: ClassVar[dict[str, str]] = {"DepositRequested": "deposit", "RedeemRequested": "redeem",
                     "DepositSettled": "deposit", "RedeemSettled": "redeem"}
 
-    def __init__(self, *, horizon_ts: int = 0, use_sortedcontainers: bool = True) -> None:
+    def __init__(self, *, horizon_ts: int = 0) -> None:
         self.markets: dict[str, MarketIndex] = {}
         self.horizon_ts = horizon_ts
         self.dirty: dict[str, set[str]] = {}  # pool -> vaults to re-read
         self.dirty_pools: set[str] = set()
-        self.use_sortedcontainers = use_sortedcontainers
         self.pending: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}  # events before add_market
         self.requests: dict[str, dict[tuple[str, str], LpRequest]] = {}  # pool -> (kind, controller) -> request
 
@@ -325,8 +289,7 @@ class VaultIndex:
         if market is None:
             market = MarketIndex(pool, scale=scale, mm_wad=mm_wad, borrow_rate_wad=borrow_rate_wad,
                                  fee_index=fee_index, fee_index_ts=fee_index_ts,
-                                 horizon_ts=self.horizon_ts,
-                                 use_sortedcontainers=self.use_sortedcontainers)
+                                 horizon_ts=self.horizon_ts)
             self.markets[pool] = market
         else:
             market.set_market(scale=scale, mm_wad=mm_wad, borrow_rate_wad=borrow_rate_wad,

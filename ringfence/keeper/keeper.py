@@ -60,6 +60,7 @@ from typing import Any
 from eth_utils import encode_hex, keccak, to_checksum_address
 
 from ringfence.abi import at
+from ringfence.chain.contracts import container, contract_type
 from ringfence.keeper.config import KeeperConfig
 from ringfence.keeper.failures import describe_error, gas_suspect
 from ringfence.keeper.index import VaultIndex
@@ -84,14 +85,13 @@ class Keeper(LpSettlement):
 
     def __init__(self, factory: Any, *, account: Any = None, lens: Any = None, start_block: int = 0,
                  config: KeeperConfig | None = None, name: str = "keeper") -> None:
-        from ape import chain, project
+        from ape import chain
 
         self.chain = chain
-        self.project = project
-        self.factory = factory if hasattr(factory, "address") else at(project.PoolFactory, factory)
-        self.liquidator = at(project.Liquidator, self.factory.liquidator())
+        self.factory = factory if hasattr(factory, "address") else at(container("PoolFactory"), factory)
+        self.liquidator = at(container("Liquidator"), self.factory.liquidator())
         if lens is not None and not hasattr(lens, "address"):
-            lens = at(project.Lens, lens)
+            lens = at(container("Lens"), lens)
         self.lens = lens
         self.account = account
         self.config = config or KeeperConfig()
@@ -108,8 +108,8 @@ class Keeper(LpSettlement):
         self._lock = threading.Lock()
         self._waiting_logged: set[tuple[str, str, str, int]] = set()  # (pool, kind, controller, time)
         self._block_times: dict[int, int] = {}
-        self._pool_events = [project.MarginPool.contract_type.events[n] for n in VaultIndex.POOL_EVENTS]
-        self._factory_events = [project.PoolFactory.contract_type.events["PoolCreated"]]
+        self._pool_events = [contract_type("MarginPool").events[n] for n in VaultIndex.POOL_EVENTS]
+        self._factory_events = [contract_type("PoolFactory").events["PoolCreated"]]
         if lens is None:
             self.log.warning("no Lens: candidates are confirmed vault by vault (isLiquidatable)")
 
@@ -149,9 +149,9 @@ class Keeper(LpSettlement):
         address = to_checksum_address(str(address))
         if address in self.pools:
             return
-        pool = at(self.project.MarginPool, address)
+        pool = at(container("MarginPool"), address)
         self.pools[address] = pool
-        self.oracles[address] = at(self.project.ChainlinkOracle, pool.oracle())
+        self.oracles[address] = at(container("ChainlinkOracle"), pool.oracle())
         market = self._read_market(pool, block)
         self.index.add_market(address, **market)
         self.log.info("indexing market %s (oracle %s, MM %.2f%%)", address, self.oracles[address].address,
@@ -340,7 +340,7 @@ class Keeper(LpSettlement):
         from ringfence.errors import translate
 
         try:
-            return bool(at(self.project.PositionVault, vault).isLiquidatable())
+            return bool(at(container("PositionVault"), vault).isLiquidatable())
         except ContractLogicError as exc:
             if translate(exc).name in ("PositionNotOpen", "UnknownVault"):
                 return False

@@ -16,37 +16,22 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
-from ringfence.chain.rpc import Fn, Node, TransactionFailed
+from ringfence.chain.contracts import fn
+from ringfence.chain.rpc import Node, TransactionFailed
 
 __all__ = ["FNS", "SimChain"]
 
+# What the simulation calls, by name: the encoders come from the contracts' ABIs.
 FNS = {
-    "mint": Fn("mint", ["address", "uint256"]),
-    "approve": Fn("approve", ["address", "uint256"]),
-    "balanceOf": Fn("balanceOf", ["address"], ["uint256"]),
-    "setAnswer": Fn("setAnswer", ["int256"]),
-    "latestRoundData": Fn("latestRoundData", [], ["uint80", "int256", "uint256", "uint256", "uint80"]),
-    "decimals": Fn("decimals", [], ["uint8"]),
-    "openPosition": Fn("openPosition", ["uint96", "bool", "uint256", "uint256", "uint256"], ["address"]),
-    "addMargin": Fn("addMargin", ["address", "uint256"]),
-    "closePosition": Fn("closePosition", ["address", "address", "uint256"], ["uint256"]),
-    "claim": Fn("claim", ["address", "address"], ["uint256"]),
-    "claimable": Fn("claimable", ["address"], ["uint256"]),  # per vault
-    "deposit": Fn("deposit", ["uint256", "address"], ["uint256"]),
-    "requestDeposit": Fn("requestDeposit", ["uint256", "address"], ["uint256"]),
-    "settleDeposit": Fn("settleDeposit", ["address"], ["uint256"]),
-    "liquidity": Fn("liquidity", [], ["uint256"]),
-    "pendingDeposits": Fn("pendingDeposits", [], ["uint256"]),
-    "fund": Fn("fund", ["uint256"]),
-    "vaultAddress": Fn("vaultAddress", ["address", "uint96"], ["address"]),
-    "position": Fn("position", ["address"], ["(uint128,uint128,uint128,uint128,uint80,bool,uint8,address)"]),
-    "totalAssets": Fn("totalAssets", [], ["uint256"]),
-    "totalSupply": Fn("totalSupply", [], ["uint256"]),
-    "convertToAssets": Fn("convertToAssets", ["uint256"], ["uint256"]),
-    "currentFeeIndex": Fn("currentFeeIndex", [], ["uint256"]),
-    "price": Fn("price", [], ["uint256"]),
-    "lensVaults": Fn("vaults", ["address", "address[]"], [
-        "(address,address,uint8,bool,uint256,uint256,uint256,uint256,uint256,int256,uint256,uint256,bool)[]"]),
+    **{name: fn("MockERC20", name) for name in ("mint", "approve", "balanceOf")},
+    **{name: fn("MockAggregator", name) for name in ("setAnswer", "latestRoundData", "decimals")},
+    **{name: fn("MarginPool", name) for name in (
+        "openPosition", "addMargin", "closePosition", "claim", "claimable", "deposit", "requestDeposit",
+        "settleDeposit", "liquidity", "pendingDeposits", "vaultAddress", "position", "totalAssets",
+        "totalSupply", "convertToAssets", "currentFeeIndex")},
+    "fund": fn("InsuranceFund", "fund"),
+    "price": fn("ChainlinkOracle", "price"),
+    "lensVaults": fn("Lens", "vaults"),
 }
 
 

@@ -6,10 +6,6 @@ Runs once, in the embedded-chain pass (it starts its own Anvil and does not use 
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -38,32 +34,14 @@ contract Probe {
 PATH = "probe/Probe.sol"
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def anvil_url(chain):
     if chain.provider.name == "foundry":
         pytest.skip("runs once, in the embedded-chain pass")
-    binary = shutil.which("anvil") or str(ROOT / ".venv/bin/anvil")
-    port = _port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--silent", "--hardfork", "prague"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    from tools.coverage.proxy import Recorder
+    from ringfence.chain.anvil import Anvil
 
-    for _ in range(100):
-        try:
-            Recorder(url).rpc("eth_chainId", [])
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with Anvil("--silent", "--hardfork", "prague") as node:
+        yield node.uri
 
 
 def test_known_call_maps_to_known_lines(anvil_url):

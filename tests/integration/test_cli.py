@@ -25,13 +25,13 @@ from typing import Any
 
 import pytest
 
+from ringfence.chain.contracts import fn
 from tests.integration.test_deploy import (
     APE_LOCAL_CHAIN_ID,
     LOCAL_MARKETS,
     ROOT,
     AnvilNode,
     ape_env,
-    call_selector,
     only_in_embedded_pass,
     VENV_BIN,
     rpc,
@@ -132,7 +132,7 @@ class Deployed:
             assert expected in lines[0], f"{args}: {lines[0]!r} lacks {expected!r}"
 
     def balance(self, who: str) -> int:
-        data = call_selector("balanceOf(address)", ["address"], [who])
+        data = fn("MockERC20", "balanceOf")(who)
         return int(rpc(self.anvil.url, "eth_call", {"to": self.usdc, "data": "0x" + data.hex()},
                        "latest"), 16)
 
@@ -141,46 +141,35 @@ class Deployed:
 
     def open_raw(self, owner: str, *, nonce: int, is_long: bool, size: int, margin: int) -> str:
         """Opens a position without the CLI (approve + openPosition); returns the vault."""
-        from eth_abi import decode
         from eth_utils import to_checksum_address
 
         pool = self.market()["pool"]
-        self.anvil.send(owner, self.usdc, call_selector("approve(address,uint256)",
-                                                        ["address", "uint256"], [pool, margin]))
-        self.anvil.send(owner, pool, call_selector(
-            "openPosition(uint96,bool,uint256,uint256,uint256)",
-            ["uint96", "bool", "uint256", "uint256", "uint256"], [nonce, is_long, size, margin, 0]))
-        data = call_selector("vaultAddress(address,uint96)", ["address", "uint96"], [owner, nonce])
-        raw = rpc(self.anvil.url, "eth_call", {"to": pool, "data": "0x" + data.hex()}, "latest")
-        return to_checksum_address(decode(["address"], bytes.fromhex(raw[2:]))[0])
+        self.anvil.send(owner, self.usdc, fn("MockERC20", "approve")(pool, margin))
+        self.anvil.send(owner, pool, fn("MarginPool", "openPosition")(nonce, is_long, size, margin, 0))
+        return to_checksum_address(self.read("MarginPool", "vaultAddress", [owner, nonce], pool))
 
     def set_price(self, usd: int, market_id: str = "ETH-USD") -> None:
         feed = self.data["mocks"][f"feed:{market_id}"]["address"]
-        self.anvil.send(self.accounts[0], feed, call_selector("setAnswer(int256)", ["int256"],
-                                                              [usd * 10**8]))
+        self.anvil.send(self.accounts[0], feed, fn("MockAggregator", "setAnswer")(usd * 10**8))
 
-    def read(self, signature: str, types: list[str], args: list, out: str, to: str) -> Any:
+    def read(self, contract: str, name: str, args: list, to: str) -> Any:
+        """``contract.name(*args)`` at ``to``, decoded (a tuple when it returns several values)."""
         from eth_abi import decode
 
-        data = call_selector(signature, types, args)
-        raw = rpc(self.anvil.url, "eth_call", {"to": to, "data": "0x" + data.hex()}, "latest")
-        return decode([out], bytes.fromhex(raw[2:]))[0]
+        f = fn(contract, name)
+        raw = rpc(self.anvil.url, "eth_call", {"to": to, "data": "0x" + f(*args).hex()}, "latest")
+        out = decode(f.returns, bytes.fromhex(raw[2:]))
+        return out[0] if len(out) == 1 else out
 
-    def pool(self, signature: str, *args: str, market_id: str = "ETH-USD") -> int:
-        """A uint view of the pool: ``pool("totalAssets()")``, ``pool("balanceOf(address)", who)``."""
-        types = ["address"] * len(args)
-        return int(self.read(signature, types, list(args), "uint256", self.market(market_id)["pool"]))
+    def pool(self, name: str, *args: str, market_id: str = "ETH-USD") -> int:
+        """A uint view of the pool: ``pool("totalAssets")``, ``pool("balanceOf", who)``."""
+        return int(self.read("MarginPool", name, list(args), self.market(market_id)["pool"]))
 
     def feed(self, market_id: str = "ETH-USD") -> str:
         return self.data["mocks"][f"feed:{market_id}"]["address"]
 
     def round_time(self, market_id: str = "ETH-USD") -> int:
-        from eth_abi import decode
-
-        data = call_selector("latestRoundData()", [], [])
-        raw = rpc(self.anvil.url, "eth_call", {"to": self.feed(market_id), "data": "0x" + data.hex()},
-                  "latest")
-        return int(decode(["uint80", "int256", "uint256", "uint256", "uint80"], bytes.fromhex(raw[2:]))[3])
+        return int(self.read("MockAggregator", "latestRoundData", [], self.feed(market_id))[3])
 
     def head_time(self) -> int:
         return int(rpc(self.anvil.url, "eth_getBlockByNumber", "latest", False)["timestamp"], 16)
@@ -189,9 +178,8 @@ class Deployed:
         """tests.conftest.next_round for this node: a new round with the same answer, in a later
         second than the head (LP requests settle only on a round published after them)."""
         rpc(self.anvil.url, "evm_setNextBlockTimestamp", self.head_time() + 1)
-        answer = int(self.read("latestAnswer()", [], [], "int256", self.feed(market_id)))
-        self.anvil.send(self.accounts[0], self.feed(market_id),
-                        call_selector("setAnswer(int256)", ["int256"], [answer]))
+        answer = int(self.read("MockAggregator", "latestAnswer", [], self.feed(market_id)))
+        self.anvil.send(self.accounts[0], self.feed(market_id), fn("MockAggregator", "setAnswer")(answer))
 
     def one_line_error(self, *args: str) -> str:
         """Runs a command that must fail with one line on stderr and print nothing; the line."""
@@ -213,15 +201,11 @@ def node(tmp_path_factory) -> Iterator[Deployed]:
         path = out / "ethereum-local.json"
         deployed = Deployed(anvil, path, json.loads(path.read_text()), anvil.accounts())
         for who in deployed.accounts[1:8]:
-            anvil.send(who, deployed.usdc, call_selector("mint(address,uint256)",
-                                                         ["address", "uint256"],
-                                                         [who, 1_000_000 * USDC]))
+            anvil.send(who, deployed.usdc, fn("MockERC20", "mint")(who, 1_000_000 * USDC))
         # LP liquidity for the traders (account 1, raw: the LP story below uses the CLI).
         lp, pool = deployed.accounts[1], deployed.market()["pool"]
-        anvil.send(lp, deployed.usdc, call_selector("approve(address,uint256)",
-                                                    ["address", "uint256"], [pool, 500_000 * USDC]))
-        anvil.send(lp, pool, call_selector("deposit(uint256,address)", ["uint256", "address"],
-                                           [500_000 * USDC, lp]))
+        anvil.send(lp, deployed.usdc, fn("MockERC20", "approve")(pool, 500_000 * USDC))
+        anvil.send(lp, pool, fn("MarginPool", "deposit")(500_000 * USDC, lp))
         yield deployed
     finally:
         anvil.stop()
@@ -317,8 +301,8 @@ def test_lp_story_request_round_settle_redeem(node):
     lp, keeper, whale = node.accounts[5], node.accounts[6], node.accounts[7]
     me = [*ETH_USD, "--account", "TEST::5"]
     start = node.balance(lp)
-    supply, assets = node.pool("totalSupply()"), node.pool("totalAssets()")
-    assert assets == node.pool("liquidity()")  # no open position: marked == realized
+    supply, assets = node.pool("totalSupply"), node.pool("totalAssets")
+    assert assets == node.pool("liquidity")  # no open position: marked == realized
 
     requested = node.ok("lp", "deposit", "--amount", "2500", *me, "--json")
     quote = shares_for(2500 * USDC, supply, assets)
@@ -348,26 +332,26 @@ def test_lp_story_request_round_settle_redeem(node):
     assert settled["settled_deposit_shares"] == quote and settled["shares"] == quote
     assert settled["deposit_request"] is None and settled["pending_deposits"] == 0
     assert settled["liquidity"] == assets + 2500 * USDC
-    assert node.pool("balanceOf(address)", keeper) == 0 and node.balance(keeper) == keeper_usdc
+    assert node.pool("balanceOf", keeper) == 0 and node.balance(keeper) == keeper_usdc
 
     # Redeem 1,000 USDC's worth: the shares rounded up, the quote their worth rounded down.
-    supply, assets = node.pool("totalSupply()"), node.pool("totalAssets()")
+    supply, assets = node.pool("totalSupply"), node.pool("totalAssets")
     shares = shares_for(1000 * USDC, supply, assets, up=True)
     quote_assets = assets_for(shares, supply, assets)
     redeem = node.ok("lp", "redeem", "--amount", "1000", *me, "--json")
     assert redeem["requested_redeem"] == shares and redeem["quote_assets"] == quote_assets >= 1000 * USDC
     assert redeem["shares"] == quote - shares  # the rest; the requested ones are the pool's now
-    assert node.pool("balanceOf(address)", node.market()["pool"]) == shares
+    assert node.pool("balanceOf", node.market()["pool"]) == shares
     line = node.one_line_error("lp", "redeem", "--all", *me)
     assert "a redemption of" in line and "is pending (one at a time, not cancellable)" in line
 
     # Ready, but a large position reserves the free liquidity: it waits for free liquidity.
     node.next_round()
-    free = node.pool("freeLiquidity()")
+    free = node.pool("freeLiquidity")
     margin = (free - 500 * USDC) // 5  # the reserve is 5x the margin (max_profit 5x, notional 2x margin)
     vault = node.open_raw(whale, nonce=0, is_long=True, size=2 * margin * 10**12 // 3000, margin=margin)
-    free = node.pool("freeLiquidity()")
-    needed = node.pool("previewSettleRedeem(address)", lp)
+    free = node.pool("freeLiquidity")
+    needed = node.pool("previewSettleRedeem", lp)
     assert free < needed == quote_assets
     line = node.one_line_error("lp", "settle", *me)
     assert line == (f"error: the redemption request of {lp} waits for free liquidity ({usd(free)} free, "
@@ -375,8 +359,7 @@ def test_lp_story_request_round_settle_redeem(node):
     shown = node.ok("lp", "show", *me, "--json")
     assert shown["redeem_request"]["waits_for"] == f"free liquidity ({usd(free)} free, {usd(needed)} to pay)"
 
-    node.anvil.send(whale, node.market()["pool"], call_selector(
-        "closePosition(address,address,uint256)", ["address", "address", "uint256"], [vault, whale, 0]))
+    node.anvil.send(whale, node.market()["pool"], fn("MarginPool", "closePosition")(vault, whale, 0))
     before = node.balance(lp)
     paid = node.ok("lp", "settle", *me, "--json")
     # The whale's fees raised the share price since the request: the quote is paid, not more.
@@ -400,10 +383,10 @@ def test_views_show_the_realized_liquidity_when_the_oracle_refuses_the_price(nod
                                          ["lp", "show", *ETH_USD, "--account", "TEST::1"])
         eth = rows[0]
         assert eth["price_wad"] is None and eth["total_assets"] is None
-        assert eth["liquidity"] == node.pool("liquidity()") > 0
+        assert eth["liquidity"] == node.pool("liquidity") > 0
         assert "outside the market's band" in eth["price_refused"]
         assert shown["total_assets"] is None and shown["value"] is None and shown["redeemable"] is None
-        assert shown["shares"] == node.pool("balanceOf(address)", node.accounts[1]) > 0
+        assert shown["shares"] == node.pool("balanceOf", node.accounts[1]) > 0
         assert shown["liquidity"] == eth["liquidity"]
         assert "marked value unavailable: the oracle refuses the price" in text
         assert "price:           refused: oracle answer" in text
@@ -419,9 +402,7 @@ def test_every_error_is_one_line_and_sends_nothing(node):
     trader = node.accounts[2]
     vault = node.open_raw(trader, nonce=7, is_long=False, size=WAD, margin=600 * USDC)
     closed = node.open_raw(trader, nonce=8, is_long=True, size=WAD, margin=600 * USDC)
-    node.anvil.send(trader, node.market()["pool"], call_selector(
-        "closePosition(address,address,uint256)", ["address", "address", "uint256"],
-        [closed, trader, 0]))
+    node.anvil.send(trader, node.market()["pool"], fn("MarginPool", "closePosition")(closed, trader, 0))
     watched = [node.accounts[i] for i in (2, 3, 6, 9)]
     nonces = [node.nonce(a) for a in watched]
     node.fail_all([

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +23,8 @@ from pathlib import Path
 import pytest
 
 from ringfence.abi import at
+from ringfence.chain.anvil import Anvil
+from ringfence.chain.rpc import call
 from ringfence.deploy import (
     CREATE2_PROXY,
     DeployAborted,
@@ -76,55 +76,24 @@ ETH_PARAMS_YAML = """
 # ==================================================================================== helpers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rpc(url: str, method: str, *params):
-    import requests
-
-    response = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method,
-                                        "params": list(params)}, timeout=10)
-    body = response.json()
-    if "error" in body:
-        raise RuntimeError(f"{method}: {body['error']}")
-    return body["result"]
+    return call(url, method, *params, timeout=10)
 
 
-class AnvilNode:
-    """An Anvil process on a free loopback port (pruning old states: see docs/toolchain.md)."""
+class AnvilNode(Anvil):
+    """A test's own Anvil (the test mnemonic, Anvil's default accounts and balances) on a free loopback
+    port, started on construction; the test is skipped when Anvil is not installed."""
 
     def __init__(self, *args: str):
-        binary = shutil.which("anvil", path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        if binary is None:
+        try:
+            super().__init__("--mnemonic", ANVIL_MNEMONIC, *args)
+        except FileNotFoundError:
             pytest.skip("anvil is not installed (make install)")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [binary, "--port", str(self.port), "--mnemonic", ANVIL_MNEMONIC, *args]
-        if not os.path.realpath(binary).endswith("anvil-wrapper.sh"):  # the wrapper adds it
-            command += ["--prune-history", "64"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                rpc(self.url, "eth_chainId")
-                break
-            except Exception:  # noqa: BLE001 - not up yet
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"anvil did not start: {' '.join(command)}") from None
-                time.sleep(0.1)
+        self.start()
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    @property
+    def url(self) -> str:
+        return self.uri
 
     @property
     def ape_network(self) -> str:

@@ -10,9 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ringfence import model
-from ringfence.keeper import MarketIndex, VaultIndex, VaultRecord, chunk_batches, split_batches, vaults_per_tx
+from ringfence.keeper import (
+    MarketIndex,
+    VaultIndex,
+    VaultRecord,
+    chunk_batches,
+    split_batches,
+    vaults_per_tx,
+)
 from ringfence.keeper.bench import build_index, decision_figures, decision_time
-from ringfence.keeper.index import sorted_list
 
 WAD = model.WAD
 POOL = "0x" + "11" * 20
@@ -116,12 +122,11 @@ def _random_ops(rng: random.Random, index: VaultIndex, steps: int) -> None:
             index.commit()
 
 
-@pytest.mark.parametrize("use_sortedcontainers", [True, False])
-def test_incremental_index_equals_a_rebuilt_one(use_sortedcontainers):
+def test_incremental_index_equals_a_rebuilt_one():
     """After any sequence of events, horizon rolls and parameter changes, the sorted lists hold exactly
     every open vault at its key, and candidates equal a brute-force scan."""
     rng = random.Random(7)
-    index = VaultIndex(horizon_ts=T0 + 3_600, use_sortedcontainers=use_sortedcontainers)
+    index = VaultIndex(horizon_ts=T0 + 3_600)
     for p in ("0x" + "aa" * 20, "0x" + "bb" * 20):
         index.add_market(p, scale=SCALE, mm_wad=5 * 10**16, borrow_rate_wad=MAX_RATE // 10, fee_index=WAD,
                          fee_index_ts=T0)
@@ -206,27 +211,6 @@ def test_candidates_are_the_crossed_vaults_deepest_first():
     price = 3_000 * WAD
     candidates = market.candidates(price)
     assert "0x" + "ee" * 20 == candidates[0]  # a short a third under water comes before any long
-
-
-def test_sorted_list_fallback_behaves_like_sortedcontainers():
-    rng = random.Random(1)
-    a, b = sorted_list(), sorted_list(use_sortedcontainers=False)
-    items = set()
-    for _ in range(2_000):
-        item = (rng.randint(0, 50), f"v{rng.randint(0, 30)}")
-        if item in items and rng.random() < 0.5:
-            a.remove(item)
-            b.remove(item)
-            items.discard(item)
-        elif item not in items:
-            a.add(item)
-            b.add(item)
-            items.add(item)
-        probe = (rng.randint(0, 50), "")
-        assert a.bisect_left(probe) == b.bisect_left(probe)
-    assert list(a) == list(b) == sorted(items)
-    with pytest.raises(ValueError):
-        b.remove((99, "none"))
 
 
 def test_packing_and_splitting():

@@ -11,14 +11,12 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from ringfence.chain.anvil import Anvil, free_port
 from tools.analysis.solc_input import ROOT
 from tools.coverage import report
 from tools.coverage.build import build, load
@@ -31,31 +29,16 @@ OUT_MD = ROOT / "reports" / "coverage.md"
 OUT_JSON = ROOT / "reports" / "coverage.json"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def anvil_command(port: int) -> list[str]:
-    """The command ape-foundry itself would run (mnemonic, accounts, balance, hardfork...)."""
+def ape_foundry_args(port: int) -> list[str]:
+    """Anvil's flags as ape-foundry itself would start it (mnemonic, accounts, balance, hardfork...),
+    without the binary and ``--port`` (the launcher adds its own)."""
     from ape import networks
 
     provider = networks.get_provider_from_choice("ethereum:local:foundry")
     provider._host = f"http://127.0.0.1:{port}"
-    return provider.build_command()
-
-
-def wait_rpc(url: str, seconds: float = 30) -> None:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "web3_clientVersion", "params": []}).encode()
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"}), timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"coverage: no node at {url}")
+    command = provider.build_command()
+    i = command.index("--port")
+    return command[1:i] + command[i + 2:]
 
 
 def merge(a: dict, b: dict) -> dict:
@@ -79,32 +62,28 @@ def run(tests: list[str], pytest_args: list[str], append: bool = False) -> int:
     TMP.mkdir(parents=True, exist_ok=True)
     b = build(cache=BUILD_CACHE)  # the sources as the tests deploy them (`make coverage` compiled them)
     anvil_port, proxy_port = free_port(), free_port()
-    cmd = anvil_command(anvil_port)
-    log = open(TMP / "coverage-anvil.log", "w")
-    anvil = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    upstream = f"http://127.0.0.1:{anvil_port}"
-    recorder = Recorder(upstream)
+    anvil = Anvil(*ape_foundry_args(anvil_port), port=anvil_port, log=TMP / "coverage-anvil.log",
+                  start_new_session=True, timeout=30)
+    recorder = Recorder(anvil.uri)
     server = None
     outcome = "tests not run"
     try:
-        wait_rpc(upstream)
-        server = serve(upstream, proxy_port, recorder)
+        try:
+            anvil.start()
+        except RuntimeError as exc:
+            raise SystemExit(f"coverage: {exc}") from None
+        server = serve(anvil.uri, proxy_port, recorder)
         env = dict(os.environ, APE_FOUNDRY_HOST=f"http://127.0.0.1:{proxy_port}")
         ape = str(Path(sys.executable).with_name("ape"))
         test_cmd = [ape, "test", *tests, "-p", "no:cacheprovider", "--network", "ethereum:local:foundry",
                     "-q", *pytest_args]
         print("coverage: " + " ".join(test_cmd[1:]), flush=True)
-        proc = subprocess.run(test_cmd, cwd=ROOT, env=env)
+        proc = subprocess.run(test_cmd, cwd=ROOT, env=env, check=False)
         outcome = "tests passed" if proc.returncode == 0 else f"pytest exit {proc.returncode}"
     finally:
         if server is not None:
             server.shutdown()
-        os.killpg(anvil.pid, signal.SIGTERM)
-        try:
-            anvil.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(anvil.pid, signal.SIGKILL)
-        log.close()
+        anvil.stop()
     hits = recorder.dump()
     meta = {"tests": tests, "outcome": outcome, "date": datetime.date.today().isoformat()}
     if append and HITS.exists() and OUT_JSON.exists():

@@ -20,6 +20,8 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ringfence.chain.rpc import call
+
 # Key of the running frame: the top-level address (ctx.type tells CREATE at the end), else the `to` of
 # the frame entered (for DELEGATECALL/CALLCODE that is the code's address). Creation frames are keyed
 # "init:<address>" (initcode runs there). Per key: pcs {pc: 1}, and JUMPIs {2*pc + jumped: 1}.
@@ -86,17 +88,10 @@ class Recorder:
         self.addr_code: dict[str, str] = {}
         self.stats = {"traced_txs": 0, "traced_calls": 0, "trace_errors": 0, "frame_mismatch": 0,
                       "trace_seconds": 0.0}
-        self._id = 0
 
     def rpc(self, method: str, params: list, timeout: float = 300):
-        self._id += 1
-        body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params}).encode()
-        req = urllib.request.Request(self.upstream, body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            out = json.loads(r.read())
-        if "error" in out:
-            raise RuntimeError(f"{method}: {out['error']}")
-        return out["result"]
+        # a connection per call: the proxy's handler threads call this concurrently
+        return call(self.upstream, method, *params, timeout=timeout)
 
     def code_hash(self, address: str, block: str = "latest") -> str | None:
         h = self.addr_code.get(address)
@@ -138,7 +133,7 @@ class Recorder:
             with self.lock:
                 self.add(res)
                 self.stats["traced_txs"] += 1
-        except Exception:  # a report, not a gate: count and go on
+        except Exception:  # noqa: BLE001 - a report, not a gate: count and go on
             self.stats["trace_errors"] += 1
         self.stats["trace_seconds"] += time.monotonic() - t0
 
@@ -156,7 +151,7 @@ class Recorder:
             with self.lock:
                 self.add(res)
                 self.stats["traced_calls"] += 1
-        except Exception:
+        except Exception:  # noqa: BLE001 - as above
             self.stats["trace_errors"] += 1
         self.stats["trace_seconds"] += time.monotonic() - t0
 
@@ -194,6 +189,7 @@ def serve(upstream: str, port: int, recorder: Recorder) -> ThreadingHTTPServer:
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            # forwarded as bytes (batches included) with the node's HTTP status: not one JSON-RPC call
             up = urllib.request.Request(upstream, body, {"Content-Type": "application/json"})
             try:
                 with urllib.request.urlopen(up, timeout=600) as r:
@@ -209,7 +205,7 @@ def serve(upstream: str, port: int, recorder: Recorder) -> ThreadingHTTPServer:
                 for q in reqs:
                     if isinstance(q, dict) and q.get("method") in (SEND | CALLS | INVALIDATE):
                         recorder.handle(q, by_id.get(q.get("id"), {}))
-            except Exception:
+            except Exception:  # noqa: BLE001 - the answer is forwarded whatever the recorder makes of it
                 recorder.stats["trace_errors"] += 1
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
