@@ -159,6 +159,23 @@ def rich_table(table_rows: list[Row], title: str = "Gas per operation (gasUsed)"
 
 def bench_markdown(table_rows: list[Row], ringfence: Recorder, morpho: Recorder | None, meta: dict[str, Any],
                    offchain: list[OffchainFigure], traces: list[TxTrace], skipped: list[str]) -> str:
+    lines = _table_lines(table_rows, meta, skipped)
+    lines += _measures_lines(table_rows, ringfence, morpho)
+    lines += _setup_lines(meta)
+    lines += ["", "## Off-chain figures (reported, not asserted)", ""]
+    if offchain:
+        lines += ["| figure | value | how |", "| --- | ---: | --- |"]
+        lines += [f"| {f.name} | {f.cell()} | {f.detail} |" for f in offchain]
+    else:
+        lines.append("None in this run.")
+    lines += missed_goals_markdown([r for r in table_rows if r.met is False], traces)
+    if traces:
+        lines += ["", trace_markdown(traces)]
+    return "\n".join(lines) + "\n"
+
+
+def _table_lines(table_rows: list[Row], meta: dict[str, Any], skipped: list[str]) -> list[str]:
+    """The title, how the figures were measured, the gas table and the goals' tally."""
     lines = [
         "# Ringfence vs Morpho Blue 1.0.0: gas per user story",
         "",
@@ -179,15 +196,25 @@ def bench_markdown(table_rows: list[Row], ringfence: Recorder, morpho: Recorder 
                   r.goal and r.ringfence is None for r in table_rows) else "") + "."]
     if skipped:
         lines += ["", "Not measured in this run: " + "; ".join(skipped) + "."]
-    lines += ["", "## What each row measures", "",
-              "| operation | Ringfence | Morpho Blue |", "| --- | --- | --- |"]
+    return lines
+
+
+def _measures_lines(table_rows: list[Row], ringfence: Recorder, morpho: Recorder | None) -> list[str]:
+    """Per row, the transactions each protocol's figure sums."""
+    lines = ["", "## What each row measures", "",
+             "| operation | Ringfence | Morpho Blue |", "| --- | --- | --- |"]
     for r in table_rows:
         rm: Measurement | None = ringfence.measurements.get(r.op)
         mm: Measurement | None = morpho.measurements.get(r.op) if morpho else None
         rf_desc = _describe(rm)
         mb_desc = _describe(mm, MORPHO_EQUIVALENT.get(r.op))
         lines.append(f"| {r.name} | {rf_desc} | {mb_desc} |")
-    lines += [
+    return lines
+
+
+def _setup_lines(meta: dict[str, Any]) -> list[str]:
+    """The set-up both protocols share: tokens, feed, compilers, markets, state, LPs, clock."""
+    return [
         "",
         "## Set-up (the same for both protocols)",
         "",
@@ -216,16 +243,6 @@ def bench_markdown(table_rows: list[Row], ringfence: Recorder, morpho: Recorder 
          "index, Morpho's interest) as on a live chain, and every run gives the same figures to the gas "
          "unit."),
     ]
-    lines += ["", "## Off-chain figures (reported, not asserted)", ""]
-    if offchain:
-        lines += ["| figure | value | how |", "| --- | ---: | --- |"]
-        lines += [f"| {f.name} | {f.cell()} | {f.detail} |" for f in offchain]
-    else:
-        lines.append("None in this run.")
-    lines += missed_goals_markdown(missed, traces)
-    if traces:
-        lines += ["", trace_markdown(traces)]
-    return "\n".join(lines) + "\n"
 
 
 # Call frames that every priced operation pays whatever the protocol does: the mainnet-shaped feed read.

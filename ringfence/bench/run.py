@@ -20,7 +20,7 @@ from ringfence.bench.ringfence_side import (
     deploy_ringfence,
     liquidation_available,
 )
-from ringfence.bench.shared import deploy_shared
+from ringfence.bench.shared import SharedEnv, deploy_shared
 from ringfence.bench.trace import TxTrace, trace_tx
 from ringfence.chain.anvil import HARDFORK, PRUNE_HISTORY, anvil, anvil_binary, ape_on
 
@@ -110,7 +110,7 @@ def run_bench(batch_sizes: Sequence[int] = BATCH_SIZES, with_morpho: bool = True
     offchain: list[OffchainFigure] = []
     skipped: list[str] = []
     with anvil() as node, ape_on(node) as provider:
-        from ape import accounts, chain, project
+        from ape import accounts, project
         from ape.logging import logger
 
         logger.set_level("ERROR")
@@ -123,69 +123,25 @@ def run_bench(batch_sizes: Sequence[int] = BATCH_SIZES, with_morpho: bool = True
         if not liquidation:
             skipped.append("liquidation rows (no `Liquidator` contract in the project yet)")
 
-        owner = accounts.test_accounts[0]
-        env = deploy_shared(project, owner)
+        env = deploy_shared(project, accounts.test_accounts[0])
         for name, c in [("USDC (OZ ERC20)", env.usdc), ("WETH (OZ ERC20)", env.weth),
                         ("MockV3Aggregator", env.aggregator), ("AggregatorProxy", env.proxy)]:
             tracer.label(c.address, name)
 
-        # ---------------------------------------------------------------- Ringfence
         console.print("[bold]bench[/]: Ringfence stories")
         rf = Recorder("ringfence", on_measured=tracer.hook("ringfence"))
-        ctx = deploy_ringfence(project, list(accounts.test_accounts)[:7], env, rf, chain)
-        pool = ctx.pool
-        for name, address in [("MarginPool", pool.address), ("ChainlinkOracle", pool.oracle()),
-                              ("PositionVault implementation", pool.vaultImplementation()),
-                              ("InsuranceFund", pool.insuranceFund()), ("PoolFactory", ctx.protocol.factory.address)]:
-            tracer.label(address, name)
-        if ctx.liquidator is not None:
-            tracer.label(ctx.liquidator.address, "Liquidator")
-
-        def before_batch(n: int, vaults: list[str]) -> None:
-            if keeper_timing and n == max(batch_sizes):
-                price_wad = int(env.answer()) * 10**10
-                offchain.extend(keeper_figures(ctx.market, vaults, price_wad, chain.blocks.head.timestamp,
-                                               ctx.protocol.lens))
-
-        RingfenceStories(ctx, rf, chain, account_factory(accounts, chain), before_batch).run(batch_sizes)
+        _ringfence_stories(project, env, rf, tracer, batch_sizes, keeper_timing, offchain)
         if keeper_timing and (not liquidation or not batch_sizes):
             offchain.extend(keeper_synthetic_figures())
 
-        # ---------------------------------------------------------------- Morpho Blue
         mb: Recorder | None = None
         if with_morpho:
-            from ringfence.bench.morpho_side import MorphoStories
-
             console.print("[bold]bench[/]: Morpho Blue stories")
             mb = Recorder("morpho_blue", on_measured=tracer.hook("morpho_blue"))
-            stories = MorphoStories(w3, env, mb, env.set_price, env.set_answer,
-                                    {k: arts[k] for k in ("Morpho", "IrmMock")})
-            # label Morpho's contracts as soon as they exist (setup deploys them)
-            original_setup = stories.setup
-
-            def setup_and_label() -> None:
-                original_setup()
-                tracer.label(stories.context.morpho.address, "Morpho")
-                tracer.label(stories.context.irm.address, "IrmMock")
-                tracer.label(stories.context.oracle.address, "MorphoChainlinkOracle")
-
-            stories.setup = setup_and_label  # type: ignore[method-assign]
-            stories.run(liquidation, batch_sizes)
+            _morpho_stories(w3, env, mb, tracer, arts, liquidation, batch_sizes)
         client = w3.client_version
 
-    meta = {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "duration_s": time.monotonic() - started,
-        "anvil": client,
-        "anvil_binary": anvil_binary(),
-        "hardfork": HARDFORK,
-        "prune_history": PRUNE_HISTORY,
-        "ringfence_compiler": _ringfence_compiler_line(),
-        "morpho_compiler": _compiler_line(arts["Morpho"]),
-        "feed_compiler": _compiler_line(arts["AggregatorProxy"]),
-        "batch_sizes": list(batch_sizes),
-        "trace_errors": tracer.errors,
-    }
+    meta = _meta(time.monotonic() - started, client, arts, batch_sizes, tracer.errors)
     rows: list[Row] = []
     paths: dict[str, Path] = {}
     if write:
@@ -194,18 +150,87 @@ def run_bench(batch_sizes: Sequence[int] = BATCH_SIZES, with_morpho: bool = True
         from ringfence.bench.report import rows as _rows
 
         rows = _rows(rf, mb)
+    _print_summary(console, rows, meta, offchain, skipped, tracer.errors, paths)
+    return BenchResult(rf, mb, rows, paths, offchain, tracer.traces, meta)
+
+
+def _ringfence_stories(project: Any, env: SharedEnv, rf: Recorder, tracer: _Tracer, batch_sizes: Sequence[int],
+                       keeper_timing: bool, offchain: list[OffchainFigure]) -> None:
+    """Deploys Ringfence on the shared tokens and feed and measures its stories; before the largest
+    batch, the keeper's off-chain figures on that batch's vaults."""
+    from ape import accounts, chain
+
+    ctx = deploy_ringfence(project, list(accounts.test_accounts)[:7], env, rf, chain)
+    pool = ctx.pool
+    for name, address in [("MarginPool", pool.address), ("ChainlinkOracle", pool.oracle()),
+                          ("PositionVault implementation", pool.vaultImplementation()),
+                          ("InsuranceFund", pool.insuranceFund()), ("PoolFactory", ctx.protocol.factory.address)]:
+        tracer.label(address, name)
+    if ctx.liquidator is not None:
+        tracer.label(ctx.liquidator.address, "Liquidator")
+
+    def before_batch(n: int, vaults: list[str]) -> None:
+        if keeper_timing and n == max(batch_sizes):
+            price_wad = int(env.answer()) * 10**10
+            offchain.extend(keeper_figures(ctx.market, vaults, price_wad, chain.blocks.head.timestamp,
+                                           ctx.protocol.lens))
+
+    RingfenceStories(ctx, rf, chain, account_factory(accounts, chain), before_batch).run(batch_sizes)
+
+
+def _morpho_stories(w3: Any, env: SharedEnv, mb: Recorder, tracer: _Tracer, arts: dict[str, _artifacts.Artifact],
+                    liquidation: bool, batch_sizes: Sequence[int]) -> None:
+    """Morpho Blue's stories on the same tokens and feed, its contracts labelled as soon as they exist."""
+    from ringfence.bench.morpho_side import MorphoStories
+
+    stories = MorphoStories(w3, env, mb, env.set_price, env.set_answer,
+                            {k: arts[k] for k in ("Morpho", "IrmMock")})
+    # label Morpho's contracts as soon as they exist (setup deploys them)
+    original_setup = stories.setup
+
+    def setup_and_label() -> None:
+        original_setup()
+        tracer.label(stories.context.morpho.address, "Morpho")
+        tracer.label(stories.context.irm.address, "IrmMock")
+        tracer.label(stories.context.oracle.address, "MorphoChainlinkOracle")
+
+    stories.setup = setup_and_label  # type: ignore[method-assign]
+    stories.run(liquidation, batch_sizes)
+
+
+def _meta(duration_s: float, client: str, arts: dict[str, _artifacts.Artifact], batch_sizes: Sequence[int],
+          trace_errors: list[str]) -> dict[str, Any]:
+    """How the run was made: when, how long, on which node and with which compilers."""
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "duration_s": duration_s,
+        "anvil": client,
+        "anvil_binary": anvil_binary(),
+        "hardfork": HARDFORK,
+        "prune_history": PRUNE_HISTORY,
+        "ringfence_compiler": _ringfence_compiler_line(),
+        "morpho_compiler": _compiler_line(arts["Morpho"]),
+        "feed_compiler": _compiler_line(arts["AggregatorProxy"]),
+        "batch_sizes": list(batch_sizes),
+        "trace_errors": trace_errors,
+    }
+
+
+def _print_summary(console: Any, rows: list[Row], meta: dict[str, Any], offchain: list[OffchainFigure],
+                   skipped: list[str], trace_errors: list[str], paths: dict[str, Path]) -> None:
+    """The console's account of the run: the table, the off-chain figures, what was not measured or
+    traced, and the files written."""
     console.print(rich_table(rows, title=f"Gas per operation — Ringfence vs Morpho Blue 1.0.0 "
                                          f"({meta['duration_s']:.0f} s)"))
     for f in offchain:
         console.print(f"off-chain: {f.name}: {f.cell()} ({f.detail})")
     for s in skipped:
         console.print(f"[yellow]not measured[/]: {s}")
-    for e in tracer.errors:
+    for e in trace_errors:
         console.print(f"[yellow]trace failed[/]: {e}")
     if paths:
         console.print("wrote " + ", ".join(str(p.relative_to(_artifacts.ROOT)) if p.is_relative_to(_artifacts.ROOT)
                                            else str(p) for p in paths.values()))
-    return BenchResult(rf, mb, rows, paths, offchain, tracer.traces, meta)
 
 
 def run_ringfence_only(batch_sizes: Sequence[int] = BATCH_SIZES) -> tuple[dict[str, int], dict[str, Any]]:

@@ -9,7 +9,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,11 +46,7 @@ def run(steps: int, examples: int, seed: int | None = None, *, save: bool = True
         network: str = NETWORK) -> RunResult:
     """Runs ``examples`` examples of ``steps`` steps with ``seed`` (random when None) on ``network``."""
     from ape import accounts, chain, networks, project
-    from hypothesis import HealthCheck, Phase, settings
-    from hypothesis import seed as use_seed
-    from hypothesis.stateful import run_state_machine_as_test
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ringfence.fuzz.env import FuzzEnv
     from ringfence.fuzz.machine import Stats, build_machine
@@ -68,41 +64,15 @@ def run(steps: int, examples: int, seed: int | None = None, *, save: bool = True
             machine = build_machine(env, chain, project)
         node = machine.world.node
         total = examples * steps
-        phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
         Stats.reset()
         result = RunResult(seed, 0, 0, 0, 0.0)
         start = time.perf_counter()
-        progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("actions · {task.fields[rate]:>5.0f}/s · example {task.fields[example]} · "
-                       "{task.fields[tx]:,} tx"),
-            TimeElapsedColumn(), console=console, refresh_per_second=4,
-        )
+        progress = _progress_bar(console)
         task = progress.add_task("fuzzing", total=total, rate=0.0, example=0, tx=0)
-        last = [0.0, 0.0]  # last refresh, last plain line (when the console is not a terminal: CI logs)
-
-        def on_step() -> None:
-            now = time.perf_counter()
-            if now - last[0] < 0.25 and Stats.steps < total:
-                return
-            last[0] = now
-            done = Stats.steps
-            rate = done / max(now - start, 1e-9)
-            description = "fuzzing" if done <= total else "[red]shrinking a failure"
-            progress.update(task, completed=min(done, total), description=description,
-                            rate=rate, example=Stats.examples, tx=node.transactions)
-            if not console.is_terminal and now - last[1] >= 30:
-                last[1] = now
-                progress.console.print(f"fuzz: {done:,}/{total:,} actions, {rate:.0f}/s, example "
-                                       f"{Stats.examples:,}, {node.transactions:,} tx, {now - start:.0f} s")
-
-        Stats.on_step = on_step
+        Stats.on_step = _step_reporter(progress, task, console, node, total, start)
         try:
             with progress:
-                run_state_machine_as_test(use_seed(seed)(machine), settings=settings(
-                    max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-                    phases=phases, suppress_health_check=list(HealthCheck), print_blob=False,
-                ))
+                _run_machine(machine, seed, steps, examples, shrink)
         except KeyboardInterrupt:
             result.interrupted = True
         except Exception as exc:  # noqa: BLE001 - every failure is reported and saved
@@ -119,6 +89,56 @@ def run(steps: int, examples: int, seed: int | None = None, *, save: bool = True
     _report(console, result, Stats)
     _tidy_anvil_tmp(console)
     return result
+
+
+def _progress_bar(console: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("actions · {task.fields[rate]:>5.0f}/s · example {task.fields[example]} · "
+                   "{task.fields[tx]:,} tx"),
+        TimeElapsedColumn(), console=console, refresh_per_second=4,
+    )
+
+
+def _step_reporter(progress: Any, task: Any, console: Any, node: Any, total: int,
+                   start: float) -> Callable[[], None]:
+    """The machine's after-step hook: the progress bar at most four times a second, and a plain line
+    every 30 s when the console is not a terminal (CI logs)."""
+    from ringfence.fuzz.machine import Stats
+
+    last = [0.0, 0.0]  # last refresh, last plain line
+
+    def on_step() -> None:
+        now = time.perf_counter()
+        if now - last[0] < 0.25 and Stats.steps < total:
+            return
+        last[0] = now
+        done = Stats.steps
+        rate = done / max(now - start, 1e-9)
+        description = "fuzzing" if done <= total else "[red]shrinking a failure"
+        progress.update(task, completed=min(done, total), description=description,
+                        rate=rate, example=Stats.examples, tx=node.transactions)
+        if not console.is_terminal and now - last[1] >= 30:
+            last[1] = now
+            progress.console.print(f"fuzz: {done:,}/{total:,} actions, {rate:.0f}/s, example "
+                                   f"{Stats.examples:,}, {node.transactions:,} tx, {now - start:.0f} s")
+
+    return on_step
+
+
+def _run_machine(machine: Any, seed: int, steps: int, examples: int, shrink: bool) -> None:
+    """Hypothesis runs the state machine: ``examples`` examples of ``steps`` steps from ``seed``."""
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import seed as use_seed
+    from hypothesis.stateful import run_state_machine_as_test
+
+    phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
+    run_state_machine_as_test(use_seed(seed)(machine), settings=settings(
+        max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+        phases=phases, suppress_health_check=list(HealthCheck), print_blob=False,
+    ))
 
 
 @contextmanager

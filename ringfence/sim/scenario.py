@@ -1,4 +1,5 @@
-"""Scenario files: typed dataclasses, loaded from YAML and validated.
+"""Scenario files: loaded from YAML, validated, and turned into the typed dataclasses of
+:mod:`ringfence.sim.scenario_types` (re-exported here).
 
 Every problem is a :class:`ScenarioError` naming the field (``markets[0].oracle.deviation``) and
 what is wrong, raised before anything touches a chain. Units in the file are human ones: prices in
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +24,17 @@ import yaml
 
 from ringfence.paths import ROOT
 from ringfence.sdk import SECONDS_PER_YEAR, MarketParams
+from ringfence.sim.scenario_types import (
+    EventSpec,
+    KeeperSpec,
+    LpSpec,
+    MarketSpec,
+    OracleSpec,
+    PriceSpec,
+    Scenario,
+    ScenarioError,
+    TraderSpec,
+)
 
 __all__ = [
     "EventSpec", "KeeperSpec", "LpSpec", "MarketSpec", "OracleSpec", "PriceSpec", "Scenario",
@@ -32,14 +43,6 @@ __all__ = [
 
 WAD = 10**18
 SCENARIO_DIRS = (ROOT / "scenarios", ROOT / "tests" / "sim")
-
-
-class ScenarioError(ValueError):
-    """A scenario file that cannot be run: ``field`` names where, the message says why."""
-
-    def __init__(self, where: str, message: str):
-        self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
 
 
 # ------------------------------------------------------------------------------------ parsing helpers
@@ -130,126 +133,6 @@ def _check_keys(raw: Any, allowed: set[str], where: str, required: frozenset[str
     return raw
 
 
-# ------------------------------------------------------------------------------------ the dataclasses
-@dataclass(frozen=True)
-class EventSpec:
-    """A scheduled move: ``change`` spread evenly over ``duration`` seconds from ``at``; ``volatility_to``
-    ramps the volatility linearly to that level over the same window (a slow bleed)."""
-
-    kind: str  # crash | recovery | bleed | move
-    at: int  # seconds from the start
-    duration: int  # seconds (> 0)
-    change: Fraction  # -0.35 for -35 %
-    volatility_to: Fraction | None = None
-
-
-@dataclass(frozen=True)
-class PriceSpec:
-    volatility: Fraction = Fraction(1, 2)  # annualised
-    drift: Fraction = Fraction(0)  # annualised
-    jumps_per_day: Fraction = Fraction(0)
-    jump_mean: Fraction = Fraction(0)
-    jump_stdev: Fraction = Fraction(0)
-    events: tuple[EventSpec, ...] = ()
-
-
-@dataclass(frozen=True)
-class OracleSpec:
-    deviation: Fraction = Fraction(5, 1000)  # 0.5 %
-    heartbeat: int = 3600  # seconds
-    decimals: int = 8
-    max_age: int = 7200  # the adapter's staleness bound (seconds), >= heartbeat
-
-
-@dataclass(frozen=True)
-class MarketSpec:
-    id: str
-    start_price: Decimal | None  # None: read from an existing feed
-    decimals: int
-    params: MarketParams
-    price: PriceSpec
-    oracle: OracleSpec
-    insurance_fund: int  # assets seeded into the market's insurance fund
-    feed: str | None = None  # an existing Chainlink-style feed (fork)
-    token: str | None = None  # an existing settlement token (fork)
-
-
-@dataclass(frozen=True)
-class TraderSpec:
-    count: int = 10
-    positions: tuple[int, int] = (1, 2)
-    leverage: tuple[Fraction, Fraction] = (Fraction(2), Fraction(8))
-    notional_median: Decimal = Decimal(5000)
-    notional_sigma: Fraction = Fraction(1, 2)
-    notional_min: Decimal = Decimal(100)
-    notional_max: Decimal = Decimal(100_000)
-    long_fraction: Fraction = Fraction(1, 2)
-    open_window: tuple[int, int] = (0, 0)  # blocks
-    close_fraction: Fraction = Fraction(0)  # positions closed early by their trader
-    hold: tuple[int, int] = (0, 0)  # blocks before such a close
-    topup_fraction: Fraction = Fraction(0)  # traders who top up margin when health falls
-    topup_below: Fraction = Fraction(3, 2)  # health (equity / MM·N) that triggers a top-up
-    topup_to: Fraction = Fraction(3)  # health a top-up restores
-    topup_budget: Fraction = Fraction(1)  # top-ups per position, at most this multiple of its margin
-    topup_every: int = 1  # blocks between a topper's checks
-
-
-@dataclass(frozen=True)
-class LpSpec:
-    count: int = 1
-    deposit: Decimal = Decimal(1_000_000)  # per LP per market
-
-
-@dataclass(frozen=True)
-class KeeperSpec:
-    delay: int = 1  # blocks between an oracle round and this keeper's reaction
-    gas_budget: int = 5_000_000  # gas cap per liquidation transaction
-    batch_size: int = 50
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    description: str
-    seed: int
-    blocks: int
-    block_time: int
-    markets: tuple[MarketSpec, ...]
-    traders: TraderSpec
-    lps: LpSpec
-    keepers: tuple[KeeperSpec, ...]
-    sample_every: int = 5
-    close_at_end: bool = True
-    path: str | None = None
-
-    @property
-    def duration(self) -> int:
-        return self.blocks * self.block_time
-
-    def with_sizes(self, *, traders: int | None = None, positions: tuple[int, int] | None = None,
-                   blocks_: int | None = None, seed: int | None = None) -> Scenario:
-        """A copy with other sizes (the command line's overrides); open windows scale with the blocks."""
-        t = self.traders
-        if traders is not None:
-            if traders < 1:
-                raise ScenarioError("traders.count", "must be >= 1")
-            t = replace(t, count=traders)
-        if positions is not None:
-            t = replace(t, positions=positions)
-        out = replace(self, traders=t)
-        if blocks_ is not None:
-            if blocks_ < 2:
-                raise ScenarioError("blocks", "must be >= 2")
-            f = Fraction(blocks_, self.blocks)
-            t = out.traders
-            t = replace(t, open_window=(int(t.open_window[0] * f), int(t.open_window[1] * f)),
-                        hold=(max(1, int(t.hold[0] * f)) if t.hold[1] else 0, int(t.hold[1] * f)))
-            out = replace(out, blocks=blocks_, traders=t)
-        if seed is not None:
-            out = replace(out, seed=seed)
-        return out
-
-
 # ------------------------------------------------------------------------------------ loading
 _PARAM_RATIOS = {
     "initial_margin": "initial_margin_wad", "maintenance_margin": "maintenance_margin_wad",
@@ -329,6 +212,27 @@ def parse_scenario(raw: Any, *, name: str | None = None, path: str | None = None
                             "lps", "keepers", "sample_every", "close_at_end"}, "",
                       {"blocks", "markets", "traders", "keepers"})
     raw = _expand(raw, "")
+    block_time, n_blocks = _parse_clock(raw)
+    markets = _parse_markets(raw["markets"], block_time, n_blocks * block_time)
+    traders = _parse_traders(raw["traders"], markets, block_time, n_blocks)
+    lps = _parse_lps(raw.get("lps"))
+    keepers = _parse_keepers(raw["keepers"])
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int):
+        raise ScenarioError("seed", "must be an integer")
+    sample_every = raw.get("sample_every", 5)
+    if not isinstance(sample_every, int) or sample_every < 1:
+        raise ScenarioError("sample_every", "must be an integer >= 1")
+    return Scenario(
+        name=str(raw.get("name") or name or "scenario"), description=str(raw.get("description", "")),
+        seed=seed, blocks=n_blocks, block_time=block_time, markets=markets, traders=traders,
+        lps=lps, keepers=keepers, sample_every=sample_every,
+        close_at_end=bool(raw.get("close_at_end", True)), path=path,
+    )
+
+
+def _parse_clock(raw: dict[str, Any]) -> tuple[int, int]:
+    """(block_time, blocks): seconds per block and the scenario's length in blocks."""
     block_time = raw.get("block_time", 12)
     if not isinstance(block_time, int) or block_time < 1:
         raise ScenarioError("block_time", "must be a positive integer (seconds)")
@@ -337,95 +241,94 @@ def parse_scenario(raw: Any, *, name: str | None = None, path: str | None = None
         n_blocks = blocks(n_blocks, "blocks", block_time)
     if not isinstance(n_blocks, int) or n_blocks < 2:
         raise ScenarioError("blocks", "must be an integer >= 2 (or a time such as 6h)")
-    horizon = n_blocks * block_time
+    return block_time, n_blocks
 
-    if not isinstance(raw["markets"], list) or not raw["markets"]:
+
+def _parse_markets(raw: Any, block_time: int, horizon: int) -> tuple[MarketSpec, ...]:
+    if not isinstance(raw, list) or not raw:
         raise ScenarioError("markets", "need a non-empty list of markets")
-    markets = []
-    for i, m in enumerate(raw["markets"]):
-        w = f"markets[{i}]"
-        m = _check_keys(m, {"id", "start_price", "decimals", "params", "price", "oracle", "insurance_fund",
-                            "feed", "token"}, w, {"id"})
-        decimals = m.get("decimals", 6)
-        if not isinstance(decimals, int) or not 0 <= decimals <= 18:
-            raise ScenarioError(f"{w}.decimals", "must be an integer in [0, 18]")
-        feed = _address(m.get("feed"), f"{w}.feed")
-        start = amount(m["start_price"], f"{w}.start_price") if "start_price" in m else None
-        if start is None and feed is None:
-            raise ScenarioError(f"{w}.start_price", "needed unless the market uses an existing feed")
-        if start is not None and start <= 0:
-            raise ScenarioError(f"{w}.start_price", "must be > 0")
-        p = _check_keys(m.get("price"), {"volatility", "drift", "jumps", "events"}, f"{w}.price")
-        j = _check_keys(p.get("jumps"), {"per_day", "mean", "stdev"}, f"{w}.price.jumps")
-        price = PriceSpec(
-            volatility=ratio(p.get("volatility", "50%"), f"{w}.price.volatility"),
-            drift=ratio(p.get("drift", 0), f"{w}.price.drift", signed=True),
-            jumps_per_day=ratio(j.get("per_day", 0), f"{w}.price.jumps.per_day"),
-            jump_mean=ratio(j.get("mean", 0), f"{w}.price.jumps.mean", signed=True),
-            jump_stdev=ratio(j.get("stdev", 0), f"{w}.price.jumps.stdev"),
-            events=_events(p.get("events"), f"{w}.price.events", block_time, horizon),
-        )
-        o = _check_keys(m.get("oracle"), {"deviation", "heartbeat", "decimals", "max_age"}, f"{w}.oracle")
-        heartbeat = seconds(o.get("heartbeat", "1h"), f"{w}.oracle.heartbeat", block_time)
-        oracle = OracleSpec(
-            deviation=ratio(o.get("deviation", "0.5%"), f"{w}.oracle.deviation"),
-            heartbeat=heartbeat,
-            decimals=int(o.get("decimals", 8)),
-            max_age=seconds(o.get("max_age", f"{2 * heartbeat}s"), f"{w}.oracle.max_age", block_time),
-        )
-        if heartbeat < block_time:
-            raise ScenarioError(f"{w}.oracle.heartbeat", f"must be at least one block ({block_time} s)")
-        if oracle.max_age < heartbeat:
-            raise ScenarioError(f"{w}.oracle.max_age", "must be at least the heartbeat")
-        if not 0 <= oracle.decimals <= 18:
-            raise ScenarioError(f"{w}.oracle.decimals", "must be in [0, 18]")
-        markets.append(MarketSpec(
-            id=str(m["id"]), start_price=start, decimals=decimals,
-            params=_market_params(m.get("params"), decimals, f"{w}.params"), price=price, oracle=oracle,
-            insurance_fund=int(amount(m.get("insurance_fund", 0), f"{w}.insurance_fund") * 10**decimals),
-            feed=feed, token=_address(m.get("token"), f"{w}.token"),
-        ))
+    markets = tuple(_parse_market(m, f"markets[{i}]", block_time, horizon) for i, m in enumerate(raw))
     if len({m.id for m in markets}) != len(markets):
         raise ScenarioError("markets", "market ids must be unique")
+    return markets
 
-    w = "traders"
-    t = _check_keys(raw["traders"], {"count", "positions", "leverage", "notional", "long_fraction",
-                                     "open_window", "close", "topup"}, w, {"count"})
+
+def _parse_market(raw: Any, w: str, block_time: int, horizon: int) -> MarketSpec:
+    m = _check_keys(raw, {"id", "start_price", "decimals", "params", "price", "oracle", "insurance_fund",
+                          "feed", "token"}, w, {"id"})
+    decimals = m.get("decimals", 6)
+    if not isinstance(decimals, int) or not 0 <= decimals <= 18:
+        raise ScenarioError(f"{w}.decimals", "must be an integer in [0, 18]")
+    feed = _address(m.get("feed"), f"{w}.feed")
+    start = amount(m["start_price"], f"{w}.start_price") if "start_price" in m else None
+    if start is None and feed is None:
+        raise ScenarioError(f"{w}.start_price", "needed unless the market uses an existing feed")
+    if start is not None and start <= 0:
+        raise ScenarioError(f"{w}.start_price", "must be > 0")
+    price = _parse_price(m.get("price"), f"{w}.price", block_time, horizon)
+    oracle = _parse_oracle(m.get("oracle"), f"{w}.oracle", block_time)
+    return MarketSpec(
+        id=str(m["id"]), start_price=start, decimals=decimals,
+        params=_market_params(m.get("params"), decimals, f"{w}.params"), price=price, oracle=oracle,
+        insurance_fund=int(amount(m.get("insurance_fund", 0), f"{w}.insurance_fund") * 10**decimals),
+        feed=feed, token=_address(m.get("token"), f"{w}.token"),
+    )
+
+
+def _parse_price(raw: Any, w: str, block_time: int, horizon: int) -> PriceSpec:
+    p = _check_keys(raw, {"volatility", "drift", "jumps", "events"}, w)
+    j = _check_keys(p.get("jumps"), {"per_day", "mean", "stdev"}, f"{w}.jumps")
+    return PriceSpec(
+        volatility=ratio(p.get("volatility", "50%"), f"{w}.volatility"),
+        drift=ratio(p.get("drift", 0), f"{w}.drift", signed=True),
+        jumps_per_day=ratio(j.get("per_day", 0), f"{w}.jumps.per_day"),
+        jump_mean=ratio(j.get("mean", 0), f"{w}.jumps.mean", signed=True),
+        jump_stdev=ratio(j.get("stdev", 0), f"{w}.jumps.stdev"),
+        events=_events(p.get("events"), f"{w}.events", block_time, horizon),
+    )
+
+
+def _parse_oracle(raw: Any, w: str, block_time: int) -> OracleSpec:
+    o = _check_keys(raw, {"deviation", "heartbeat", "decimals", "max_age"}, w)
+    heartbeat = seconds(o.get("heartbeat", "1h"), f"{w}.heartbeat", block_time)
+    oracle = OracleSpec(
+        deviation=ratio(o.get("deviation", "0.5%"), f"{w}.deviation"),
+        heartbeat=heartbeat,
+        decimals=int(o.get("decimals", 8)),
+        max_age=seconds(o.get("max_age", f"{2 * heartbeat}s"), f"{w}.max_age", block_time),
+    )
+    if heartbeat < block_time:
+        raise ScenarioError(f"{w}.heartbeat", f"must be at least one block ({block_time} s)")
+    if oracle.max_age < heartbeat:
+        raise ScenarioError(f"{w}.max_age", "must be at least the heartbeat")
+    if not 0 <= oracle.decimals <= 18:
+        raise ScenarioError(f"{w}.decimals", "must be in [0, 18]")
+    return oracle
+
+
+def _parse_traders(raw: Any, markets: tuple[MarketSpec, ...], block_time: int, n_blocks: int) -> TraderSpec:
+    t = _check_keys(raw, {"count", "positions", "leverage", "notional", "long_fraction", "open_window",
+                          "close", "topup"}, "traders", {"count"})
     if not isinstance(t["count"], int) or t["count"] < 1:
         raise ScenarioError("traders.count", "must be an integer >= 1")
-    lev = t.get("leverage", [2, 8])
-    if not (isinstance(lev, list) and len(lev) == 2):
-        raise ScenarioError("traders.leverage", "expected [min, max]")
-    lev_lo, lev_hi = ratio(lev[0], "traders.leverage[0]"), ratio(lev[1], "traders.leverage[1]")
-    max_lev = min(Fraction(WAD, m.params.initial_margin_wad) for m in markets)
-    if not 1 <= lev_lo <= lev_hi <= max_lev:
-        raise ScenarioError("traders.leverage", f"need 1 <= min <= max <= {float(max_lev):g} (1 / initial margin)")
+    leverage = _trader_leverage(t.get("leverage", [2, 8]), markets)
     n = _check_keys(t.get("notional"), {"median", "sigma", "min", "max"}, "traders.notional")
-    window = t.get("open_window", [0, 0])
-    if not (isinstance(window, list) and len(window) == 2):
-        raise ScenarioError("traders.open_window", "expected [start, end]")
-    ow = tuple(_window_point(v, f"traders.open_window[{i}]", block_time, n_blocks) for i, v in enumerate(window))
-    if not 0 <= ow[0] <= ow[1] < n_blocks:
-        raise ScenarioError("traders.open_window", "need 0 <= start <= end < blocks")
+    ow = _trader_window(t.get("open_window", [0, 0]), block_time, n_blocks)
     c = _check_keys(t.get("close"), {"fraction", "after"}, "traders.close")
-    after = c.get("after", [0, 0])
-    hold = tuple(blocks(v, f"traders.close.after[{i}]", block_time) for i, v in enumerate(after)) \
-        if isinstance(after, list) and len(after) == 2 else None
-    if hold is None or hold[0] > hold[1]:
-        raise ScenarioError("traders.close.after", "expected [min, max] (times or blocks)")
+    hold = _trader_hold(c.get("after", [0, 0]), block_time)
     u = _check_keys(t.get("topup"), {"fraction", "below_health", "to_health", "budget", "every"}, "traders.topup")
     traders = TraderSpec(
         count=t["count"],
         positions=_int_range(t.get("positions", [1, 2]), "traders.positions", lo=1),
-        leverage=(lev_lo, lev_hi),
+        leverage=leverage,
         notional_median=amount(n.get("median", 5000), "traders.notional.median"),
         notional_sigma=ratio(n.get("sigma", 0.5), "traders.notional.sigma"),
         notional_min=amount(n.get("min", 100), "traders.notional.min"),
         notional_max=amount(n.get("max", 100_000), "traders.notional.max"),
         long_fraction=_unit(t.get("long_fraction", 0.5), "traders.long_fraction"),
-        open_window=ow,  # type: ignore[arg-type]
+        open_window=ow,
         close_fraction=_unit(c.get("fraction", 0), "traders.close.fraction"),
-        hold=hold,  # type: ignore[arg-type]
+        hold=hold,
         topup_fraction=_unit(u.get("fraction", 0), "traders.topup.fraction"),
         topup_below=ratio(u.get("below_health", 1.5), "traders.topup.below_health"),
         topup_to=ratio(u.get("to_health", 3), "traders.topup.to_health"),
@@ -436,16 +339,49 @@ def parse_scenario(raw: Any, *, name: str | None = None, path: str | None = None
         raise ScenarioError("traders.topup", "need 1 < below_health < to_health")
     if not 0 < traders.notional_min <= traders.notional_median <= traders.notional_max:
         raise ScenarioError("traders.notional", "need 0 < min <= median <= max")
+    return traders
 
-    lp = _check_keys(raw.get("lps"), {"count", "deposit"}, "lps")
+
+def _trader_leverage(lev: Any, markets: tuple[MarketSpec, ...]) -> tuple[Fraction, Fraction]:
+    if not (isinstance(lev, list) and len(lev) == 2):
+        raise ScenarioError("traders.leverage", "expected [min, max]")
+    lev_lo, lev_hi = ratio(lev[0], "traders.leverage[0]"), ratio(lev[1], "traders.leverage[1]")
+    max_lev = min(Fraction(WAD, m.params.initial_margin_wad) for m in markets)
+    if not 1 <= lev_lo <= lev_hi <= max_lev:
+        raise ScenarioError("traders.leverage", f"need 1 <= min <= max <= {float(max_lev):g} (1 / initial margin)")
+    return lev_lo, lev_hi
+
+
+def _trader_window(window: Any, block_time: int, n_blocks: int) -> tuple[int, int]:
+    if not (isinstance(window, list) and len(window) == 2):
+        raise ScenarioError("traders.open_window", "expected [start, end]")
+    start, end = (_window_point(v, f"traders.open_window[{i}]", block_time, n_blocks) for i, v in enumerate(window))
+    if not 0 <= start <= end < n_blocks:
+        raise ScenarioError("traders.open_window", "need 0 <= start <= end < blocks")
+    return start, end
+
+
+def _trader_hold(after: Any, block_time: int) -> tuple[int, int]:
+    hold = tuple(blocks(v, f"traders.close.after[{i}]", block_time) for i, v in enumerate(after)) \
+        if isinstance(after, list) and len(after) == 2 else None
+    if hold is None or hold[0] > hold[1]:
+        raise ScenarioError("traders.close.after", "expected [min, max] (times or blocks)")
+    return hold[0], hold[1]
+
+
+def _parse_lps(raw: Any) -> LpSpec:
+    lp = _check_keys(raw, {"count", "deposit"}, "lps")
     lps = LpSpec(count=int(lp.get("count", 1)), deposit=amount(lp.get("deposit", 1_000_000), "lps.deposit"))
     if lps.count < 1 or lps.deposit <= 0:
         raise ScenarioError("lps", "need at least one LP with a positive deposit")
+    return lps
 
-    if not isinstance(raw["keepers"], list):
+
+def _parse_keepers(raw: Any) -> tuple[KeeperSpec, ...]:
+    if not isinstance(raw, list):
         raise ScenarioError("keepers", "expected a list of keepers (each: delay, gas_budget)")
     keepers = []
-    for i, k in enumerate(raw["keepers"]):
+    for i, k in enumerate(raw):
         k = _check_keys(k, {"delay", "gas_budget", "batch_size"}, f"keepers[{i}]")
         spec = KeeperSpec(delay=int(k.get("delay", 1)), gas_budget=int(k.get("gas_budget", 5_000_000)),
                           batch_size=int(k.get("batch_size", 50)))
@@ -454,19 +390,7 @@ def parse_scenario(raw: Any, *, name: str | None = None, path: str | None = None
         keepers.append(spec)
     if len(keepers) > 4:
         raise ScenarioError("keepers", "at most 4 keepers (they use the node's test accounts)")
-
-    seed = raw.get("seed", 0)
-    if not isinstance(seed, int):
-        raise ScenarioError("seed", "must be an integer")
-    sample_every = raw.get("sample_every", 5)
-    if not isinstance(sample_every, int) or sample_every < 1:
-        raise ScenarioError("sample_every", "must be an integer >= 1")
-    return Scenario(
-        name=str(raw.get("name") or name or "scenario"), description=str(raw.get("description", "")),
-        seed=seed, blocks=n_blocks, block_time=block_time, markets=tuple(markets), traders=traders,
-        lps=lps, keepers=tuple(keepers), sample_every=sample_every,
-        close_at_end=bool(raw.get("close_at_end", True)), path=path,
-    )
+    return tuple(keepers)
 
 
 def _unit(value: Any, where: str) -> Fraction:
