@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_cli import _communicate
 from tests.integration.test_deploy import (
     APE_LOCAL_CHAIN_ID,
     LOCAL_MARKETS,
@@ -31,15 +32,6 @@ RINGFENCE = VENV_BIN / "ringfence"
 def _outside(tmp_path: Path) -> Path:
     assert ROOT not in tmp_path.resolve().parents and tmp_path.resolve() != ROOT
     return tmp_path
-
-
-def _communicate(process: subprocess.Popen, timeout: float = 180) -> tuple[str, str]:
-    try:
-        return process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise
 
 
 @pytest.fixture(scope="module")
