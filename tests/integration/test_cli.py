@@ -32,6 +32,7 @@ from tests.integration.test_deploy import (
     ROOT,
     AnvilNode,
     ape_env,
+    local_deployment,
     only_in_embedded_pass,
     VENV_BIN,
     rpc,
@@ -194,12 +195,8 @@ class Deployed:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory) -> Iterator[Deployed]:
     only_in_embedded_pass()
-    anvil = AnvilNode("--chain-id", str(APE_LOCAL_CHAIN_ID))
-    try:
-        out = tmp_path_factory.mktemp("deployments")
-        run_ape_deploy(anvil.ape_network, LOCAL_MARKETS, out)
-        path = out / "ethereum-local.json"
-        deployed = Deployed(anvil, path, json.loads(path.read_text()), anvil.accounts())
+    with local_deployment(tmp_path_factory) as (anvil, path, data):
+        deployed = Deployed(anvil, path, data, anvil.accounts())
         for who in deployed.accounts[1:8]:
             anvil.send(who, deployed.usdc, fn("MockERC20", "mint")(who, 1_000_000 * USDC))
         # LP liquidity for the traders (account 1, raw: the LP story below uses the CLI).
@@ -207,8 +204,6 @@ def node(tmp_path_factory) -> Iterator[Deployed]:
         anvil.send(lp, deployed.usdc, fn("MockERC20", "approve")(pool, 500_000 * USDC))
         anvil.send(lp, pool, fn("MarginPool", "deposit")(500_000 * USDC, lp))
         yield deployed
-    finally:
-        anvil.stop()
 
 
 def test_ape_run_deploy_again_sends_nothing(node):

@@ -18,6 +18,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -153,6 +155,20 @@ def run_ape_deploy(network: str, markets: Path, out_dir: Path, *extra: str,
                             text=True, timeout=240)
     assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
     return result
+
+
+@contextmanager
+def local_deployment(tmp_path_factory) -> Iterator[tuple[AnvilNode, Path, dict]]:
+    """markets/local.yaml deployed by ``ape run deploy`` on an Anvil of its own (the embedded chain's
+    chain id): the node, the deployments file and its contents; the node is stopped afterwards."""
+    anvil = AnvilNode("--chain-id", str(APE_LOCAL_CHAIN_ID))
+    try:
+        out = tmp_path_factory.mktemp("deployments")
+        run_ape_deploy(anvil.ape_network, LOCAL_MARKETS, out)
+        path = out / "ethereum-local.json"
+        yield anvil, path, json.loads(path.read_text())
+    finally:
+        anvil.stop()
 
 
 def only_in_embedded_pass() -> None:

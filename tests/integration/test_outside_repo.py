@@ -16,14 +16,12 @@ import pytest
 
 from tests.integration.test_cli import _communicate
 from tests.integration.test_deploy import (
-    APE_LOCAL_CHAIN_ID,
-    LOCAL_MARKETS,
     ROOT,
     VENV_BIN,
     AnvilNode,
     ape_env,
+    local_deployment,
     only_in_embedded_pass,
-    run_ape_deploy,
 )
 
 RINGFENCE = VENV_BIN / "ringfence"
@@ -37,14 +35,8 @@ def _outside(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory) -> Iterator[tuple[AnvilNode, Path, dict]]:
     only_in_embedded_pass()
-    anvil = AnvilNode("--chain-id", str(APE_LOCAL_CHAIN_ID))
-    try:
-        out = tmp_path_factory.mktemp("deployments")
-        run_ape_deploy(anvil.ape_network, LOCAL_MARKETS, out)
-        path = out / "ethereum-local.json"
-        yield anvil, path, json.loads(path.read_text())
-    finally:
-        anvil.stop()
+    with local_deployment(tmp_path_factory) as deployed:
+        yield deployed
 
 
 def test_help_works_outside_the_repository(tmp_path):
