@@ -1,8 +1,8 @@
 # The market simulator.
 #   make simulate SIM_SCENARIO=calm                  a scenario on the embedded chain -> reports/sim/<scenario>/
 #   make simulate SIM_SCENARIO=slow-bleed SIM_NETWORK=ethereum:local:foundry SIM_SEED=7
-#   make bench-sim    1,000 positions over 500 oracle rounds on an Anvil of its own (reported, not asserted)
-.PHONY: simulate bench-sim
+#   make simulate-load   the load scenario: 1,000 positions over 500 oracle rounds on an Anvil of its own (reported, not asserted)
+.PHONY: simulate simulate-load
 
 SIM_SCENARIO ?= flash-crash
 SIM_SEED ?=
@@ -11,5 +11,5 @@ SIM_NETWORK ?= ethereum:local:test
 simulate: compile ## a scenario (SIM_SCENARIO, SIM_NETWORK, SIM_SEED) -> reports/sim/<scenario>/
 	$(APE) run simulate $(SIM_SCENARIO) --network $(SIM_NETWORK) $(if $(SIM_SEED),--seed $(SIM_SEED))
 
-bench-sim: compile ## 1,000 positions over 500 oracle rounds on an Anvil of its own
-	$(APE) run simulate bench --own-anvil
+simulate-load: compile ## the load scenario: 1,000 positions over 500 oracle rounds on an Anvil of its own
+	$(APE) run simulate load --own-anvil

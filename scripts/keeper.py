@@ -7,6 +7,6 @@ oracle round published after them allows, and follows new blocks (or runs one pa
 is in ringfence/keeper/ (`ape run keeper --help` lists every option).
 """
 
-from ringfence.keeper.cli import cli
+from ringfence.keeper.ape_run import cli
 
 __all__ = ["cli"]

@@ -4,6 +4,6 @@
 The logic is in ringfence/sim/ (`ape run simulate --help` lists every option).
 """
 
-from ringfence.sim.cli import cli
+from ringfence.sim.ape_run import cli
 
 __all__ = ["cli"]

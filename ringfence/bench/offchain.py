@@ -4,7 +4,7 @@ The keeper's decision time — after a price update, how long it takes to decide
 liquidate — comes from the keeper itself, through two hooks, each skipped (with the reason in the
 report) while its piece of ``ringfence.keeper`` does not exist or does not work:
 
-* ``ringfence.keeper.bench.decision_figures(n_vaults, move=...)``: the keeper's own micro-benchmark on
+* ``ringfence.keeper.decision_timing.decision_figures(n_vaults, move=...)``: the keeper's decision timing on
   a synthetic market (:data:`SYNTHETIC_SIZES` vaults, price −5 %);
 * ``ringfence.keeper.index.VaultIndex`` over the bench's real vaults: the positions of the batch's
   vaults as the pool returns them (``refresh``), keyed and sorted (``commit``), then ``candidates`` at
@@ -52,11 +52,11 @@ def _module(name: str) -> tuple[Any | None, str]:
 
 def keeper_synthetic_figures(sizes: Sequence[int] = SYNTHETIC_SIZES,
                              move: float = SYNTHETIC_MOVE) -> list[OffchainFigure]:
-    """The keeper's own decision micro-benchmark (``ringfence.keeper.bench.decision_figures``)."""
-    mod, why = _module("ringfence.keeper.bench")
+    """The keeper's decision timing (``ringfence.keeper.decision_timing.decision_figures``)."""
+    mod, why = _module("ringfence.keeper.decision_timing")
     name = "keeper decision (synthetic market)"
     if mod is None or not callable(getattr(mod, "decision_figures", None)):
-        return [OffchainFigure(name, None, "s", why or "no decision_figures() in ringfence.keeper.bench")]
+        return [OffchainFigure(name, None, "s", why or "no decision_figures() in ringfence.keeper.decision_timing")]
     out = []
     for n in sizes:
         try:
@@ -66,7 +66,7 @@ def keeper_synthetic_figures(sizes: Sequence[int] = SYNTHETIC_SIZES,
             continue
         out.append(OffchainFigure(
             f"keeper decision, {n:,} synthetic vaults, price {move:+.0%}", float(f.decision_seconds), "s",
-            f"ringfence.keeper.bench.decision_figures, best of 5: {f.candidates:,} vaults to liquidate "
+            f"ringfence.keeper.decision_timing.decision_figures, best of 5: {f.candidates:,} vaults to liquidate "
             f"(index build {f.build_seconds:.2f} s, hourly re-key {f.rekey_seconds:.2f} s, not included)"))
     return out
 

@@ -152,7 +152,7 @@ def anvil(mnemonic: str = DEFAULT_MNEMONIC, accounts: int = 10, timeout: float =
 
     ``bench``: free gas, step tracing (so debug_traceTransaction returns opcodes) and a fixed 1 s block
     interval, for deterministic gas figures. Without it, a plain node for long runs (the simulator's
-    benchmark): step traces of every transaction would grow Anvil's memory by gigabytes.
+    load scenario): step traces of every transaction would grow Anvil's memory by gigabytes.
     """
     args = ["--hardfork", HARDFORK, "--mnemonic", mnemonic, "--accounts", str(accounts), "--balance", "1000000"]
     if bench:

@@ -10,8 +10,8 @@ also settles the LPs' pending deposit and redemption requests after each new ora
   :mod:`~ringfence.keeper.report` (what a pass did) and :mod:`~ringfence.keeper.failures`;
 * :mod:`ringfence.keeper.settings` — the ``RINGFENCE_KEEPER_*`` environment (pydantic-settings) and
   logging, for the Silverback bot;
-* :mod:`ringfence.keeper.cli` — ``ape run keeper``;
-* :mod:`ringfence.keeper.bench` — :func:`decision_time`, the off-chain decision micro-benchmark.
+* :mod:`ringfence.keeper.ape_run` — ``ape run keeper``;
+* :mod:`ringfence.keeper.decision_timing` — :func:`decision_time`, the time the keeper's off-chain decision takes.
 
 Importing this package touches no network.
 """

@@ -11,6 +11,7 @@
   :mod:`ringfence.sim.state` (the run's plain data) and :mod:`ringfence.sim.reads` (what it reads back);
 * :mod:`ringfence.sim.report` — figures (JSON), report.md and PNG plots, computed in
   :mod:`ringfence.sim.figures` and drawn in :mod:`ringfence.sim.plots`.
+* :mod:`ringfence.sim.ape_run` — ``ape run simulate`` (``scripts/simulate.py``).
 
 Importing this package touches no network.
 """

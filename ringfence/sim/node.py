@@ -1,8 +1,8 @@
-"""The simulator's own Anvil for big runs (``--own-anvil``; ``make bench-sim``).
+"""The simulator's own Anvil for big runs (``--own-anvil``; ``make simulate-load``).
 
 Ape's foundry provider starts Anvil with ``--steps-tracing`` (so that Ape can show opcode traces of a
 failed transaction); Anvil then keeps every transaction's step trace in memory, which for the
-1,000-position benchmark grows by gigabytes within a minute. This Anvil is started without it
+1,000-position load scenario grows by gigabytes within a minute. This Anvil is started without it
 (and with ``--prune-history``, see docs/toolchain.md), and Ape's foundry provider is pointed at it.
 """
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from ringfence.sim.scenario import OracleSpec
+from ringfence.sim.scenario import ScenarioOracle
 
 __all__ = ["Round", "rounds", "to_answer"]
 
@@ -31,7 +31,7 @@ def to_answer(price: float, decimals: int) -> int:
     return int((Decimal(repr(price)) * 10**decimals).to_integral_value(ROUND_HALF_UP))
 
 
-def rounds(path: list[float], spec: OracleSpec, block_time: int, *, start_answer: int | None = None) -> list[Round]:
+def rounds(path: list[float], spec: ScenarioOracle, block_time: int, *, start_answer: int | None = None) -> list[Round]:
     """The rounds a Chainlink-style feed publishes along ``path`` (one price per block; block 0 is the
     start). The first round is the start price (or ``start_answer``, the feed's existing answer)."""
     first = start_answer if start_answer is not None else to_answer(path[0], spec.decimals)

@@ -46,7 +46,7 @@ from ringfence.sim.oracle import Round
 from ringfence.sim.oracle import rounds as oracle_rounds
 from ringfence.sim.prices import price_path
 from ringfence.sim.reads import end_balances, read_events, sample
-from ringfence.sim.scenario import KeeperSpec, MarketSpec, Scenario
+from ringfence.sim.scenario import KeeperSpec, Scenario, ScenarioMarket
 from ringfence.sim.state import SimMarket, SimRun
 
 __all__ = ["SimKeeper", "SimMarket", "SimRun", "run_scenario"]
@@ -214,7 +214,7 @@ class _Simulation:
         self.t0 = self.sim.last_ts + self.scenario.block_time
         self.sim.step_time = self.ts_of(0)
 
-    def _deploy_market(self, i: int, spec: MarketSpec) -> SimMarket:
+    def _deploy_market(self, i: int, spec: ScenarioMarket) -> SimMarket:
         sc = self.scenario
         token, feed, answer = _open_market_tokens(self.sim, self.owner, spec)
         oracle = deploy_oracle(self.owner, feed, max_age=spec.oracle.max_age)

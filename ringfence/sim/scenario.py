@@ -28,17 +28,17 @@ from ringfence.sim.scenario_types import (
     EventSpec,
     KeeperSpec,
     LpSpec,
-    MarketSpec,
-    OracleSpec,
     PriceSpec,
     Scenario,
     ScenarioError,
+    ScenarioMarket,
+    ScenarioOracle,
     TraderSpec,
 )
 
 __all__ = [
-    "EventSpec", "KeeperSpec", "LpSpec", "MarketSpec", "OracleSpec", "PriceSpec", "Scenario",
-    "ScenarioError", "TraderSpec", "find_scenario", "load_scenario", "parse_scenario",
+    "EventSpec", "KeeperSpec", "LpSpec", "PriceSpec", "Scenario", "ScenarioError", "ScenarioMarket",
+    "ScenarioOracle", "TraderSpec", "find_scenario", "load_scenario", "parse_scenario",
 ]
 
 WAD = 10**18
@@ -244,7 +244,7 @@ def _parse_clock(raw: dict[str, Any]) -> tuple[int, int]:
     return block_time, n_blocks
 
 
-def _parse_markets(raw: Any, block_time: int, horizon: int) -> tuple[MarketSpec, ...]:
+def _parse_markets(raw: Any, block_time: int, horizon: int) -> tuple[ScenarioMarket, ...]:
     if not isinstance(raw, list) or not raw:
         raise ScenarioError("markets", "need a non-empty list of markets")
     markets = tuple(_parse_market(m, f"markets[{i}]", block_time, horizon) for i, m in enumerate(raw))
@@ -253,7 +253,7 @@ def _parse_markets(raw: Any, block_time: int, horizon: int) -> tuple[MarketSpec,
     return markets
 
 
-def _parse_market(raw: Any, w: str, block_time: int, horizon: int) -> MarketSpec:
+def _parse_market(raw: Any, w: str, block_time: int, horizon: int) -> ScenarioMarket:
     m = _check_keys(raw, {"id", "start_price", "decimals", "params", "price", "oracle", "insurance_fund",
                           "feed", "token"}, w, {"id"})
     decimals = m.get("decimals", 6)
@@ -267,7 +267,7 @@ def _parse_market(raw: Any, w: str, block_time: int, horizon: int) -> MarketSpec
         raise ScenarioError(f"{w}.start_price", "must be > 0")
     price = _parse_price(m.get("price"), f"{w}.price", block_time, horizon)
     oracle = _parse_oracle(m.get("oracle"), f"{w}.oracle", block_time)
-    return MarketSpec(
+    return ScenarioMarket(
         id=str(m["id"]), start_price=start, decimals=decimals,
         params=_market_params(m.get("params"), decimals, f"{w}.params"), price=price, oracle=oracle,
         insurance_fund=int(amount(m.get("insurance_fund", 0), f"{w}.insurance_fund") * 10**decimals),
@@ -288,10 +288,10 @@ def _parse_price(raw: Any, w: str, block_time: int, horizon: int) -> PriceSpec:
     )
 
 
-def _parse_oracle(raw: Any, w: str, block_time: int) -> OracleSpec:
+def _parse_oracle(raw: Any, w: str, block_time: int) -> ScenarioOracle:
     o = _check_keys(raw, {"deviation", "heartbeat", "decimals", "max_age"}, w)
     heartbeat = seconds(o.get("heartbeat", "1h"), f"{w}.heartbeat", block_time)
-    oracle = OracleSpec(
+    oracle = ScenarioOracle(
         deviation=ratio(o.get("deviation", "0.5%"), f"{w}.deviation"),
         heartbeat=heartbeat,
         decimals=int(o.get("decimals", 8)),
@@ -306,7 +306,7 @@ def _parse_oracle(raw: Any, w: str, block_time: int) -> OracleSpec:
     return oracle
 
 
-def _parse_traders(raw: Any, markets: tuple[MarketSpec, ...], block_time: int, n_blocks: int) -> TraderSpec:
+def _parse_traders(raw: Any, markets: tuple[ScenarioMarket, ...], block_time: int, n_blocks: int) -> TraderSpec:
     t = _check_keys(raw, {"count", "positions", "leverage", "notional", "long_fraction", "open_window",
                           "close", "topup"}, "traders", {"count"})
     if not isinstance(t["count"], int) or t["count"] < 1:
@@ -342,7 +342,7 @@ def _parse_traders(raw: Any, markets: tuple[MarketSpec, ...], block_time: int, n
     return traders
 
 
-def _trader_leverage(lev: Any, markets: tuple[MarketSpec, ...]) -> tuple[Fraction, Fraction]:
+def _trader_leverage(lev: Any, markets: tuple[ScenarioMarket, ...]) -> tuple[Fraction, Fraction]:
     if not (isinstance(lev, list) and len(lev) == 2):
         raise ScenarioError("traders.leverage", "expected [min, max]")
     lev_lo, lev_hi = ratio(lev[0], "traders.leverage[0]"), ratio(lev[1], "traders.leverage[1]")

@@ -11,8 +11,8 @@ from fractions import Fraction
 from ringfence.sdk import MarketParams
 
 __all__ = [
-    "EventSpec", "KeeperSpec", "LpSpec", "MarketSpec", "OracleSpec", "PriceSpec", "Scenario",
-    "ScenarioError", "TraderSpec",
+    "EventSpec", "KeeperSpec", "LpSpec", "PriceSpec", "Scenario", "ScenarioError", "ScenarioMarket",
+    "ScenarioOracle", "TraderSpec",
 ]
 
 
@@ -47,7 +47,7 @@ class PriceSpec:
 
 
 @dataclass(frozen=True)
-class OracleSpec:
+class ScenarioOracle:
     deviation: Fraction = Fraction(5, 1000)  # 0.5 %
     heartbeat: int = 3600  # seconds
     decimals: int = 8
@@ -55,13 +55,13 @@ class OracleSpec:
 
 
 @dataclass(frozen=True)
-class MarketSpec:
+class ScenarioMarket:
     id: str
     start_price: Decimal | None  # None: read from an existing feed
     decimals: int
     params: MarketParams
     price: PriceSpec
-    oracle: OracleSpec
+    oracle: ScenarioOracle
     insurance_fund: int  # assets seeded into the market's insurance fund
     feed: str | None = None  # an existing Chainlink-style feed (fork)
     token: str | None = None  # an existing settlement token (fork)
@@ -107,7 +107,7 @@ class Scenario:
     seed: int
     blocks: int
     block_time: int
-    markets: tuple[MarketSpec, ...]
+    markets: tuple[ScenarioMarket, ...]
     traders: TraderSpec
     lps: LpSpec
     keepers: tuple[KeeperSpec, ...]

@@ -162,7 +162,7 @@ def test_ape_run_keeper_needs_a_factory(chain, tmp_path, cli):
 
 def test_run_follows_blocks(chain, protocol, market, few_vaults, keeper, set_price):
     """The continuous loop: one pass per new block (bounded here by max_steps)."""
-    from ringfence.keeper.cli import run
+    from ringfence.keeper.ape_run import run
 
     set_price(2_800)
     nonce = keeper.nonce

@@ -1,5 +1,5 @@
 """The keeper's chain-free parts: the index (no liquidatable vault is ever missed, fee drift
-included), its event handling, the transaction packing and the decision benchmark."""
+included), its event handling, the transaction packing and the decision timing."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ringfence.keeper import (
     split_batches,
     vaults_per_tx,
 )
-from ringfence.keeper.bench import build_index, decision_figures, decision_time
+from ringfence.keeper.decision_timing import build_index, decision_figures, decision_time
 
 WAD = model.WAD
 POOL = "0x" + "11" * 20
@@ -230,8 +230,8 @@ def test_packing_and_splitting():
     assert vaults_per_tx(100, 100_000, 100_000, 310_000) == 1
 
 
-def test_decision_benchmark_runs():
-    """The micro-benchmark the gas bench imports (timed there, not asserted here)."""
+def test_decision_timing_runs():
+    """The decision timing the gas bench reports (timed there, not asserted here)."""
     seconds = decision_time(1_000, repeats=2)
     assert 0 < seconds < 5
     figures = decision_figures(1_000, move=-0.2, repeats=1)

@@ -15,8 +15,8 @@ from ringfence.sim.cross import Action, CrossMarket, CrossModel
 from ringfence.sim.oracle import rounds
 from ringfence.sim.prices import price_path, volatility_at
 from ringfence.sim.scenario import (
-    OracleSpec,
     ScenarioError,
+    ScenarioOracle,
     load_scenario,
     parse_scenario,
 )
@@ -53,14 +53,14 @@ def test_bad_scenarios_are_named(change, where):
 
 
 def test_shipped_scenarios_parse():
-    for name in ("calm", "flash-crash", "slow-bleed", "bench"):
+    for name in ("calm", "flash-crash", "slow-bleed", "load"):
         sc = load_scenario(name)
         assert sc.name == name and sc.blocks > 0 and sc.markets
     assert load_scenario(HERE / "contagion.yaml").traders.count == 4
 
 
 def test_oracle_publishes_on_deviation_or_heartbeat():
-    spec = OracleSpec(deviation=Fraction(1, 100), heartbeat=60, decimals=8, max_age=120)
+    spec = ScenarioOracle(deviation=Fraction(1, 100), heartbeat=60, decimals=8, max_age=120)
     path = [100.0, 100.5, 100.9, 101.2, 101.2, 101.2, 101.2, 101.2, 99.0]
     out = rounds(path, spec, block_time=12)
     assert [(r.block, r.reason) for r in out] == [(0, "start"), (3, "deviation"), (8, "deviation")]

@@ -1,4 +1,4 @@
-"""Micro-benchmark of the keeper's off-chain decision (no chain): how long it takes, after a price
+"""Timing of the keeper's off-chain decision (no chain): how long it takes, after a price
 update, to decide which vaults to liquidate given ``n`` indexed vaults.
 
 The index is synthetic: one market (USDC-like, 6 decimals; MM 5 %, open fee 0.1 %, borrow 10 %/year),
@@ -8,10 +8,10 @@ decision is what :meth:`ringfence.keeper.Keeper.step` does between reading the p
 the Lens: the crossed vaults of both sides (bisection in the sorted lists) packed into
 ``liquidateBatch`` transactions. Timed, never asserted::
 
-    from ringfence.keeper.bench import decision_time
+    from ringfence.keeper.decision_timing import decision_time
     seconds = decision_time(10_000)          # best of 5, default move -5 %
 
-``python -m ringfence.keeper.bench`` prints the figures for 1,000 / 10,000 / 100,000 vaults.
+``python -m ringfence.keeper.decision_timing`` prints the figures for 1,000 / 10,000 / 100,000 vaults.
 """
 
 from __future__ import annotations

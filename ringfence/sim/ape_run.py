@@ -81,7 +81,7 @@ def _range(value: str | None) -> tuple[int, int] | None:
 @click.option("--blocks", "n_blocks", type=int, default=None, help="Blocks to simulate (overrides).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @click.option("--own-anvil", is_flag=True,
-              help="Run on an Anvil of its own without step tracing (big runs: make bench-sim).")
+              help="Run on an Anvil of its own without step tracing (big runs: make simulate-load).")
 def cli(scenario: str, seed: int | None, out: Path | None, traders: int | None, positions: str | None,
         n_blocks: int | None, progress: bool, own_anvil: bool) -> None:
     try:
