@@ -12,7 +12,7 @@
 .PHONY: slither slither-triage coverage coverage-report
 
 COVERAGE_TESTS ?= tests/integration tests/security tests/gas tests/keeper/test_keeper_chain.py \
-  tests/keeper/test_index.py tests/unit/test_oracle.py tests/stateful
+  tests/keeper/test_index.py tests/stateful
 COVERAGE_FUZZ_EXAMPLES ?= 30
 COVERAGE_FUZZ_STEPS ?= 100
 
