@@ -54,13 +54,13 @@ from ringfence.fuzz.rules_world import WorldRules
 from ringfence.fuzz.stats import Stats
 from ringfence.fuzz.world import World
 
-__all__ = ["MarketMachine", "Stats", "World", "build_machine"]
+__all__ = ["ProtocolMachine", "Stats", "World", "build_machine"]
 
 
-class MarketMachine(TraderRules, LpRules, KeeperRules, WorldRules):
+class ProtocolMachine(TraderRules, LpRules, KeeperRules, WorldRules):
     """The protocol's state machine: every rule of the traders, LP actors, liquidators and the world,
     and the invariants checked after each step. Use a class bound to a deployed world
-    (:func:`build_machine`, or :meth:`MarketMachine.bind`)."""
+    (:func:`build_machine`, or :meth:`ProtocolMachine.bind`)."""
 
     @invariant()
     def invariants_hold(self) -> None:
@@ -104,11 +104,11 @@ class MarketMachine(TraderRules, LpRules, KeeperRules, WorldRules):
                         and probes.single_error.get(v, b"")[:4] != HEALTHY_POSITION})
 
 
-def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) -> type[MarketMachine]:
-    """A :class:`MarketMachine` class bound to a deployed environment (the FuzzReader is deployed, the
+def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) -> type[ProtocolMachine]:
+    """A :class:`ProtocolMachine` class bound to a deployed environment (the FuzzReader is deployed, the
     node's block interval fixed: close it with ``cls.world.close()``). Each example starts from a chain
     snapshot and restores it at teardown. ``cls.world`` holds the node and addresses."""
-    return MarketMachine.bind(World(env, chain, project), check_every)
+    return ProtocolMachine.bind(World(env, chain, project), check_every)
 
 
 def _stored(row: VaultRow) -> tuple[Any, ...]:
