@@ -63,6 +63,15 @@ def exact_available_margin(
     return Fraction(margin) + min(Fraction(pnl), Fraction(0)) - Fraction(fees)
 
 
+def _pnl_and_requirement(
+    is_long: bool, size: int, entry_wad: int, price_wad: int, scale: int, ratio_wad: int
+) -> tuple[Fraction, Fraction]:
+    """The uncapped PnL at ``price_wad`` and the requirement ``ratio * N`` on the notional at that
+    price, exactly: the two sides of the margin tests below."""
+    return (exact_pnl(is_long, size, entry_wad, price_wad, scale),
+            exact_requirement(exact_notional(size, price_wad, scale), ratio_wad))
+
+
 def exact_margin_sufficient(
     is_long: bool,
     size: int,
@@ -75,9 +84,8 @@ def exact_margin_sufficient(
 ) -> bool:
     """The open / remove-margin test of ``docs/design.md``: ``m + min(PnL, 0) - f >= IM * N``,
     exactly."""
-    pnl = exact_pnl(is_long, size, entry_wad, price_wad, scale)
-    available = exact_available_margin(margin, pnl, fees)
-    return available >= exact_requirement(exact_notional(size, price_wad, scale), im_wad)
+    pnl, required = _pnl_and_requirement(is_long, size, entry_wad, price_wad, scale, im_wad)
+    return exact_available_margin(margin, pnl, fees) >= required
 
 
 def exact_is_liquidatable(
@@ -92,9 +100,8 @@ def exact_is_liquidatable(
 ) -> bool:
     """The liquidation test of ``docs/design.md``, ``e < MM * N``, exactly, with the uncapped
     PnL."""
-    pnl = exact_pnl(is_long, size, entry_wad, price_wad, scale)
-    e = exact_equity(margin, pnl, fees)
-    return e < exact_requirement(exact_notional(size, price_wad, scale), mm_wad)
+    pnl, required = _pnl_and_requirement(is_long, size, entry_wad, price_wad, scale, mm_wad)
+    return exact_equity(margin, pnl, fees) < required
 
 
 def exact_liquidation_price(

@@ -3,9 +3,10 @@ conversions with the pool's decimals offset, and the worse-of settlement of LP r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import ParamSpec
 
 from ringfence.model.constants import WAD
 from ringfence.model.evm import _checked, _uint
@@ -16,6 +17,8 @@ from ringfence.model.structs import Position
 SHARE_DECIMALS_OFFSET: int = 6
 """``MarginPool._decimalsOffset()``: shares carry 6 more decimals than the asset (OpenZeppelin's
 ERC-4626 virtual shares ``10**6`` and virtual asset ``1``)."""
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,18 +96,18 @@ def marking(
     )
 
 
-def marked_assets(
-    liquidity: int,
-    longs: tuple[int, int],
-    shorts: tuple[int, int],
-    fee_index_wad: int,
-    weight: int,
-    reserved: int,
-    price_wad: int,
-    scale: int,
-) -> int:
-    """``MarginPool.totalAssets()``: the LPs' assets marked to ``price_wad`` (see :func:`marking`)."""
-    return marking(liquidity, longs, shorts, fee_index_wad, weight, reserved, price_wad, scale).total_assets
+def _total_assets_of(mark: Callable[P, Marking]) -> Callable[P, int]:
+    """``mark`` (taking the same arguments) answering only its :attr:`Marking.total_assets`."""
+
+    def marked_assets(*args: P.args, **kwargs: P.kwargs) -> int:
+        return mark(*args, **kwargs).total_assets
+
+    return marked_assets
+
+
+marked_assets = _total_assets_of(marking)
+marked_assets.__doc__ = """``MarginPool.totalAssets()``: the LPs' assets marked to ``price_wad``; the
+arguments are :func:`marking`'s."""
 
 
 def convert_to_shares(assets: int, total_assets: int, total_supply: int,

@@ -148,6 +148,11 @@ def _market_figures(run: Any, balances: dict[str, Any]) -> list[dict[str, Any]]:
     return markets
 
 
+def _totals(markets: list[dict[str, Any]], *keys: str) -> dict[str, int]:
+    """Each of ``keys`` summed over the markets' figures."""
+    return {key: sum(m[key] for m in markets) for key in keys}
+
+
 def isolated_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str, str], int],
                      traders: list[str]) -> dict[str, Any]:
     """The isolated run's figures, from the chain's events and balances."""
@@ -172,11 +177,7 @@ def isolated_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str,
         "keeper_bonus_total": tally.keeper_total,
         "keeper_bonus_from_fund": tally.fund_to_keepers,
         "keeper_bonus_from_pool": tally.pool_to_keepers,
-        "fund_drawdown": sum(m["fund_drawdown"] for m in markets),
-        "fund_end": sum(m["fund_end"] for m in markets),
-        "fund_start": sum(m["fund_start"] for m in markets),
-        "lp_pnl": sum(m["lp_pnl"] for m in markets),
-        "lp_pnl_marked": sum(m["lp_pnl_marked"] for m in markets),
+        **_totals(markets, "fund_drawdown", "fund_end", "fund_start", "lp_pnl", "lp_pnl_marked"),
         "markets": markets,
         "conservation": conservation,
         "liquidation_marks": tally.liquidation_marks,
@@ -212,10 +213,7 @@ def cross_figures(run: Any, cross: Any, result: Any, needs: dict[str, int]) -> d
         "bad_debt": result.bad_debt,
         "fund_paid": result.fund_paid,
         "keeper_bonus_total": result.keepers,
-        "fund_drawdown": sum(m["fund_drawdown"] for m in markets),
-        "fund_end": sum(m["fund_end"] for m in markets),
-        "fund_start": sum(m["fund_start"] for m in markets),
-        "lp_pnl": sum(m["lp_pnl"] for m in markets),
+        **_totals(markets, "fund_drawdown", "fund_end", "fund_start", "lp_pnl"),
         "markets": markets,
         "capital": {"initial_margin": needs["initial_margin"], "peak_need": needs["cross_peak_need"]},
         "conservation_gap": cross.conservation_gap(),

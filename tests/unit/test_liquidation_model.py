@@ -63,6 +63,13 @@ def default_params(**changes: int) -> m.MarketParams:
     return m.MarketParams(**values)
 
 
+def _open(params: m.MarketParams, *, size: int, margin: int, is_long: bool = True,
+          price_wad: int = 3000 * WAD) -> m.OpenResult:
+    """A position opened at fee index 1, with no open interest and all the liquidity it needs."""
+    return m.open_position(params, is_long=is_long, size=size, price_wad=price_wad, margin=margin,
+                           fee_index_wad=WAD, open_interest=0, free_liquidity=MAX_UINT128)
+
+
 # ------------------------------------------------------------------ strategies
 
 
@@ -153,16 +160,7 @@ def cases(
         st.one_of(st.just(0), st.integers(0, max(notional // 20, 1)), st.integers(0, notional))
     )
     margin = max(required + fee + extra, params.min_margin)
-    opened = m.open_position(
-        params,
-        is_long=is_long,
-        size=size,
-        price_wad=entry,
-        margin=margin,
-        fee_index_wad=WAD,
-        open_interest=0,
-        free_liquidity=MAX_UINT128,
-    )
+    opened = _open(params, is_long=is_long, size=size, margin=margin, price_wad=entry)
     position = opened.position
     elapsed = draw(st.one_of(st.just(0), st.integers(0, 90 * 86_400), st.integers(0, 3 * YEAR)))
     fee_index = m.fee_index_at(params.borrow_rate_wad, elapsed)
@@ -269,16 +267,7 @@ def test_partial_liquidation_worked_example() -> None:
     """10 ETH long at 3,000 with 4,000 USDC, liquidated one wei below its liquidation price with
     no time elapsed, in figures a reader can check by hand."""
     params = default_params()
-    opened = m.open_position(
-        params,
-        is_long=True,
-        size=10 * ETH,
-        price_wad=3000 * WAD,
-        margin=4000 * USDC,
-        fee_index_wad=WAD,
-        open_interest=0,
-        free_liquidity=MAX_UINT128,
-    )
+    opened = _open(params, size=10 * ETH, margin=4000 * USDC)
     position = opened.position
     fees = m.position_fees_up(position, WAD, params.scale)
     assert fees == 30 * USDC  # the open fee, 0.1 % of 30,000
@@ -533,16 +522,7 @@ def test_bankrupt_vault_pays_the_keeper_the_floor_not_the_rate() -> None:
     owed the floor of 1 USDC only (the position paid 30 USDC of fees), paid by the fund, which
     covers the bad debt first. A bankrupt vault that paid no fees earns the keeper nothing."""
     params = default_params()
-    position = m.open_position(
-        params,
-        is_long=True,
-        size=10 * ETH,
-        price_wad=3000 * WAD,
-        margin=4000 * USDC,
-        fee_index_wad=WAD,
-        open_interest=0,
-        free_liquidity=MAX_UINT128,
-    ).position
+    position = _open(params, size=10 * ETH, margin=4000 * USDC).position
     assert m.keeper_bonus(params, position.size, 2500 * WAD) == 250 * USDC
     outcome = m.liquidate(params, position, 2500 * WAD, WAD, 2000 * USDC, 10**12)
     assert outcome.full and outcome.equity_before == -1030 * USDC  # 4,000 - 30 - 5,000
@@ -699,16 +679,7 @@ def test_single_liquidation_is_a_strict_batch_of_one(case: Case) -> None:
 
 def test_healthy_and_closed_vaults_raise_in_strict_form_and_are_skipped_otherwise() -> None:
     params = default_params()
-    position = m.open_position(
-        params,
-        is_long=False,
-        size=10**18,
-        price_wad=3000 * WAD,
-        margin=400 * USDC,
-        fee_index_wad=WAD,
-        open_interest=0,
-        free_liquidity=MAX_UINT128,
-    ).position
+    position = _open(params, is_long=False, size=10**18, margin=400 * USDC).position
     fees = m.position_fees_up(position, WAD, params.scale)
     liq = m.position_liquidation_price(position, fees, params.scale, WAD // 20)
     with pytest.raises(m.HealthyPosition):
@@ -749,16 +720,7 @@ def _floor_binding_case(
     """A long at 3,000 of ``default_params(keeper_bonus_min=bonus_min)``, one wei below its
     liquidation price: (params, position, price, equity)."""
     params = default_params(keeper_bonus_min=bonus_min)
-    position = m.open_position(
-        params,
-        is_long=True,
-        size=size,
-        price_wad=3000 * WAD,
-        margin=margin,
-        fee_index_wad=WAD,
-        open_interest=0,
-        free_liquidity=MAX_UINT128,
-    ).position
+    position = _open(params, size=size, margin=margin).position
     fees = m.position_fees_up(position, WAD, params.scale)
     liq = m.position_liquidation_price(position, fees, params.scale, WAD // 20)
     price = liq - 1

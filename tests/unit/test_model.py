@@ -451,16 +451,8 @@ def test_open_then_close_at_same_price_any_fees_returns_at_most_margin(
         + extra
     )
     assume(0 < margin <= m.MAX_UINT128)
-    opened = m.open_position(
-        params,
-        is_long=is_long,
-        size=size,
-        price_wad=price,
-        margin=margin,
-        fee_index_wad=WAD,
-        open_interest=0,
-        free_liquidity=m.MAX_UINT256,
-    )
+    opened = _open(params, is_long=is_long, size=size, price_wad=price, margin=margin,
+                   free_liquidity=m.MAX_UINT256)
     assert opened.open_fee == m.notional_ratio_up(size, price, open_fee, scale)
     assert m.position_fees_up(opened.position, WAD, scale) == opened.open_fee
     later = m.fee_index_at(rate, seconds)
@@ -508,17 +500,19 @@ def test_settle_close_any_outcome_conserves_tokens(
 def _open(
     params: m.MarketParams,
     *,
+    is_long: bool = True,
     size: int = ETH,
+    price_wad: int = 3000 * WAD,
     margin: int = 400 * USDC,
     open_interest: int = 0,
     free_liquidity: int = 10**6 * USDC,
 ) -> m.OpenResult:
-    """1 ETH long at 3,000 (USDC market) with 400 USDC unless told otherwise."""
+    """1 ETH long at 3,000 (USDC market) with 400 USDC at fee index 1, unless told otherwise."""
     return m.open_position(
         params,
-        is_long=True,
+        is_long=is_long,
         size=size,
-        price_wad=3000 * WAD,
+        price_wad=price_wad,
         margin=margin,
         fee_index_wad=WAD,
         open_interest=open_interest,
@@ -631,16 +625,8 @@ def test_open_position_any_margin_reserves_k_times_the_smaller_of_margin_and_not
     # Either just above the initial margin or a multiple (up to 1e6 x) of the notional.
     margin = required + over if leverage_up else max(required, notional * (1 + over))
     assume(0 < margin <= m.MAX_UINT128)
-    opened = m.open_position(
-        params,
-        is_long=is_long,
-        size=size,
-        price_wad=price,
-        margin=margin,
-        fee_index_wad=WAD,
-        open_interest=0,
-        free_liquidity=m.MAX_UINT256,
-    )
+    opened = _open(params, is_long=is_long, size=size, price_wad=price, margin=margin,
+                   free_liquidity=m.MAX_UINT256)
     exact = m.exact_max_profit(margin, k, m.exact_notional(size, price, scale))
     assert opened.max_profit == m.profit_cap_down(margin, size, price, scale, k)
     assert exact - 1 < opened.max_profit <= exact
