@@ -167,16 +167,20 @@ from ringfence.model.position import (
     position_liquidation_price,
 )
 from ringfence.model.structs import (
+    MARKET_PARAMS_FIELDS,
+    POSITION_FIELDS,
     MarketParams,
     Position,
 )
 
 __all__ = [
+    "MARKET_PARAMS_FIELDS",
     "MAX_UINT128",
     "MAX_UINT256",
     "PANIC_DIVISION_BY_ZERO",
     "PANIC_UNDER_OVERFLOW",
     "PARTIAL_SLACK",
+    "POSITION_FIELDS",
     "SHARE_DECIMALS_OFFSET",
     "WAD",
     "BatchOutcome",
