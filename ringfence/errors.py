@@ -22,9 +22,6 @@ from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak
-
 from ringfence.solidity import camel_case
 
 # The messages of third-party (OpenZeppelin) errors the contracts can raise: their NatSpec is
@@ -212,6 +209,9 @@ class ErrorDecoder:
     """Decodes revert data against the errors of a set of contract ABIs."""
 
     def __init__(self, abis: list[list[dict[str, Any]]]):
+        # imported here: eth_utils loads pydantic, which the model (raising these errors) does not need
+        from eth_utils import keccak
+
         self._by_selector: dict[bytes, tuple[str, list[str], list[str]]] = {}
         for abi in abis:
             for item in abi:
@@ -224,6 +224,8 @@ class ErrorDecoder:
 
     def decode(self, data: bytes) -> RingfenceError:
         """The exception for revert ``data``."""
+        from eth_abi import decode as abi_decode
+
         if len(data) >= 4 and data[:4] in self._by_selector:
             name, names, types = self._by_selector[data[:4]]
             try:
