@@ -22,8 +22,7 @@ from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak
+from ringfence.solidity import camel_case
 
 # The messages of third-party (OpenZeppelin) errors the contracts can raise: their NatSpec is
 # OpenZeppelin's (a ``@dev``, not a message), so ours live here. The ERC-4626 ones say how Ringfence's
@@ -146,19 +145,37 @@ def render(name: str, inputs: Mapping[str, Any]) -> str:
 
 
 class RingfenceError(Exception):
-    """A contract call reverted with a known error. ``name`` and ``inputs`` are the error's."""
+    """A contract call reverted with a known error (or the reference model, :mod:`ringfence.model`,
+    says it would). ``name`` and ``inputs`` are the error's: its name and its arguments by their ABI
+    names, also readable as attributes in either spelling (``error.openInterest``,
+    ``error.open_interest``). ``message`` is the error's ``@notice`` filled in (see :func:`render`),
+    rendered when first read."""
 
     name: str = "Unknown"
 
     def __init__(self, inputs: dict[str, Any] | None = None, message: str | None = None):
         self.inputs: dict[str, Any] = dict(inputs or {})
-        self.message = render(self.name, self.inputs) if message is None else message
-        super().__init__(self.message)
+        self._message = message
+        super().__init__()
+
+    @property
+    def message(self) -> str:
+        if self._message is None:
+            self._message = render(self.name, self.inputs)
+        return self._message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{key}={value!r}" for key, value in self.inputs.items())
+        return f"{type(self).__name__}({args})"
 
     def __getattr__(self, item: str) -> Any:
         inputs = self.__dict__.get("inputs", {})
-        if item in inputs:
-            return inputs[item]
+        for key in (item, camel_case(item)):
+            if key in inputs:
+                return inputs[key]
         raise AttributeError(item)
 
 
@@ -192,6 +209,9 @@ class ErrorDecoder:
     """Decodes revert data against the errors of a set of contract ABIs."""
 
     def __init__(self, abis: list[list[dict[str, Any]]]):
+        # imported here: eth_utils loads pydantic, which the model (raising these errors) does not need
+        from eth_utils import keccak
+
         self._by_selector: dict[bytes, tuple[str, list[str], list[str]]] = {}
         for abi in abis:
             for item in abi:
@@ -204,6 +224,8 @@ class ErrorDecoder:
 
     def decode(self, data: bytes) -> RingfenceError:
         """The exception for revert ``data``."""
+        from eth_abi import decode as abi_decode
+
         if len(data) >= 4 and data[:4] in self._by_selector:
             name, names, types = self._by_selector[data[:4]]
             try:

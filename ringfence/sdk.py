@@ -8,13 +8,14 @@ so callers see :class:`ringfence.errors.RingfenceError` subclasses with the erro
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from ringfence.abi import at, erc20_abi
-from ringfence.chain.contracts import camel_case, container
+from ringfence.chain.contracts import container
 from ringfence.errors import contract_errors
+from ringfence.model import MarketParams, Position
 from ringfence.units import WAD, from_units, from_wad
 
 SECONDS_PER_YEAR = 365 * 24 * 3600
@@ -25,98 +26,6 @@ DEFAULT_DELAY = 24 * 3600
 MAX_KEEPER_BONUS_MIN_TOKENS = 100
 """``PoolFactory.MAX_KEEPER_BONUS_MIN_TOKENS``: a market's cap on its keeper-bonus floor is at most this
 many whole settlement tokens."""
-
-
-def _struct_values(cls: type, raw: Any) -> tuple[Any, ...]:
-    """A Solidity struct as a contract returns it (a struct object with camelCase fields, or a tuple),
-    in the order of ``cls``'s fields (their snake_case names, see
-    :func:`ringfence.chain.contracts.camel_case`)."""
-    names = [f.name for f in fields(cls)]
-    if hasattr(raw, camel_case(names[0])):
-        return tuple(getattr(raw, camel_case(name)) for name in names)
-    return tuple(raw)
-
-
-@dataclass(frozen=True)
-class MarketParams:
-    """A market's risk parameters, field for field the Solidity ``MarketParams`` struct."""
-
-    initial_margin_wad: int
-    maintenance_margin_wad: int
-    liquidation_target_wad: int
-    keeper_bonus_wad: int
-    liquidation_penalty_wad: int
-    open_fee_wad: int
-    close_fee_wad: int
-    borrow_rate_wad: int
-    max_profit_wad: int
-    min_margin: int
-    min_notional: int
-    max_position_notional: int
-    max_open_interest: int
-    keeper_bonus_min: int
-    keeper_bonus_max: int
-
-    def as_tuple(self) -> tuple[int, ...]:
-        """The struct as a contract call takes it."""
-        return astuple(self)
-
-    @classmethod
-    def from_chain(cls, raw: Any) -> MarketParams:
-        """From what a contract returns (a struct object or a tuple)."""
-        return cls(*(int(v) for v in _struct_values(cls, raw)))
-
-    def with_(self, **changes: int) -> MarketParams:
-        """A copy with some fields changed."""
-        return replace(self, **changes)
-
-    @classmethod
-    def default(cls, decimals: int = 6) -> MarketParams:
-        """Parameters for a liquid market such as ETH/USD: 10x max leverage, 5 % maintenance."""
-        unit = 10**decimals
-        return cls(
-            initial_margin_wad=WAD // 10,
-            maintenance_margin_wad=WAD // 20,
-            liquidation_target_wad=WAD * 75 // 1000,
-            keeper_bonus_wad=WAD // 100,
-            liquidation_penalty_wad=WAD // 100,
-            open_fee_wad=WAD // 1000,
-            close_fee_wad=WAD // 1000,
-            borrow_rate_wad=WAD // 10 // SECONDS_PER_YEAR,
-            max_profit_wad=5 * WAD,
-            min_margin=10 * unit,
-            min_notional=50 * unit,
-            max_position_notional=1_000_000 * unit,
-            max_open_interest=10_000_000 * unit,
-            keeper_bonus_min=1 * unit,
-            keeper_bonus_max=1_000 * unit,
-        )
-
-
-@dataclass(frozen=True)
-class Position:
-    """A position as the pool records it."""
-
-    size: int
-    entry_price_wad: int
-    margin: int
-    max_profit: int
-    fee_base_wad: int
-    is_long: bool
-    status: int  # 0 none, 1 open, 2 closed
-    owner: str  # the vault's owner (fixed for the vault's life)
-
-    OPEN = 1
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == self.OPEN
-
-    @classmethod
-    def from_chain(cls, raw: Any) -> Position:
-        size, entry, margin, max_profit, fee_base, is_long, status, owner = _struct_values(cls, raw)
-        return cls(int(size), int(entry), int(margin), int(max_profit), int(fee_base),
-                   bool(is_long), int(status), str(owner))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from eth_utils.abi import collapse_if_tuple, function_abi_to_4byte_selector
 from ringfence.chain.rpc import Fn
 from ringfence.errors import use_contract_types
 from ringfence.paths import ROOT
+from ringfence.solidity import BUNDLE, camel_case, snake_case
 
 if TYPE_CHECKING:
     from ethpm_types import ContractType
@@ -67,8 +68,6 @@ __all__ = [
     "struct_fields",
 ]
 
-BUNDLE = Path(__file__).resolve().parents[1] / "artifacts" / "contracts.json"
-"""The bundled contract types (package data)."""
 MOCKS = ("MockAggregator", "MockERC20", "MockSequencerFeed")
 """Test doubles in the bundle: what ``deploy-mock`` in a markets file and ``ringfence mock`` use."""
 SOURCE_ENV = "RINGFENCE_CONTRACTS"
@@ -254,17 +253,6 @@ def _params(contract: str, function: str, arg: int | str, n_inputs: int | None,
     if isinstance(arg, int):
         return entry.inputs[arg]
     raise ValueError(f"arg is an input index or 'output', not {arg!r}")
-
-
-def snake_case(name: str) -> str:
-    """A Solidity field name as the Python side spells it: ``entryPriceWad`` -> ``entry_price_wad``."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-
-
-def camel_case(name: str) -> str:
-    """The inverse of :func:`snake_case`: ``entry_price_wad`` -> ``entryPriceWad``."""
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 # ------------------------------------------------------------------ the bundle

@@ -39,7 +39,7 @@ from __future__ import annotations
 # Each command module registers its commands on ``main`` when imported.
 from ringfence.cli import lp, markets, mock, trade  # noqa: F401
 from ringfence.cli.app import Session, main
-from ringfence.cli.errors import CliError, human_error, model_error, redecode
+from ringfence.cli.errors import CliError, human_error, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_price, fmt_ratio, fmt_shares, fmt_time
 from ringfence.cli.view import MarketView
 
@@ -54,6 +54,5 @@ __all__ = [
     "fmt_time",
     "human_error",
     "main",
-    "model_error",
     "redecode",
 ]

@@ -29,9 +29,8 @@ from ringfence.chain.deployments import (
     default_deployments_path,
     load_deployments,
 )
-from ringfence.cli.errors import CliError, first_line, model_error, redecode
+from ringfence.cli.errors import CliError, first_line, redecode
 from ringfence.errors import RingfenceError
-from ringfence.model import ModelError
 from ringfence.sdk import Market
 
 __all__ = ["DEFAULT_NETWORK", "Session", "common_options", "connected", "main", "resolve_account"]
@@ -208,8 +207,6 @@ def connected(f: Callable[..., Any]) -> Callable[..., Any]:
             raise SystemExit(1) from None
         except RingfenceError as exc:
             raise CliError(str(redecode(exc).message)) from None
-        except ModelError as exc:
-            raise CliError(str(model_error(exc).message)) from None
         except ApeException as exc:
             raise CliError(first_line(str(exc)) or type(exc).__name__) from None
         except (ValueError, OSError) as exc:

@@ -1,5 +1,5 @@
-"""Failures as one line on stderr: contract errors in the market's units, the reference model's
-refusals as the contract error they stand for, and reads and simulations that name the error."""
+"""Failures as one line on stderr: contract errors (and the reference model's refusals, which are
+the same errors) in the market's units, and reads and simulations that name the error."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from ringfence.errors import (
     MESSAGES,
     UnknownRevertError,
     anvil_revert_data,
-    error_class,
     format_value,
     project_decoder,
     translate,
 )
 
-__all__ = ["CliError", "first_line", "human_error", "model_error", "read", "redecode", "simulate"]
+__all__ = ["CliError", "first_line", "human_error", "read", "redecode", "simulate"]
 
 # Error arguments that are settlement-token amounts, and those that are WAD prices.
 _AMOUNT_ARGS = {"margin", "minimum", "notional", "maximum", "openInterest", "cap", "available",
@@ -70,20 +69,6 @@ def human_error(error: Any, decimals: int | None = None, symbol: str = "",
         return template.format(**values)
     except (KeyError, IndexError):
         return str(error.message)
-
-
-def model_error(exc: Exception) -> Any:
-    """A :class:`ringfence.model.ModelError` as the RingfenceError the contract would raise."""
-    name = type(exc).__name__
-    if name in ("EvmPanic", "ModelError"):
-        return UnknownRevertError(message=f"the contract would revert ({exc})")
-
-    def camel(key: str) -> str:
-        head, *rest = key.split("_")
-        return head + "".join(p.title() for p in rest)
-
-    inputs = {camel(k): v for k, v in vars(exc).items()}
-    return error_class(name)(inputs)
 
 
 def redecode(error: Any) -> Any:

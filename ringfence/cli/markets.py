@@ -11,6 +11,7 @@ from ringfence.cli.app import Session, common_options, connected, main
 from ringfence.cli.formatting import emit, fmt_price, fmt_ratio
 from ringfence.cli.view import MarketView, assets_text, marked_assets, read_price
 from ringfence.errors import RingfenceError
+from ringfence.model import MARKET_PARAMS_FIELDS
 from ringfence.sdk import SECONDS_PER_YEAR
 
 __all__ = ["markets"]
@@ -38,7 +39,7 @@ def markets(session: Session, as_json: bool) -> None:
         data = {
             "id": market_id, "pool": market.address, "asset": market.asset_address,
             "symbol": view.symbol, "decimals": view.decimals, "oracle": market.oracle_address,
-            "price_wad": price, "params": dict(zip(params.__dataclass_fields__, params.as_tuple())),
+            "price_wad": price, "params": dict(zip(MARKET_PARAMS_FIELDS, params.as_tuple())),
             **marked, "free_liquidity": int(pool.freeLiquidity()),
             "reserved": int(pool.reserved()), "pending_deposits": int(pool.pendingDeposits()),
             "open_interest_long": long_oi, "open_interest_short": short_oi, "paused": bool(pool.paused()),

@@ -9,10 +9,9 @@ from typing import Any, Literal
 
 from ringfence.abi import at
 from ringfence.chain.contracts import container
-from ringfence.cli.errors import CliError, human_error, model_error, read, redecode
+from ringfence.cli.errors import CliError, human_error, read, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_shares
 from ringfence.errors import RingfenceError, contract_errors, error_class
-from ringfence.model import ModelError
 from ringfence.sdk import Position
 
 __all__ = [
@@ -83,8 +82,6 @@ class _Guard:
                  tb: TracebackType | None) -> Literal[False]:
         if exc is None:
             return False
-        if isinstance(exc, ModelError):
-            exc = model_error(exc)
         if isinstance(exc, RingfenceError):
             raise CliError(self.view.message(exc)) from None
         return False

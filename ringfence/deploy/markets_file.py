@@ -31,6 +31,7 @@ import yaml
 from eth_utils import is_address, to_checksum_address
 
 from ringfence.chain.deployments import DeployError
+from ringfence.model import MARKET_PARAMS_FIELDS
 from ringfence.sdk import DEFAULT_DELAY, MAX_KEEPER_BONUS_MIN_TOKENS, SECONDS_PER_YEAR, MarketParams
 from ringfence.units import UnitError, parse_multiple, parse_number, parse_ratio, to_units
 
@@ -150,7 +151,7 @@ HUMAN_PARAMS: tuple[tuple[str, str, str], ...] = (
     ("keeper_bonus_min", "keeper_bonus_min", "amount"),
     ("keeper_bonus_max", "keeper_bonus_max", "amount"),
 )
-PARAM_FIELDS: tuple[str, ...] = tuple(MarketParams.__dataclass_fields__)
+PARAM_FIELDS: tuple[str, ...] = MARKET_PARAMS_FIELDS
 
 
 def _human(parse: Callable[[Any, str], Fraction], value: Any, what: str) -> Fraction:

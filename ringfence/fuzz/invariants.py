@@ -42,8 +42,8 @@ class VaultRow:
     max_profit: int
     balance: int
     liquidatable: bool
-    entry_price: int = 0
-    fee_base: int = 0  # the record's fee base (open positions owe fees from it)
+    entry_price_wad: int = 0
+    fee_base_wad: int = 0  # the record's fee base (open positions owe fees from it)
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,7 @@ def check_refusals(wrong: dict[str, str]) -> None:
 
 def fee_weight_of(snap: Snapshot, market: int) -> int:
     """The pool's private ``_feeWeight`` rebuilt from its open vaults: ``Σ notional_up(size, entry) * fee_base``."""
-    return sum(v.entry_notional * v.fee_base for v in snap.vaults.values() if v.market == market and v.status == 1)
+    return sum(v.entry_notional * v.fee_base_wad for v in snap.vaults.values() if v.market == market and v.status == 1)
 
 
 def mark_of(snap: Snapshot, market: int, scale: int, borrow_rate_wad: int, at: int | None = None,
@@ -352,10 +352,10 @@ def mark_change(action: str, pre: Snapshot, post: Snapshot, market: int, scale: 
             continue
         closed = row.size if later.status != 1 else row.size - later.size
         cap = row.max_profit if later.status != 1 else row.max_profit * closed // row.size
-        if model.pnl_down(row.is_long, closed, row.entry_price, price, scale, MAX_UINT128) > cap:
+        if model.pnl_down(row.is_long, closed, row.entry_price_wad, price, scale, MAX_UINT128) > cap:
             return None
         realized += Fraction(closed * price * close_fee_wad, scale * WAD)
-        gaps.append(index - row.fee_base)
+        gaps.append(index - row.fee_base_wad)
     for vault, later in post.vaults.items():  # a vault opened for the first time
         if later.market == market and vault not in pre.vaults and later.status == 1:
             realized += Fraction(later.entry_notional * open_fee_wad, WAD)

@@ -181,7 +181,7 @@ class Reader:
                     vault=address, market=i, status=r.status, is_long=r.isLong, size=r.size,
                     entry_notional=model.notional_up(r.size, r.entryPriceWad, self.scales[i]),
                     margin=r.margin, max_profit=r.maxProfit, balance=r.balance, liquidatable=r.liquidatable,
-                    entry_price=r.entryPriceWad, fee_base=r.feeBaseWad,
+                    entry_price_wad=r.entryPriceWad, fee_base_wad=r.feeBaseWad,
                 )
                 if r.probed:
                     single[address] = r.liquidated

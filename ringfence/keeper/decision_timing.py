@@ -52,8 +52,8 @@ def build_index(n_vaults: int, *, seed: int = 0) -> VaultIndex:
         leverage_milli = rng.randint(1_500, 10_000)
         margin = notional * 1_000 // leverage_milli + notional * OPEN_FEE_WAD // WAD + 1
         market.upsert(VaultRecord(
-            vault=f"0x{i:040x}", is_long=is_long, size=size, entry_price=entry, margin=margin,
-            max_profit=margin * 5, fee_base=WAD - OPEN_FEE_WAD))
+            vault=f"0x{i:040x}", is_long=is_long, size=size, entry_price_wad=entry, margin=margin,
+            max_profit=margin * 5, fee_base_wad=WAD - OPEN_FEE_WAD))
     # Steady state: what is underwater at the current price was liquidated already.
     for vault in market.candidates(START_PRICE):
         market.remove(vault)

@@ -59,21 +59,29 @@ def sorted_list(items: Iterable[VaultKey] = ()) -> SortedList:
 
 @dataclass(slots=True)
 class VaultRecord:
-    """An open position as the keeper knows it (the pool's ``Position`` without its status)."""
+    """An open position as the keeper knows it: the fields of :class:`ringfence.model.Position` (the
+    pool's ``Position`` without its status and owner) under the same names, and what the index caches."""
 
     vault: str
     is_long: bool
     size: int
-    entry_price: int
+    entry_price_wad: int
     margin: int
     max_profit: int
-    fee_base: int
+    fee_base_wad: int
     entry_notional: int = 0  # notional_up(size, entry_price), the base of the fees (cached)
     key: int | None = None  # liquidation price at the horizon (WAD), None until keyed
 
+    @classmethod
+    def of(cls, vault: str, position: model.Position) -> VaultRecord:
+        """The record of ``vault``'s open ``position``."""
+        return cls(vault=vault, is_long=position.is_long, size=position.size,
+                   entry_price_wad=position.entry_price_wad, margin=position.margin,
+                   max_profit=position.max_profit, fee_base_wad=position.fee_base_wad)
+
     def position(self) -> model.Position:
-        return model.Position(size=self.size, entry_price=self.entry_price, margin=self.margin,
-                              max_profit=self.max_profit, fee_base=self.fee_base, is_long=self.is_long)
+        return model.Position(size=self.size, entry_price_wad=self.entry_price_wad, margin=self.margin,
+                              max_profit=self.max_profit, fee_base_wad=self.fee_base_wad, is_long=self.is_long)
 
 
 @dataclass(slots=True)
@@ -128,11 +136,11 @@ class MarketIndex:
         return self.fee_index_at(self.horizon_ts)
 
     def fees_at(self, record: VaultRecord, fee_index: int) -> int:
-        return model.fees_on_notional_up(record.entry_notional, fee_index, min(record.fee_base, fee_index))
+        return model.fees_on_notional_up(record.entry_notional, fee_index, min(record.fee_base_wad, fee_index))
 
     def liquidation_price(self, record: VaultRecord, fee_index: int) -> int:
         """``MarginMath.positionLiquidationPrice`` of the vault with the fees owed at ``fee_index``."""
-        return model.liquidation_price(record.is_long, record.size, record.entry_price, record.margin,
+        return model.liquidation_price(record.is_long, record.size, record.entry_price_wad, record.margin,
                                        self.fees_at(record, fee_index), self.scale, self.mm_wad)
 
     def liquidation_price_at(self, record: VaultRecord, ts: int) -> int:
@@ -166,7 +174,7 @@ class MarketIndex:
 
     def upsert(self, record: VaultRecord) -> None:
         """Adds or replaces the vault's position (the sorted lists follow on commit)."""
-        record.entry_notional = model.notional_up(record.size, record.entry_price, self.scale)
+        record.entry_notional = model.notional_up(record.size, record.entry_price_wad, self.scale)
         old = self.vaults.get(record.vault)
         if old is not None and record.vault not in self._changed and record.vault not in self._removed:
             self._removed[record.vault] = _copy(old)  # the entry to take out of the lists
@@ -180,8 +188,8 @@ class MarketIndex:
         if record is None:
             return False
         self.upsert(VaultRecord(vault=vault, is_long=record.is_long, size=record.size,
-                                entry_price=record.entry_price, margin=margin,
-                                max_profit=record.max_profit, fee_base=record.fee_base))
+                                entry_price_wad=record.entry_price_wad, margin=margin,
+                                max_profit=record.max_profit, fee_base_wad=record.fee_base_wad))
         return True
 
     def remove(self, vault: str) -> bool:
@@ -201,7 +209,7 @@ class MarketIndex:
             longs: list[Any] = []
             shorts: list[Any] = []
             for record in self.vaults.values():
-                record.entry_notional = model.notional_up(record.size, record.entry_price, self.scale)
+                record.entry_notional = model.notional_up(record.size, record.entry_price_wad, self.scale)
                 record.key = self.liquidation_price(record, horizon_index)
                 (longs if record.is_long else shorts).append((record.key, record.vault))
             self.longs, self.shorts = self._sorted(longs), self._sorted(shorts)
@@ -254,8 +262,8 @@ class MarketIndex:
 
 def _copy(record: VaultRecord) -> VaultRecord:
     return VaultRecord(vault=record.vault, is_long=record.is_long, size=record.size,
-                       entry_price=record.entry_price, margin=record.margin,
-                       max_profit=record.max_profit, fee_base=record.fee_base,
+                       entry_price_wad=record.entry_price_wad, margin=record.margin,
+                       max_profit=record.max_profit, fee_base_wad=record.fee_base_wad,
                        entry_notional=record.entry_notional, key=record.key)
 
 
@@ -317,8 +325,8 @@ class VaultIndex:
             vault = str(args["vault"])
             market.upsert(VaultRecord(
                 vault=vault, is_long=bool(args["isLong"]), size=int(args["size"]),
-                entry_price=int(args["entryPriceWad"]), margin=int(args["margin"]),
-                max_profit=int(args["maxProfit"]), fee_base=int(args["feeBaseWad"])))
+                entry_price_wad=int(args["entryPriceWad"]), margin=int(args["margin"]),
+                max_profit=int(args["maxProfit"]), fee_base_wad=int(args["feeBaseWad"])))
             self._clean(pool, vault)
         elif name in ("MarginAdded", "MarginRemoved"):
             vault = str(args["vault"])
@@ -371,13 +379,11 @@ class VaultIndex:
         """The vault's position as ``pool.position(vault)`` returned it (``None`` or not open: drop it)."""
         market = self.markets[pool]
         self._clean(pool, vault)
-        if position is None or int(_field(position, "status", 6)) != 1:
+        read = None if position is None else model.Position.from_chain(position)
+        if read is None or not read.is_open:
             market.remove(vault)
             return
-        market.upsert(VaultRecord(
-            vault=vault, is_long=bool(_field(position, "isLong", 5)), size=int(_field(position, "size", 0)),
-            entry_price=int(_field(position, "entryPriceWad", 1)), margin=int(_field(position, "margin", 2)),
-            max_profit=int(_field(position, "maxProfit", 3)), fee_base=int(_field(position, "feeBaseWad", 4))))
+        market.upsert(VaultRecord.of(vault, read))
 
     def _clean(self, pool: str, vault: str) -> None:
         dirty = self.dirty.get(pool)
@@ -394,10 +400,3 @@ class VaultIndex:
     def __len__(self) -> int:
         return sum(len(m) for m in self.markets.values())
 
-
-def _field(raw: Any, name: str, index: int) -> Any:
-    if hasattr(raw, name):
-        return getattr(raw, name)
-    if isinstance(raw, Mapping):
-        return raw[name]
-    return raw[index]

@@ -12,7 +12,8 @@ Three layers live here:
 * **Protocol flows** of ``MarginPool`` built on them: :func:`open_position`,
   :func:`add_margin`, :func:`remove_margin` / :func:`remove_margin_allowed`,
   :func:`close_position` and :func:`settle_close`, with the contract's checks in the contract's
-  order, raising typed errors that mirror its custom errors (all :class:`ModelError`); and
+  order, raising its custom errors (all :class:`ModelError`, each a subclass of the contract
+  error's class ``ringfence.errors.error_class(name)``, with the ABI's arguments); and
   liquidation: :func:`partial_size`, :func:`keeper_bonus`, :func:`liquidate` (the Liquidator's
   single form), :func:`liquidate_batch` / :func:`liquidate_one` and :func:`keeper_payment` (the
   pool's one keeper payment per batch), every token move of each path included.
@@ -43,7 +44,8 @@ The package's modules, each importing only from those above it:
 * :mod:`~ringfence.model.evm`: Solidity 0.8 checked arithmetic and casts (private helpers);
 * :mod:`~ringfence.model.margin_math`: the mirrors of ``MarginMath.sol`` on plain integers;
 * :mod:`~ringfence.model.helpers`: the scale, the fee index, equity and health;
-* :mod:`~ringfence.model.structs`: :class:`MarketParams` and :class:`Position`;
+* :mod:`~ringfence.model.structs`: :class:`MarketParams` and :class:`Position`, the contracts'
+  structs (the SDK's types too);
 * :mod:`~ringfence.model.position`: the ``MarginMath.sol`` mirrors on a whole position;
 * :mod:`~ringfence.model.flows`: open, add and remove margin, close;
 * :mod:`~ringfence.model.outcomes` and :mod:`~ringfence.model.liquidation`: liquidation;
@@ -167,16 +169,20 @@ from ringfence.model.position import (
     position_liquidation_price,
 )
 from ringfence.model.structs import (
+    MARKET_PARAMS_FIELDS,
+    POSITION_FIELDS,
     MarketParams,
     Position,
 )
 
 __all__ = [
+    "MARKET_PARAMS_FIELDS",
     "MAX_UINT128",
     "MAX_UINT256",
     "PANIC_DIVISION_BY_ZERO",
     "PANIC_UNDER_OVERFLOW",
     "PARTIAL_SLACK",
+    "POSITION_FIELDS",
     "SHARE_DECIMALS_OFFSET",
     "WAD",
     "BatchOutcome",

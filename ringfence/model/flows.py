@@ -106,10 +106,10 @@ def open_position(
     fee_base = _checked(fee_index_wad - params.open_fee_wad) & MAX_UINT128  # uint128(feeBase)
     position = Position(
         size=_to_uint128(size),
-        entry_price=_to_uint128(price_wad),
+        entry_price_wad=_to_uint128(price_wad),
         margin=_to_uint128(margin),
         max_profit=_to_uint128(max_profit),
-        fee_base=fee_base,
+        fee_base_wad=fee_base,
         is_long=is_long,
     )
     return OpenResult(
@@ -156,7 +156,7 @@ def remove_margin(
     if margin_after < params.min_margin or amount > position.margin:
         raise MarginBelowMinimum(margin_after, params.min_margin)
     cap = profit_cap_down(
-        margin_after, position.size, position.entry_price, params.scale, params.max_profit_wad
+        margin_after, position.size, position.entry_price_wad, params.scale, params.max_profit_wad
     )
     updated = replace(position, margin=margin_after, max_profit=min(position.max_profit, cap))
     fees = position_fees_up(updated, fee_index_wad, params.scale)

@@ -121,7 +121,7 @@ def _liquidate_partially(
     closed_notional = notional_up(closed_size, price_wad, scale)
     cap_closed = mul_div_down(position.max_profit, closed_size, position.size)
     pnl_closed = pnl_down(
-        position.is_long, closed_size, position.entry_price, price_wad, scale, cap_closed
+        position.is_long, closed_size, position.entry_price_wad, price_wad, scale, cap_closed
     )
     bonus = keeper_bonus(params, closed_size, price_wad)
     penalty = notional_ratio_up(closed_size, price_wad, params.liquidation_penalty_wad, scale)
@@ -131,23 +131,23 @@ def _liquidate_partially(
         return None
     cap_remaining = min(
         position.max_profit - cap_closed,
-        profit_cap_down(margin_after, remaining, position.entry_price, scale, params.max_profit_wad),
+        profit_cap_down(margin_after, remaining, position.entry_price_wad, scale, params.max_profit_wad),
     )
     equity_after = margin_after + pnl_down(
-        position.is_long, remaining, position.entry_price, price_wad, scale, cap_remaining
+        position.is_long, remaining, position.entry_price_wad, price_wad, scale, cap_remaining
     )
     target = notional_ratio_up(remaining, price_wad, params.liquidation_target_wad, scale)
     if equity_after <= 0 or equity_after < target:
         return None
 
-    entry_before = notional_up(position.size, position.entry_price, scale)
-    entry_after = notional_up(remaining, position.entry_price, scale)
+    entry_before = notional_up(position.size, position.entry_price_wad, scale)
+    entry_after = notional_up(remaining, position.entry_price_wad, scale)
     after = Position(
         size=remaining,
-        entry_price=position.entry_price,
+        entry_price_wad=position.entry_price_wad,
         margin=margin_after & MAX_UINT128,  # uint128(uint256(marginAfter))
         max_profit=cap_remaining,
-        fee_base=fee_index_wad & MAX_UINT128,  # uint128(feeIndex): every fee is settled
+        fee_base_wad=fee_index_wad & MAX_UINT128,  # uint128(feeIndex): every fee is settled
         is_long=position.is_long,
     )
     return LiquidationOutcome(
@@ -311,6 +311,7 @@ def liquidate_batch(
             if strict:
                 fees = position_fees_up(position, fee_index_wad, params.scale)
                 raise HealthyPosition(
+                    vault,
                     price_wad,
                     position_liquidation_price(
                         position, fees, params.scale, params.maintenance_margin_wad

@@ -20,12 +20,12 @@ from ringfence.model.structs import Position
 def entry_notional_up(position: Position, scale: int) -> int:
     """The entry notional ``notional_up(size, entry_price)`` in assets, rounded **up**: fees are
     owed on it and the side's open interest counts it."""
-    return notional_up(position.size, position.entry_price, scale)
+    return notional_up(position.size, position.entry_price_wad, scale)
 
 
 def position_fees_up(position: Position, fee_index_wad: int, scale: int) -> int:
     """Fees the position owes at ``fee_index_wad`` (open fee plus borrow fee), rounded **up**."""
-    return fees_up(position.size, position.entry_price, fee_index_wad, position.fee_base, scale)
+    return fees_up(position.size, position.entry_price_wad, fee_index_wad, position.fee_base_wad, scale)
 
 
 def closing_fees_up(
@@ -34,7 +34,7 @@ def closing_fees_up(
     """Fees owed plus the close fee on ``size * price``, rounded **up** once
     (``MarginMath.closingFeesUp``)."""
     per_size = _checked(
-        position.entry_price * _checked(fee_index_wad - position.fee_base)
+        position.entry_price_wad * _checked(fee_index_wad - position.fee_base_wad)
         + _checked(price_wad * close_fee_wad)
     )
     return mul_div_up(position.size, per_size, _checked(scale * WAD))
@@ -44,7 +44,7 @@ def _pnl_of(position: Position, price_wad: int, scale: int) -> int:
     return pnl_down(
         position.is_long,
         position.size,
-        position.entry_price,
+        position.entry_price_wad,
         price_wad,
         scale,
         position.max_profit,
@@ -93,7 +93,7 @@ def position_liquidation_price(position: Position, fees: int, scale: int, mm_wad
     return liquidation_price(
         position.is_long,
         position.size,
-        position.entry_price,
+        position.entry_price_wad,
         position.margin,
         fees,
         scale,

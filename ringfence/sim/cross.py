@@ -24,7 +24,7 @@ equals what they received + the LPs' PnL + the insurance fund's change + what ke
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ringfence import model
@@ -113,8 +113,8 @@ class CrossModel:
     def _pnl_fees(self, o: _Open, price: int, ts: int, *, close_fee: bool) -> tuple[int, int, int]:
         m = self.markets[o.market]
         scale = m.params.scale
-        pnl = model.pnl_down(o.pos.is_long, o.pos.size, o.pos.entry_price, price, scale, o.pos.max_profit)
-        fees = model.position_fees_up(o.pos, max(m.fee_index(ts), o.pos.fee_base), scale)
+        pnl = model.pnl_down(o.pos.is_long, o.pos.size, o.pos.entry_price_wad, price, scale, o.pos.max_profit)
+        fees = model.position_fees_up(o.pos, max(m.fee_index(ts), o.pos.fee_base_wad), scale)
         notional = model.notional_up(o.pos.size, price, scale)
         if close_fee:
             fees += model.requirement_up(notional, m.params.close_fee_wad)
@@ -122,9 +122,8 @@ class CrossModel:
 
     def _alone_liquidatable(self, o: _Open, price: int, ts: int) -> bool:
         m = self.markets[o.market]
-        own = model.Position(size=o.pos.size, entry_price=o.pos.entry_price, margin=o.alloc,
-                             max_profit=o.pos.max_profit, fee_base=o.pos.fee_base, is_long=o.pos.is_long)
-        fees = model.position_fees_up(own, max(m.fee_index(ts), own.fee_base), m.params.scale)
+        own = replace(o.pos, margin=o.alloc)
+        fees = model.position_fees_up(own, max(m.fee_index(ts), own.fee_base_wad), m.params.scale)
         liq = model.position_liquidation_price(own, fees, m.params.scale, m.params.maintenance_margin_wad)
         return model.is_liquidatable(own.is_long, price, liq)
 
@@ -315,7 +314,7 @@ def capital_needs(actions: list[Action], markets: list[CrossMarket], prices: lis
     for a in opens.values():
         m = markets[a.market]
         assert a.pos is not None
-        initial += model.requirement_up(model.notional_up(a.pos.size, a.pos.entry_price, m.params.scale),
+        initial += model.requirement_up(model.notional_up(a.pos.size, a.pos.entry_price_wad, m.params.scale),
                                         m.params.initial_margin_wad)
     for block in points:
         ts = ts_of(block)
@@ -331,8 +330,8 @@ def capital_needs(actions: list[Action], markets: list[CrossMarket], prices: lis
                     break
                 price = p
             scale = m.params.scale
-            pnl = model.pnl_down(a.pos.is_long, a.pos.size, a.pos.entry_price, price, scale, a.pos.max_profit)
-            fees = model.position_fees_up(a.pos, max(m.fee_index(ts), a.pos.fee_base), scale)
+            pnl = model.pnl_down(a.pos.is_long, a.pos.size, a.pos.entry_price_wad, price, scale, a.pos.max_profit)
+            fees = model.position_fees_up(a.pos, max(m.fee_index(ts), a.pos.fee_base_wad), scale)
             need = model.requirement_up(model.notional_up(a.pos.size, price, scale),
                                         m.params.maintenance_margin_wad) - pnl + fees
             peak_pos[pid] = max(peak_pos.get(pid, 0), need)

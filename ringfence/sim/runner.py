@@ -227,7 +227,7 @@ class _Simulation:
         return SimMarket(
             spec=spec, market=market, token=token, feed=feed, fund=str(market.pool.insuranceFund()),
             rounds=rounds, path=path, scale=model.scale_for(spec.decimals),
-            params=model.MarketParams.from_struct(spec.params, spec.decimals), created_ts=created,
+            params=model.MarketParams.from_chain(spec.params, spec.decimals), created_ts=created,
             share_unit=10 ** int(market.pool.decimals()), answer=answer)
 
     def _keeper(self, k: int, kspec: KeeperSpec) -> SimKeeper:
@@ -358,8 +358,7 @@ class _Simulation:
         p.opened = True
         p.topup_budget = int(Fraction(margin) * self.scenario.traders.topup_budget)
         raw = sim.call(m.market.address, "position", p.vault)
-        pos = model.Position(size=raw[0], entry_price=raw[1], margin=raw[2], max_profit=raw[3],
-                             fee_base=raw[4], is_long=raw[5])
+        pos = model.Position.from_chain(raw)
         self.run_record.actions.append(Action(block, sim.last_ts, "open", p.trader, self.pid[id(p)], p.market,
                                               pos))
 

@@ -33,11 +33,11 @@ def new_market(protocol, owner, usdc, oracle, lp, alice, set_price):
 
 
 def _model_params(market) -> model.MarketParams:
-    return model.MarketParams.from_struct(market.pool.params(), market.decimals)
+    return model.MarketParams.from_chain(market.pool.params(), market.decimals)
 
 
 def _model_position(market, vault) -> model.Position:
-    return model.Position.from_struct(market.pool.position(vault))
+    return model.Position.from_chain(market.pool.position(vault))
 
 
 # ---------------------------------------------------------------- the profit cap
@@ -201,7 +201,7 @@ def test_partial_liquidation_may_leave_exactly_the_minimum_position(new_market, 
     """The rest of a partial liquidation may be exactly `minNotional` (partial); one unit more of
     `minNotional` and the same liquidation is full."""
     size, margin, price = ETH, 400 * USDC, 2_735
-    probe = model.MarketParams(asset_decimals=6, **{**MarketParams.default(6).__dict__, "borrow_rate_wad": 0})
+    probe = MarketParams.default(6).with_(asset_decimals=6, borrow_rate_wad=0)
     remaining = _partial_remaining_notional(probe, size, margin, price * WAD)
     market = new_market(borrow_rate_wad=0, min_notional=remaining + above)
     vault = market.open(alice, is_long=True, size=size, margin=margin, nonce=48)

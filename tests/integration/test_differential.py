@@ -65,7 +65,7 @@ def test_vault_views_equal_reference_model(
         open_receipt = market.pool.openPosition(0, is_long, size, margin, 0, sender=alice)
         vault = market.vault_address(alice, 0)
         opened = open_receipt.decode_logs(market.pool.PositionOpened)[0]
-        mp = model.MarketParams.from_struct(params, decimals)
+        mp = model.MarketParams.from_chain(params, decimals)
         k = params.max_profit_wad
         # The open as the model books it, and its amounts within one unit of the exact ones.
         index_at_open = int(opened.feeBaseWad) + params.open_fee_wad
@@ -73,7 +73,7 @@ def test_vault_views_equal_reference_model(
             mp, is_long=is_long, size=size, price_wad=entry, margin=margin,
             fee_index_wad=index_at_open, open_interest=0, free_liquidity=2**256 - 1,
         )
-        assert model.Position.from_struct(market.pool.position(vault)) == expected.position
+        assert model.Position.from_chain(market.pool.position(vault)) == expected.position
         assert int(opened.openFee) == expected.open_fee
         assert int(opened.maxProfit) == expected.max_profit
         exact_open_fee = Fraction(size * entry * params.open_fee_wad, scale * WAD)
@@ -86,8 +86,8 @@ def test_vault_views_equal_reference_model(
         state = market.state(vault)
 
         raw = market.pool.position(vault)
-        position = model.Position.from_struct(raw)
-        assert position.entry_price == entry and position.margin == margin
+        position = model.Position.from_chain(raw)
+        assert position.entry_price_wad == entry and position.margin == margin
         fee_index = int(market.pool.currentFeeIndex())
         fees = model.position_fees_up(position, fee_index, scale)
         mm = params.maintenance_margin_wad
@@ -102,11 +102,11 @@ def test_vault_views_equal_reference_model(
 
         # Rounding favours the protocol: fees never below, equity never above the exact values;
         # the fees, rounded once on the exact entry notional s * E, are within one unit.
-        exact_fees = Fraction(size * entry * (fee_index - position.fee_base), scale * WAD)
+        exact_fees = Fraction(size * entry * (fee_index - position.fee_base_wad), scale * WAD)
         assert exact_fees <= state.fees < exact_fees + 1
         # The keeper's ranking estimate on the rounded-up entry notional is never below them.
         assert state.fees <= model.fees_on_notional_up(
-            model.entry_notional_up(position, scale), fee_index, position.fee_base)
+            model.entry_notional_up(position, scale), fee_index, position.fee_base_wad)
         # The maintenance requirement behind the health, rounded once: within one unit.
         requirement = model.notional_ratio_up(size, price, mm, scale)
         exact_requirement = Fraction(size * price * mm, scale * WAD)
@@ -133,7 +133,7 @@ def test_vault_views_equal_reference_model(
             receipt.timestamp - open_receipt.timestamp)
         charged = model.closing_fees_up(position, index_at_close, price, params.close_fee_wad, scale)
         exact_charged = Fraction(
-            size * (entry * (index_at_close - position.fee_base) + price * params.close_fee_wad),
+            size * (entry * (index_at_close - position.fee_base_wad) + price * params.close_fee_wad),
             scale * WAD)
         assert exact_charged <= charged < exact_charged + 1
         settlement = model.close_position(mp, position, price, index_at_close, insurance_fund=0)
@@ -157,7 +157,7 @@ def test_remove_margin_lowers_the_profit_cap_like_the_model(
     left when that is smaller, never raising it, as ``model.remove_margin`` does."""
     market, feed, decimals = diff_market
     params = market.params()
-    mp = model.MarketParams.from_struct(params, decimals)
+    mp = model.MarketParams.from_chain(params, decimals)
     scale = 10 ** (36 - decimals)
     entry = 3000 * WAD
     notional = model.notional_up(size, entry, scale)
@@ -168,7 +168,7 @@ def test_remove_margin_lowers_the_profit_cap_like_the_model(
     try:
         feed.setAnswer(entry, sender=owner)
         vault = market.open(alice, is_long=True, size=size, margin=margin, approve=False)
-        before = model.Position.from_struct(market.pool.position(vault))
+        before = model.Position.from_chain(market.pool.position(vault))
         reserved_before = int(market.pool.reserved())
         # An hour of borrow fee beyond now: if the model allows the removal then, the pool does
         # in the next block (the result does not depend on the fee index, only the test does).
@@ -179,7 +179,7 @@ def test_remove_margin_lowers_the_profit_cap_like_the_model(
         except (model.InsufficientMargin, model.MarginBelowMinimum):
             return  # refused by the model (the contract's refusals are tested elsewhere)
         market.pool.removeMargin(vault, amount, alice, sender=alice)
-        after = model.Position.from_struct(market.pool.position(vault))
+        after = model.Position.from_chain(market.pool.position(vault))
         assert after == expected
         assert after.max_profit <= before.max_profit
         cap_left = model.profit_cap_down(after.margin, size, entry, scale, params.max_profit_wad)

@@ -76,7 +76,7 @@ class Env:
         """The market's parameters as the model takes them (cached: only set_params changes
         them, and a test's changes are reverted with the chain after it)."""
         if self._model_params is None:
-            self._model_params = m.MarketParams.from_struct(self.market.params(), 6)
+            self._model_params = m.MarketParams.from_chain(self.market.params(), 6)
         return self._model_params
 
     def open(
@@ -108,7 +108,7 @@ class Env:
         self.feed.setAnswer(price_wad, sender=self.owner)
 
     def position(self, vault: str) -> m.Position:
-        return m.Position.from_struct(self.pool.position(vault))
+        return m.Position.from_chain(self.pool.position(vault))
 
     def liquidation_price(self, vault: str) -> int:
         """The liquidation price at the head's block time (the model's, checked against the
@@ -191,7 +191,7 @@ def read_books(env: Env, vaults: list[str]) -> Books:
         statuses[vault] = int(raw.status)
         margins[vault] = int(raw.margin)
         if statuses[vault] == 1:
-            positions[vault] = m.Position.from_struct(raw)
+            positions[vault] = m.Position.from_chain(raw)
     books = Books(
         balances={a: int(env.token.balanceOf(a)) for a in env.holders()},
         supply=int(env.token.totalSupply()),
@@ -466,7 +466,7 @@ def test_full_liquidation_with_equity_below_the_bonus_the_fund_tops_it_up(env):
     params = env.model_params()
     fees = m.position_fees_up(position, int(env.pool.currentFeeIndex()), params.scale)
     bankruptcy = m.bankruptcy_price(
-        True, position.size, position.entry_price, position.margin, fees, params.scale
+        True, position.size, position.entry_price_wad, position.margin, fees, params.scale
     )
     env.set_price(bankruptcy + 2 * 10**18)  # equity 0.2 USDC, the bonus 1 % of 260.5
     r = liquidate_one(env, vault).result

@@ -159,8 +159,8 @@ def read_book(env: Env, chain) -> Book:
     """The books at the head, read in one call; the fee weight rebuilt from the open positions."""
     snap, _ = env.reader.read([list(env.vaults)], probe=False)
     m = snap.markets[0]
-    positions = [model.Position(size=v.size, entry_price=v.entry_price, margin=v.margin, max_profit=v.max_profit,
-                                fee_base=v.fee_base, is_long=v.is_long)
+    positions = [model.Position(size=v.size, entry_price_wad=v.entry_price_wad, margin=v.margin, max_profit=v.max_profit,
+                                fee_base_wad=v.fee_base_wad, is_long=v.is_long)
                  for v in snap.vaults.values() if v.status == 1]
     assert snap.timestamp == chain.blocks.head.timestamp and m.total_assets is not None
     return Book(
@@ -361,8 +361,8 @@ def test_closing_below_the_cap_moves_the_mark_by_its_close_fee_and_the_lps_bad_d
         chain.mine(timestamp=chain.blocks.head.timestamp + elapsed)
         price = START * (10_000 + (move_bp if is_long else -move_bp)) // 10_000 + dust
         env.set_price(price)
-        position = model.Position.from_struct(env.pool.position(vault))
-        uncapped = model.pnl_down(is_long, size, position.entry_price, price, env.scale, 2**128 - 1)
+        position = model.Position.from_chain(env.pool.position(vault))
+        uncapped = model.pnl_down(is_long, size, position.entry_price_wad, price, env.scale, 2**128 - 1)
         assume(uncapped <= position.max_profit)
 
         def close():
@@ -373,7 +373,7 @@ def test_closing_below_the_cap_moves_the_mark_by_its_close_fee_and_the_lps_bad_d
         closed = receipt.decode_logs(env.pool.PositionClosed)[0]
         borne = sum(int(e.borneByLps) for e in receipt.decode_logs(env.pool.BadDebtCovered))
         assert borne == int(closed.badDebt)  # this market's insurance fund is empty
-        lo, hi = model.realization_bounds([book.fee_index - position.fee_base])
+        lo, hi = model.realization_bounds([book.fee_index - position.fee_base_wad])
         change = after - before - _kappa(env, size, price) + borne
         assert lo < change < hi, (before, after, change)
 
@@ -404,7 +404,7 @@ def test_a_liquidation_moves_the_mark_by_the_pool_s_keeper_pay_and_the_lps_bad_d
     chain.mine(timestamp=chain.blocks.head.timestamp + 3 * 24 * 3600)
     env.set_price(START)
     price = _past_liquidation(env, vault, {"full_with_equity": 0, "partial": 0, "bankrupt": 1_500}[case])
-    position = model.Position.from_struct(env.pool.position(vault))
+    position = model.Position.from_chain(env.pool.position(vault))
 
     def liquidate():
         return env.market.pool.liquidate([vault], env.keeper, True, sender=env.keeper)
@@ -421,7 +421,7 @@ def test_a_liquidation_moves_the_mark_by_the_pool_s_keeper_pay_and_the_lps_bad_d
     else:
         assert borne == 0 and from_pool == 0
     assert book.timestamp == receipt.timestamp
-    lo, hi = model.realization_bounds([book.fee_index - position.fee_base])
+    lo, hi = model.realization_bounds([book.fee_index - position.fee_base_wad])
     change = after - before + from_pool + borne
     assert lo < change < hi, (case, before, after, from_pool, borne)
     assert price > 0

@@ -65,8 +65,8 @@ def test_no_liquidatable_vault_is_ever_missed(specs, mm_bp, rate, horizon, t_fra
     for i, (is_long, entry, notional, leverage_bp, fee_gap) in enumerate(specs):
         size = max(1, notional * SCALE // entry)
         margin = max(1, notional * 10_000 // leverage_bp)
-        market.upsert(VaultRecord(vault=f"0x{i:040x}", is_long=is_long, size=size, entry_price=entry,
-                                  margin=margin, max_profit=margin * 5, fee_base=fee_index - fee_gap))
+        market.upsert(VaultRecord(vault=f"0x{i:040x}", is_long=is_long, size=size, entry_price_wad=entry,
+                                  margin=margin, max_profit=margin * 5, fee_base_wad=fee_index - fee_gap))
     index.commit()
     price = max(1, base_price * (10_000 + price_bp) // 10_000)
     t = T0 + int(horizon * t_fraction)
@@ -112,7 +112,7 @@ def _random_ops(rng: random.Random, index: VaultIndex, steps: int) -> None:
             if not full:  # the keeper re-reads the position
                 record = market.vaults[vault]
                 index.refresh(pool, vault, {
-                    "size": record.size // 2, "entryPriceWad": record.entry_price, "margin": record.margin // 2 + 1,
+                    "size": record.size // 2, "entryPriceWad": record.entry_price_wad, "margin": record.margin // 2 + 1,
                     "maxProfit": record.max_profit // 2, "feeBaseWad": WAD, "isLong": record.is_long, "status": 1})
         elif op < 0.9:
             index.set_horizon(index.horizon_ts + rng.randint(1, 10_000))
@@ -206,8 +206,8 @@ def test_candidates_are_the_crossed_vaults_deepest_first():
         depth = {v: d for d, v in longs + shorts}
         assert all(depth[a] >= depth[b] for a, b in zip(candidates, candidates[1:]))
     # both sides crossed at once (a market whose keys straddle the price)
-    market.upsert(VaultRecord(vault="0x" + "ee" * 20, is_long=False, size=WAD, entry_price=2_000 * WAD,
-                              margin=10**6, max_profit=5 * 10**6, fee_base=WAD - 10**15))
+    market.upsert(VaultRecord(vault="0x" + "ee" * 20, is_long=False, size=WAD, entry_price_wad=2_000 * WAD,
+                              margin=10**6, max_profit=5 * 10**6, fee_base_wad=WAD - 10**15))
     price = 3_000 * WAD
     candidates = market.candidates(price)
     assert "0x" + "ee" * 20 == candidates[0]  # a short a third under water comes before any long

@@ -50,7 +50,7 @@ def test_index_matches_the_open_vaults(protocol, fleet, make_keeper):
         market = bot.index.markets[fm.pool.address]
         for view in protocol.lens.vaults(fm.pool, fm.vaults[:40]):
             record = market.vaults[str(view.vault)]
-            assert (record.size, record.entry_price, record.margin, record.is_long) == (
+            assert (record.size, record.entry_price_wad, record.margin, record.is_long) == (
                 view.size, view.entryPriceWad, view.margin, view.isLong)
             # the key is the liquidation price at the horizon: at least today's for a long, at most for a short
             today = view.liquidationPriceWad

@@ -94,8 +94,8 @@ def test_cross_model_balances_money_and_shows_contagion():
     price = 3000 * WAD
 
     def pos(margin: int, size: int) -> model.Position:
-        return model.Position(size=size, entry_price=price, margin=margin, max_profit=5 * margin,
-                              fee_base=WAD, is_long=True)
+        return model.Position(size=size, entry_price_wad=price, margin=margin, max_profit=5 * margin,
+                              fee_base_wad=WAD, is_long=True)
 
     # One trader: a 2x long of 1 ETH (solvent alone after -20 %) and a 10x long of 3 ETH (bankrupt
     # after -20 %: it loses 1,800 on a margin of 900, which the account's other margin pays).

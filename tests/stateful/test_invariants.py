@@ -354,7 +354,7 @@ def test_canary_marking_catches_a_mark_off_the_model(clean):
         check_marking(_with_market(snap, 0, total_assets=snap.markets[0].total_assets + 1), scales, rates)
     vault, row = next((v, r) for v, r in snap.vaults.items() if r.status == 1)
     # a fee base one unit lower is weight entry_notional lower: at least one unit of fees in the mark
-    shifted = dataclasses.replace(row, fee_base=row.fee_base - 10**18 // max(row.entry_notional, 1) - 1)
+    shifted = dataclasses.replace(row, fee_base_wad=row.fee_base_wad - 10**18 // max(row.entry_notional, 1) - 1)
     with pytest.raises(InvariantViolation, match="marking"):
         check_marking(dataclasses.replace(snap, vaults={**snap.vaults, vault: shifted}), scales, rates)
     with pytest.raises(InvariantViolation, match="marking"):  # a price without a mark

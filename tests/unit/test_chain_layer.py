@@ -1,7 +1,9 @@
 """The contract types the Python side reads (:mod:`ringfence.chain.contracts`), against the compiled
 contracts, with no chain: every encoder the simulator and the fuzzer use resolves to a function of the
-ABI; the Python mirrors of the Solidity structs (``MarketParams``, ``Position``, the FuzzReader rows)
-name the ABI's fields; the committed bundle (``ringfence/artifacts/contracts.json``) is the build's.
+ABI; the Python types of the Solidity structs (one ``MarketParams`` and one ``Position`` for the SDK,
+the model, the keeper and the simulator; the FuzzReader rows) name the ABI's fields and check its widths;
+every error the reference model raises is a custom error of the ABI, with its arguments, and is that
+error's class; the committed bundle (``ringfence/artifacts/contracts.json``) is the build's.
 
 Solidity's camelCase field names map to the Python side's snake_case names by one rule,
 :func:`ringfence.chain.contracts.snake_case` (``entryPriceWad`` <-> ``entry_price_wad``)."""
@@ -17,21 +19,6 @@ import pytest
 from ringfence.chain import contracts
 from ringfence.chain.contracts import camel_case, fn, snake_case, struct_fields
 from ringfence.chain.rpc import Fn
-
-# What reads a ``MarginPool.position(vault)`` struct, and which (field, tuple index) each one uses:
-# a tuple read by position must find the field at that index.
-POSITION_READS: dict[str, list[tuple[str, int]]] = {
-    # sdk.Position.from_chain: every field, by name or in order
-    "ringfence.sdk.Position": [("size", 0), ("entryPriceWad", 1), ("margin", 2), ("maxProfit", 3),
-                               ("feeBaseWad", 4), ("isLong", 5), ("status", 6), ("owner", 7)],
-    # model.Position.from_struct: the open position's numbers
-    "ringfence.model.Position": [("size", 0), ("entryPriceWad", 1), ("margin", 2), ("maxProfit", 3),
-                                 ("feeBaseWad", 4), ("isLong", 5)],
-    # keeper.index.VaultIndex.refresh (through its _field(raw, name, index))
-    "ringfence.keeper.index.VaultIndex.refresh": [("size", 0), ("entryPriceWad", 1), ("margin", 2),
-                                                  ("maxProfit", 3), ("feeBaseWad", 4), ("isLong", 5),
-                                                  ("status", 6)],
-}
 
 
 def _encoders() -> dict[str, Fn]:
@@ -108,46 +95,90 @@ def test_the_case_mapping_is_one_rule_both_ways():
     assert snake_case("maintenanceMarginWad") == "maintenance_margin_wad"
 
 
-def test_sdk_and_model_market_params_are_the_abis_struct():
+def test_the_sdk_and_the_model_share_one_type_of_each_struct():
     from ringfence import model, sdk
-    from ringfence.model.structs import _PARAM_FIELDS
+
+    assert sdk.MarketParams is model.MarketParams
+    assert sdk.Position is model.Position
+
+
+def test_market_params_are_the_abis_struct():
+    from ringfence import model
 
     abi_fields = struct_fields("MarginPool", "params")
     assert abi_fields == struct_fields("PoolFactory", "createPool", 2)  # one struct everywhere
-    assert field_mismatches(_dataclass_fields(sdk.MarketParams), abi_fields) == []
+    assert field_mismatches(list(model.MARKET_PARAMS_FIELDS), abi_fields) == []
     assert field_mismatches(_dataclass_fields(model.MarketParams, skip=("asset_decimals",)), abi_fields) == []
-    # the model's table of names and widths
-    components = contracts.method("MarginPool", "params").outputs[0].components
-    assert list(_PARAM_FIELDS) == [(snake_case(c.name), c.name, int(c.type[4:])) for c in components]
+    assert len(model.MarketParams.default(6).as_tuple()) == len(abi_fields)
+
+
+def test_position_is_the_abis_struct():
+    from ringfence import model
+
+    abi_fields = struct_fields("MarginPool", "position")
+    assert field_mismatches(_dataclass_fields(model.Position), abi_fields) == []
+    assert list(model.POSITION_FIELDS) == _dataclass_fields(model.Position)
+
+
+@pytest.mark.parametrize(("struct", "function"), [("MarketParams", "params"), ("Position", "position")])
+def test_the_widths_the_structs_check_are_the_compiled_abis(struct, function):
+    """The constructors check the widths of the bundled ABI (no Ape there): the build's."""
+    from ringfence.solidity import abi_struct
+
+    components = contracts.method("MarginPool", function).outputs[0].components
+    assert abi_struct(struct) == tuple((str(c.name), str(c.type)) for c in components)
+
+
+def test_the_structs_refuse_what_the_abi_types_cannot_hold():
+    from ringfence import model
+
+    params = model.MarketParams.default(6)
+    params.with_(open_fee_wad=2**64 - 1)
+    with pytest.raises(ValueError, match="uint64"):
+        params.with_(open_fee_wad=2**64)
+    with pytest.raises(ValueError, match="uint128"):
+        params.with_(min_margin=2**128)
+    fields = {"size": 1, "entry_price_wad": 1, "margin": 1, "max_profit": 1, "is_long": True}
+    model.Position(**fields, fee_base_wad=2**80 - 1)
+    with pytest.raises(ValueError, match="uint80"):
+        model.Position(**fields, fee_base_wad=2**80)
+
+
+def test_a_position_reads_every_shape_a_contract_returns():
+    from ringfence import model
+
+    values = (3, 2000 * 10**18, 40, 400, 10**18 - 1, True, 2, "0x" + "ab" * 20)
+    by_tuple = model.Position.from_chain(values)
+    by_name = model.Position.from_chain(dict(zip(struct_fields("MarginPool", "position"), values)))
+    assert by_tuple == by_name
+    assert (by_name.entry_price_wad, by_name.fee_base_wad, by_name.status, by_name.owner) == values[1:2] + values[4:5] + values[6:]
+    assert not by_name.is_open
+    assert model.Position.from_chain(values[:6]).is_open  # the model's positions: open, owner unknown
+
+
+def test_the_keepers_record_names_the_positions_fields():
+    from ringfence import model
+    from ringfence.keeper.index import VaultRecord
+
+    own = {"vault", "entry_notional", "key"}
+    assert set(_dataclass_fields(VaultRecord)) - own <= set(model.POSITION_FIELDS)
+    position = model.Position(size=5, entry_price_wad=7, margin=11, max_profit=13, fee_base_wad=17, is_long=False)
+    assert VaultRecord.of("0x01", position).position() == position
 
 
 def test_a_renamed_field_in_a_copied_abi_fails_the_check():
     """Canary: the field check sees a rename in the ABI it is given."""
     from ethpm_types import ContractType
 
-    from ringfence import sdk
+    from ringfence import model
 
     data: dict[str, Any] = copy.deepcopy(contracts.contract_type("MarginPool").model_dump(mode="json", by_alias=True))
     params = next(e for e in data["abi"] if e.get("name") == "params" and e["type"] == "function")
     params["outputs"][0]["components"][1]["name"] = "maintenanceRatioWad"
     renamed = ContractType.model_validate(data)
     abi_fields = struct_fields("MarginPool", "params", types=renamed)
-    assert field_mismatches(_dataclass_fields(sdk.MarketParams), abi_fields) == [
+    assert field_mismatches(list(model.MARKET_PARAMS_FIELDS), abi_fields) == [
         "#1: 'maintenance_margin_wad' vs the ABI's 'maintenanceRatioWad'"]
-
-
-@pytest.mark.parametrize("reader", sorted(POSITION_READS))
-def test_position_has_the_fields_its_readers_use(reader):
-    abi_fields = struct_fields("MarginPool", "position")
-    missing = [(name, index) for name, index in POSITION_READS[reader]
-               if index >= len(abi_fields) or abi_fields[index] != name]
-    assert missing == [], f"{reader} reads {missing}; MarginPool.position returns {abi_fields}"
-
-
-def test_sdk_position_is_the_abis_struct():
-    from ringfence import sdk
-
-    assert field_mismatches(_dataclass_fields(sdk.Position), struct_fields("MarginPool", "position")) == []
 
 
 def test_fuzz_rows_are_the_readers_structs():
@@ -157,6 +188,109 @@ def test_fuzz_rows_are_the_readers_structs():
     pools = snapshot.components[2]
     lps = next(c for c in pools.components if c.name == "lps")
     assert field_mismatches(_dataclass_fields(LpRow), [str(c.name) for c in lps.components]) == []
+
+
+def test_fuzz_vault_rows_name_the_readers_and_the_positions_fields():
+    from ringfence import model
+    from ringfence.fuzz.invariants import VaultRow
+
+    vaults = next(c for c in contracts.method("FuzzReader", "read").outputs[0].components if c.name == "vaults")
+    read = {snake_case(str(c.name)) for c in vaults.components}
+    own = {"vault", "market", "entry_notional"}  # the address, the pool's index, a cached notional
+    assert set(_dataclass_fields(VaultRow)) - own <= read
+    assert {"size", "entry_price_wad", "margin", "max_profit", "fee_base_wad", "is_long", "status"} <= (
+        set(_dataclass_fields(VaultRow)) & set(model.POSITION_FIELDS))
+
+
+# ------------------------------------------------------------------ errors
+def _abi_errors() -> dict[str, list[list[str]]]:
+    """Every custom error of the compiled contracts, with the argument names of each declaration."""
+    found: dict[str, list[list[str]]] = {}
+    for contract_type in contracts.contract_types().values():
+        for entry in contract_type.abi:
+            if entry.type == "error":
+                names = [str(i.name) for i in entry.inputs]
+                if names not in found.setdefault(str(entry.name), []):
+                    found[str(entry.name)].append(names)
+    return found
+
+
+def error_mismatches(classes: list[type], abi_errors: dict[str, list[list[str]]]) -> list[str]:
+    """Where model errors disagree with the ABI: a name it does not declare, other argument names, or
+    a class that is not the contract error's (``error_class(name)``)."""
+    from ringfence.errors import error_class
+
+    out = []
+    for cls in classes:
+        declared = abi_errors.get(cls.name)
+        if declared is None:
+            out.append(f"{cls.__name__}: no error {cls.name} in the ABI")
+        elif list(cls.argument_names) not in declared:
+            out.append(f"{cls.__name__}: arguments {list(cls.argument_names)} vs the ABI's {declared}")
+        if not issubclass(cls, error_class(cls.name)):
+            out.append(f"{cls.__name__}: not a subclass of error_class({cls.name!r})")
+    return out
+
+
+def _model_error_classes() -> list[type]:
+    from ringfence.model import errors
+
+    return [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.ModelError)
+            and c not in (errors.ModelError, errors.EvmPanic)]
+
+
+def test_every_model_error_is_a_contract_error_of_the_abi():
+    from ringfence.model.errors import CONTRACT_ERRORS
+
+    classes = _model_error_classes()
+    assert len(classes) >= 12 and set(classes) == set(CONTRACT_ERRORS)
+    assert error_mismatches(classes, _abi_errors()) == []
+
+
+def test_a_model_error_unlike_the_abi_fails_the_check():
+    """Canary: an invented error, renamed arguments, and a class outside the contract error's."""
+    from ringfence.errors import error_class
+    from ringfence.model.errors import ModelError
+
+    class Invented(ModelError, error_class("NoSuchError")):  # type: ignore[misc]
+        argument_names = ("x",)
+
+    class Renamed(ModelError, error_class("LeverageTooHigh")):  # type: ignore[misc]
+        argument_names = ("available", "needed")
+
+    class Detached(ModelError):
+        name = "ZeroSize"
+
+    assert error_mismatches([Invented, Renamed, Detached], _abi_errors()) == [
+        "Invented: no error NoSuchError in the ABI",
+        "Renamed: arguments ['available', 'needed'] vs the ABI's [['available', 'required']]",
+        "Detached: not a subclass of error_class('ZeroSize')",
+    ]
+
+
+def test_a_model_error_is_the_contract_error():
+    """What the model raises is caught as the contract's error, with its ABI arguments (also under
+    snake_case names) and the message of its notice, as a decoded revert of the same error."""
+    from eth_abi import encode
+
+    from ringfence import model
+    from ringfence.errors import RingfenceError, error_class, project_decoder
+
+    params = model.MarketParams(asset_decimals=6, initial_margin_wad=10**17, maintenance_margin_wad=5 * 10**16,
+                                max_open_interest=10**6)
+    with pytest.raises(error_class("OpenInterestCapExceeded")) as raised:
+        model.open_position(params, is_long=True, size=10**18, price_wad=3000 * 10**18, margin=10**9,
+                            fee_index_wad=10**18, open_interest=0, free_liquidity=10**12)
+    error = raised.value
+    assert isinstance(error, RingfenceError) and isinstance(error, model.ModelError)
+    assert (error.name, list(error.inputs)) == ("OpenInterestCapExceeded", ["openInterest", "cap"])
+    assert error.open_interest == error.openInterest > 10**6 == error.cap
+    data = contracts.error_selector("MarginPool", "OpenInterestCapExceeded") + encode(
+        ["uint256", "uint256"], [error.open_interest, error.cap])
+    decoded = project_decoder().decode(data)
+    assert type(decoded) is error_class("OpenInterestCapExceeded")
+    assert decoded.inputs == error.inputs and decoded.message == error.message == str(error)
+    assert "{" not in error.message and str(error.cap) in error.message
 
 
 # ------------------------------------------------------------------ the bundle

@@ -18,7 +18,6 @@ Run: ``pytest tests/unit/test_docs_examples.py -p no:cacheprovider``; print the 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -65,7 +64,7 @@ def flag(value: bool) -> str:
 
 def eth_usdc_params() -> m.MarketParams:
     """The ETH/USD market of ``markets/local.yaml`` (= ``MarketParams.default(6)`` of the SDK)."""
-    return m.MarketParams(asset_decimals=USDC_DECIMALS, **asdict(MarketParams.default(USDC_DECIMALS)))
+    return MarketParams.default(USDC_DECIMALS).with_(asset_decimals=USDC_DECIMALS)
 
 
 def max_removable(p: m.MarketParams, pos: m.Position, price: int, index: int) -> int:
@@ -103,7 +102,7 @@ def compute_examples() -> dict[str, dict[str, str]]:
         "im_required": amount(m.notional_ratio_up(size, entry, p.initial_margin_wad, scale)),
         "margin_after_open_fee": amount(margin - opened.open_fee),
         "max_profit": amount(opened.max_profit),
-        "fee_base": wad(pos.fee_base),
+        "fee_base": wad(pos.fee_base_wad),
         "fees_owed": amount(fees0),
         "equity": amount(m.equity_down(pos, entry, fees0, scale)),
         "health": wad(m.health_down(pos, entry, fees0, scale, mm)),
@@ -187,7 +186,7 @@ def compute_examples() -> dict[str, dict[str, str]]:
     out["bad_debt"] = {
         "equity_before": amount(bad.equity_before),
         "bankruptcy_price": wad(
-            m.bankruptcy_price(True, rest.size, rest.entry_price, rest.margin, 0, scale)
+            m.bankruptcy_price(True, rest.size, rest.entry_price_wad, rest.margin, 0, scale)
         ),
         "closed_notional": amount(bad.closed_notional),
         "fees_owed": amount(bad.fees),
@@ -323,7 +322,7 @@ def compute_examples() -> dict[str, dict[str, str]]:
         open_interest=0, free_liquidity=1_000_000 * USDC,
     )
     a_pos = alice.position
-    weight = alice.entry_notional * a_pos.fee_base
+    weight = alice.entry_notional * a_pos.fee_base_wad
     index30 = m.fee_index_at(p.borrow_rate_wad, 30 * DAY)
     at_2760 = 2_760 * WAD
     carol_liquidity = 1_000_000 * USDC

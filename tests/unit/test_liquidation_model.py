@@ -403,7 +403,7 @@ def test_partial_happens_exactly_where_the_minimums_allow(case: Case) -> None:
     scale = params.scale
     cap_closed = position.max_profit * closed // position.size
     pnl = m.pnl_down(
-        position.is_long, closed, position.entry_price, case.price, scale, cap_closed
+        position.is_long, closed, position.entry_price_wad, case.price, scale, cap_closed
     )
     margin_after = (
         position.margin
@@ -418,11 +418,11 @@ def test_partial_happens_exactly_where_the_minimums_allow(case: Case) -> None:
     cap_after = min(
         position.max_profit - cap_closed,
         m.profit_cap_down(
-            max(margin_after, 0), remaining, position.entry_price, scale, params.max_profit_wad
+            max(margin_after, 0), remaining, position.entry_price_wad, scale, params.max_profit_wad
         ),
     )
     equity_after = margin_after + m.pnl_down(
-        position.is_long, remaining, position.entry_price, case.price, scale, cap_after
+        position.is_long, remaining, position.entry_price_wad, case.price, scale, cap_after
     )
     target_after = m.notional_ratio_up(remaining, case.price, params.liquidation_target_wad, scale)
     target = equity_after > 0 and equity_after >= target_after
@@ -450,7 +450,7 @@ def test_partial_caps_the_rest_at_its_margin_and_notional(case: Case) -> None:
     scale = params.scale
     prorated = position.max_profit - position.max_profit * outcome.closed_size // position.size
     cap_left = m.profit_cap_down(
-        after.margin, after.size, after.entry_price, scale, params.max_profit_wad
+        after.margin, after.size, after.entry_price_wad, scale, params.max_profit_wad
     )
     event(f"cap of the margin left binds: {cap_left < prorated}")
     assert after.max_profit == min(prorated, cap_left)
@@ -459,7 +459,7 @@ def test_partial_caps_the_rest_at_its_margin_and_notional(case: Case) -> None:
     exact = m.exact_max_profit(
         after.margin,
         params.max_profit_wad,
-        m.exact_notional(after.size, after.entry_price, scale),
+        m.exact_notional(after.size, after.entry_price_wad, scale),
     )
     assert after.max_profit <= exact
     assert outcome.reserved_released == position.max_profit - after.max_profit >= 0
@@ -503,7 +503,7 @@ def test_bankrupt_full_liquidation_keeper_floor_any_fees(case: Case, fees_paid: 
     position = case.position
     base = case.fee_index - fees_paid
     assume(base >= 0)
-    moved = replace(position, fee_base=base)
+    moved = replace(position, fee_base_wad=base)
     try:
         outcome = m.liquidate(case.params, moved, case.price, case.fee_index, case.fund, case.free)
     except m.HealthyPosition:
@@ -541,9 +541,9 @@ def test_bankrupt_vault_pays_the_keeper_the_floor_not_the_rate() -> None:
     )
     assert batch.payment.unfunded == batch.payment.paid == 3 * USDC
     # Fees below the floor bound it: 0.3 USDC paid, 0.3 owed; none paid, nothing owed.
-    cheap = replace(position, fee_base=WAD - 10**13)  # 0.001 % of 30,000 = 0.3 USDC
+    cheap = replace(position, fee_base_wad=WAD - 10**13)  # 0.001 % of 30,000 = 0.3 USDC
     assert m.liquidate(params, cheap, 2500 * WAD, WAD, 0, 10**12).keeper_bonus == 300_000
-    free = replace(position, fee_base=WAD)
+    free = replace(position, fee_base_wad=WAD)
     nothing = m.liquidate(params, free, 2500 * WAD, WAD, 0, 10**12)
     assert nothing.full and nothing.keeper_bonus == nothing.keeper_paid == 0
 
@@ -595,7 +595,7 @@ def test_every_unit_is_accounted_for(case: Case) -> None:
         assert outcome.vault_delta == after.margin - position.margin
         assert after.size + outcome.closed_size == position.size
         assert after.max_profit + outcome.reserved_released == position.max_profit
-        assert after.fee_base == case.fee_index  # every fee settled
+        assert after.fee_base_wad == case.fee_index  # every fee settled
         assert outcome.open_interest_notional_released == (
             m.entry_notional_up(position, params.scale) - m.entry_notional_up(after, params.scale)
         )
@@ -700,10 +700,10 @@ def test_partial_restores_target_exactly_rounding_example() -> None:
     params = default_params()
     position = m.Position(
         size=51958531760857353194,
-        entry_price=2907 * WAD,
+        entry_price_wad=2907 * WAD,
         margin=29172357784,
         max_profit=145861788920,
-        fee_base=999 * 10**15,
+        fee_base_wad=999 * 10**15,
         is_long=True,
     )
     outcome = m.liquidate(params, position, 2528969993448004581582, 1018599860474707096, 0, 10**15)
@@ -738,7 +738,7 @@ def _partial_equity_and_target(
     fees = m.position_fees_up(position, WAD, scale)
     margin_after = (
         position.margin
-        + m.pnl_down(True, closed, position.entry_price, price, scale, cap)
+        + m.pnl_down(True, closed, position.entry_price_wad, price, scale, cap)
         - fees
         - m.keeper_bonus(params, closed, price)
         - m.notional_ratio_up(closed, price, params.liquidation_penalty_wad, scale)
@@ -748,11 +748,11 @@ def _partial_equity_and_target(
     cap_after = min(
         position.max_profit - cap,
         m.profit_cap_down(
-            margin_after, remaining, position.entry_price, scale, params.max_profit_wad
+            margin_after, remaining, position.entry_price_wad, scale, params.max_profit_wad
         ),
     )
     equity_after = margin_after + m.pnl_down(
-        True, remaining, position.entry_price, price, scale, cap_after
+        True, remaining, position.entry_price_wad, price, scale, cap_after
     )
     return equity_after, m.notional_ratio_up(remaining, price, params.liquidation_target_wad, scale)
 

@@ -247,7 +247,7 @@ def test_fees_up_any_inputs_within_one_unit_above_exact(
     fees = m.fees_up(size, entry, fee_base + growth, fee_base, scale)
     assert exact <= fees < exact + 1
     position = m.Position(
-        size=size, entry_price=entry, margin=0, max_profit=0, fee_base=fee_base, is_long=True
+        size=size, entry_price_wad=entry, margin=0, max_profit=0, fee_base_wad=fee_base, is_long=True
     )
     assert m.position_fees_up(position, fee_base + growth, scale) == fees
 
@@ -284,7 +284,7 @@ def test_closing_fees_up_any_inputs_within_one_unit_above_exact(
     scale = m.scale_for(decimals)
     index = fee_base + growth
     position = m.Position(
-        size=size, entry_price=entry, margin=0, max_profit=0, fee_base=fee_base, is_long=True
+        size=size, entry_price_wad=entry, margin=0, max_profit=0, fee_base_wad=fee_base, is_long=True
     )
     closing = m.closing_fees_up(position, index, price, close_fee, scale)
     exact = _exact_fees(size, entry, index, fee_base, scale) + _exact_ratio(
@@ -328,7 +328,7 @@ def test_fees_up_rounds_once_large_position_example() -> None:
     assert exact - 2595351512 > Fraction(9974, 10**4)  # 2595351512.9974...
     assert m.fees_up(size, entry, WAD + delta, WAD, USDC_SCALE) == 2595351513
     position = m.Position(
-        size=size, entry_price=entry, margin=0, max_profit=0, fee_base=WAD, is_long=True
+        size=size, entry_price_wad=entry, margin=0, max_profit=0, fee_base_wad=WAD, is_long=True
     )
     assert m.position_fees_up(position, WAD + delta, USDC_SCALE) == 2595351513
     assert m.closing_fees_up(position, WAD + delta, entry, 0, USDC_SCALE) == 2595351513
@@ -362,7 +362,7 @@ def test_equity_down_any_state_never_exceeds_exact_and_within_one_unit(
     assume(margin <= m.MAX_UINT128)
     cap = min(m.MAX_UINT128, margin * cap_fraction)
     position = m.Position(
-        size=size, entry_price=entry, margin=margin, max_profit=cap, fee_base=0, is_long=is_long
+        size=size, entry_price_wad=entry, margin=margin, max_profit=cap, fee_base_wad=0, is_long=is_long
     )
     equity = m.equity_down(position, price, fees, scale)
     pnl = m.exact_pnl(is_long, size, entry, price, scale, max_profit=cap)
@@ -397,10 +397,10 @@ def test_initial_margin_test_passing_any_state_implies_exact_design_rule(
     assume(margin <= m.MAX_UINT128)
     position = m.Position(
         size=size,
-        entry_price=entry,
+        entry_price_wad=entry,
         margin=margin,
         max_profit=m.MAX_UINT128,
-        fee_base=0,
+        fee_base_wad=0,
         is_long=is_long,
     )
     available, required = m.initial_margin_test(position, price, fees, scale, im)
@@ -460,7 +460,7 @@ def test_open_then_close_at_same_price_any_fees_returns_at_most_margin(
     assert closed.payout <= margin  # the A1 round trip never pays the trader
     # Fees owed (open and borrow) and the close fee, rounded up once.
     charged = m.closing_fees_up(opened.position, later, price, close_fee, scale)
-    exact = _exact_fees(size, price, later, opened.position.fee_base, scale) + _exact_ratio(
+    exact = _exact_fees(size, price, later, opened.position.fee_base_wad, scale) + _exact_ratio(
         size, price, close_fee, scale
     )
     assert exact <= charged < exact + 1
@@ -569,10 +569,10 @@ def test_open_position_eth_long_books_fee_base_and_profit_cap() -> None:
     assert opened.open_interest_after == 8000 * USDC
     assert opened.position == m.Position(
         size=ETH,
-        entry_price=3000 * WAD,
+        entry_price_wad=3000 * WAD,
         margin=400 * USDC,
         max_profit=3600 * USDC,
-        fee_base=WAD - 10**15,
+        fee_base_wad=WAD - 10**15,
         is_long=True,
     )
 
@@ -694,10 +694,10 @@ def test_remove_margin_any_amount_caps_profit_at_margin_left_never_raising_it(
     assert after.max_profit <= position.max_profit  # never raised
     exact_notional = m.exact_notional(size, entry, scale)
     assert after.max_profit <= m.exact_max_profit(after.margin, k, exact_notional)
-    assert (after.size, after.entry_price, after.fee_base) == (
+    assert (after.size, after.entry_price_wad, after.fee_base_wad) == (
         position.size,
-        position.entry_price,
-        position.fee_base,
+        position.entry_price_wad,
+        position.fee_base_wad,
     )
 
 
@@ -826,7 +826,7 @@ def test_fees_up_base_above_index_panics_underflow() -> None:
         m.fees_up(1, 3000 * WAD, WAD, WAD + 1, USDC_SCALE)
     assert raised.value.code == m.PANIC_UNDER_OVERFLOW
     position = m.Position(
-        size=ETH, entry_price=3000 * WAD, margin=0, max_profit=0, fee_base=WAD + 1, is_long=True
+        size=ETH, entry_price_wad=3000 * WAD, margin=0, max_profit=0, fee_base_wad=WAD + 1, is_long=True
     )
     with pytest.raises(m.EvmPanic) as closing:
         m.closing_fees_up(position, WAD, 3000 * WAD, 0, USDC_SCALE)
@@ -842,10 +842,10 @@ def test_health_wad_zero_requirement_or_equity_takes_contract_order() -> None:
     assert m.health_wad(15, 10) == 15 * WAD // 10
 
 
-def test_position_from_struct_tuple_reads_solidity_field_order() -> None:
+def test_position_from_chain_tuple_reads_solidity_field_order() -> None:
     raw = (ETH, 3000 * WAD, 400 * USDC, 3600 * USDC, WAD - 10**15, True, 1)
-    position = m.Position.from_struct(raw)
-    assert position.fee_base == WAD - 10**15 and position.is_long and position.margin == 400 * USDC
+    position = m.Position.from_chain(raw)
+    assert position.fee_base_wad == WAD - 10**15 and position.is_long and position.margin == 400 * USDC
 
 
 def test_market_params_inconsistent_margins_rejected() -> None:
