@@ -195,7 +195,7 @@ def exact_partial_liquidation_check(
         pnl = exact_pnl(
             position.is_long,
             position.size,
-            position.entry_price,
+            position.entry_price_wad,
             price,
             scale,
             position.max_profit,

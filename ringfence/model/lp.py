@@ -50,7 +50,7 @@ def fee_weight(positions: Sequence[Position], scale: int) -> int:
     """``MarginPool._feeWeight`` rebuilt from the open positions: ``Σ notional_up(size, entry) *
     fee_base`` (the pool keeps it as this sum through opens, closes and partial liquidations, which
     reset the fee base to the index of the liquidation)."""
-    return sum(_checked(entry_notional_up(p, scale) * p.fee_base) for p in positions)
+    return sum(_checked(entry_notional_up(p, scale) * p.fee_base_wad) for p in positions)
 
 
 def fees_owed(fee_index_wad: int, long_notional: int, short_notional: int, weight: int) -> int:
