@@ -124,9 +124,9 @@ class CrossModel:
         m = self.markets[o.market]
         own = model.Position(size=o.pos.size, entry_price=o.pos.entry_price, margin=o.alloc,
                              max_profit=o.pos.max_profit, fee_base=o.pos.fee_base, is_long=o.pos.is_long)
-        fees = model.position_fees_up(own, max(m.fee_index(ts), own.fee_base), m.params.scale)
-        liq = model.position_liquidation_price(own, fees, m.params.scale, m.params.maintenance_margin_wad)
-        return model.is_liquidatable(own.is_long, price, liq)
+        liquidatable, _, _ = model.liquidation_test(own, price, max(m.fee_index(ts), own.fee_base),
+                                                    m.params.scale, m.params.maintenance_margin_wad)
+        return liquidatable
 
     def _equity_requirement(self, acct: _Account, block: int, ts: int, ratio: str) -> tuple[int, int]:
         equity, requirement = acct.balance, 0
