@@ -29,13 +29,13 @@ contract InsuranceFund is IInsuranceFund {
 
     /// @inheritdoc IInsuranceFund
     function cover(uint256 amount) external onlyPool returns (uint256 paid) {
-        paid = _payOut(pool, amount);
+        paid = _transferUpTo(pool, amount);
         emit Covered(amount, paid);
     }
 
     /// @inheritdoc IInsuranceFund
-    function payTo(address to, uint256 amount) external onlyPool returns (uint256 paid) {
-        paid = _payOut(to, amount);
+    function coverKeeperBonus(address keeper, uint256 amount) external onlyPool returns (uint256 paid) {
+        paid = _transferUpTo(keeper, amount);
     }
 
     /// @inheritdoc IInsuranceFund
@@ -49,7 +49,8 @@ contract InsuranceFund is IInsuranceFund {
         return IERC20(asset).balanceOf(address(this));
     }
 
-    function _payOut(address to, uint256 amount) private returns (uint256 paid) {
+    /// @dev Sends `to` the smaller of `amount` and what the fund holds, and returns what it sent.
+    function _transferUpTo(address to, uint256 amount) private returns (uint256 paid) {
         paid = Math.min(amount, available());
         if (paid != 0) IERC20(asset).safeTransfer(to, paid);
     }

@@ -33,10 +33,7 @@ contract Lens is ILens {
         for (uint256 i; i < list.length; ++i) {
             Position memory p = IMarginPool(pool).position(list[i]);
             if (p.status != PositionStatus.Open) continue;
-            uint256 fees = MarginMath.positionFeesUp(p, m.feeIndex, m.scale);
-            flags[i] = MarginMath.isLiquidatable(
-                p.isLong, m.priceWad, MarginMath.positionLiquidationPrice(p, fees, m.scale, m.mmWad)
-            );
+            (flags[i],,) = MarginMath.liquidationTest(p, m.priceWad, m.feeIndex, m.scale, m.mmWad);
         }
     }
 
@@ -59,10 +56,9 @@ contract Lens is ILens {
         v.entryPriceWad = p.entryPriceWad;
         v.margin = p.margin;
         v.maxProfit = p.maxProfit;
-        v.fees = MarginMath.positionFeesUp(p, m.feeIndex, m.scale);
+        (v.liquidatable, v.liquidationPriceWad, v.fees) =
+            MarginMath.liquidationTest(p, m.priceWad, m.feeIndex, m.scale, m.mmWad);
         v.equity = MarginMath.equityDown(p, m.priceWad, v.fees, m.scale);
         v.health = MarginMath.healthDown(p, m.priceWad, v.fees, m.scale, m.mmWad);
-        v.liquidationPriceWad = MarginMath.positionLiquidationPrice(p, v.fees, m.scale, m.mmWad);
-        v.liquidatable = MarginMath.isLiquidatable(p.isLong, m.priceWad, v.liquidationPriceWad);
     }
 }

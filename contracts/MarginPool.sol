@@ -176,7 +176,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (status == PositionStatus.Open) revert PositionAlreadyOpen(vault);
         // A credit left by the vault's last liquidation is the owner's: paid out before the slot is reused.
         uint256 credit = _credit(p);
-        if (credit != 0) _payCredit(p, vault, msg.sender, msg.sender, credit);
+        if (credit != 0) _claimCredit(p, vault, msg.sender, msg.sender, credit);
 
         uint256 feeIndex = _accrue();
         uint256 priceWad = _price();
@@ -191,7 +191,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     function addMargin(address vault, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        Position storage p = _openPosition(vault);
+        Position storage p = _requireOpen(vault);
         uint256 marginAfter = p.margin + amount;
         p.margin = marginAfter.toUint128();
         emit MarginAdded(vault, msg.sender, amount, marginAfter);
@@ -201,7 +201,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     function removeMargin(address vault, uint256 amount, address receiver) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        Position storage p = _openPosition(vault);
+        Position storage p = _requireOpen(vault);
         _requireVaultOwner(p);
         uint256 feeIndex = _accrue();
         uint256 priceWad = _price();
@@ -220,7 +220,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (available < int256(required)) revert InsufficientMargin(available, required);
 
         emit MarginRemoved(vault, receiver, amount, marginAfter);
-        IPositionVault(vault).pay(asset(), receiver, amount);
+        IPositionVault(vault).transferOut(asset(), receiver, amount);
     }
 
     /// @inheritdoc IMarginPool
@@ -229,7 +229,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 payout)
     {
-        Position storage p = _openPosition(vault);
+        Position storage p = _requireOpen(vault);
         address owner = _requireVaultOwner(p);
         uint256 feeIndex = _accrue();
         uint256 priceWad = _price();
@@ -256,7 +256,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (token == asset() && p.status == PositionStatus.Open) amount -= p.margin;
         if (amount == 0) revert ZeroAmount();
         emit DonationRecovered(vault, token, receiver, amount);
-        IPositionVault(vault).pay(token, receiver, amount);
+        IPositionVault(vault).transferOut(token, receiver, amount);
     }
 
     /// @inheritdoc IMarginPool
@@ -264,7 +264,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         Position storage p = _positions[vault];
         amount = _credit(p);
         if (amount == 0) revert NothingToClaim(vault);
-        _payCredit(p, vault, _requireVaultOwner(p), receiver, amount);
+        _claimCredit(p, vault, _requireVaultOwner(p), receiver, amount);
     }
 
     /// @inheritdoc IMarginPool
@@ -347,29 +347,29 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (keeper != msg.sender && msg.sender != liquidator) revert NotLiquidator(msg.sender);
         uint256 feeIndex = _accrue();
         uint256 priceWad = _price();
-        Payments memory pay;
+        Payments memory payments;
         for (uint256 i; i < vaults.length; ++i) {
             address vault = vaults[i];
             Position storage p = _positions[vault];
             if (p.status != PositionStatus.Open) {
-                if (strict) _openPosition(vault); // reverts with UnknownVault or PositionNotOpen
+                if (strict) _requireOpen(vault); // reverts with UnknownVault or PositionNotOpen
                 continue;
             }
             Position memory pos = p;
-            uint256 fees = MarginMath.positionFeesUp(pos, feeIndex, SCALE);
-            uint256 liqPrice = MarginMath.positionLiquidationPrice(pos, fees, SCALE, _params.maintenanceMarginWad);
-            if (!MarginMath.isLiquidatable(pos.isLong, priceWad, liqPrice)) {
+            (bool liquidatable, uint256 liqPrice, uint256 fees) =
+                MarginMath.liquidationTest(pos, priceWad, feeIndex, SCALE, _params.maintenanceMarginWad);
+            if (!liquidatable) {
                 if (strict) revert HealthyPosition(vault, priceWad, liqPrice);
                 continue;
             }
-            LiquidationResult memory r = _liquidateOne(p, pos, vault, priceWad, fees, feeIndex, pay);
+            LiquidationResult memory r = _liquidateOne(p, pos, vault, priceWad, fees, feeIndex, payments);
             emit Liquidated(
                 vault, pos.owner, keeper, r.full, r.closedSize, priceWad, r.equityBefore,
                 r.keeperBonus, r.penalty, r.ownerCredit, r.badDebt
             );
             ++liquidated;
         }
-        _pay(keeper, pay);
+        _payKeeperAndFund(keeper, payments);
     }
 
     // ================================================================ admin
@@ -599,8 +599,9 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         return p.status == PositionStatus.Closed ? p.margin : 0;
     }
 
-    /// @dev Pays a liquidation's credit out of the pool (the tokens never left it: see `_liquidateFully`).
-    function _payCredit(Position storage p, address vault, address owner, address receiver, uint256 amount) internal {
+    /// @dev Pays a liquidation's credit out of the pool to `receiver`, as a claim of `owner` (the tokens never
+    /// left the pool: see `_liquidateFully`).
+    function _claimCredit(Position storage p, address vault, address owner, address receiver, uint256 amount) internal {
         p.margin = 0;
         totalClaimable -= amount;
         emit Claimed(vault, owner, receiver, amount);
@@ -624,7 +625,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
             uint256 shortfall = uint256(-result);
             _liquidity += margin;
             emit PositionClosed(vault, owner, priceWad, pnl, fees, 0, shortfall);
-            if (margin != 0) IPositionVault(vault).pay(token, address(this), margin);
+            if (margin != 0) IPositionVault(vault).transferOut(token, address(this), margin);
             _coverBadDebt(vault, shortfall);
             return 0;
         }
@@ -634,8 +635,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint256 fromPool = payout - fromVault;
         _liquidity = _liquidity + toPool - fromPool;
         emit PositionClosed(vault, owner, priceWad, pnl, fees, payout, 0);
-        if (fromVault != 0) IPositionVault(vault).pay(token, receiver, fromVault);
-        if (toPool != 0) IPositionVault(vault).pay(token, address(this), toPool);
+        if (fromVault != 0) IPositionVault(vault).transferOut(token, receiver, fromVault);
+        if (toPool != 0) IPositionVault(vault).transferOut(token, address(this), toPool);
         if (fromPool != 0) IERC20(token).safeTransfer(receiver, fromPool);
     }
 
@@ -648,16 +649,16 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint256 priceWad,
         uint256 fees,
         uint256 feeIndex,
-        Payments memory pay
+        Payments memory payments
     ) internal returns (LiquidationResult memory r) {
         r.vault = vault;
         r.priceWad = priceWad;
         r.equityBefore = MarginMath.equityDown(pos, priceWad, fees, SCALE);
         uint256 closedSize = _partialSize(pos, priceWad, r.equityBefore);
-        if (closedSize != 0 && _liquidatePartially(p, pos, vault, priceWad, fees, feeIndex, closedSize, r, pay)) {
+        if (closedSize != 0 && _liquidatePartially(p, pos, vault, priceWad, fees, feeIndex, closedSize, r, payments)) {
             return r;
         }
-        _liquidateFully(p, pos, vault, priceWad, fees, r, pay);
+        _liquidateFully(p, pos, vault, priceWad, fees, r, payments);
     }
 
     /// @dev The size to close so that `equity' >= T * notional'`: `phi = (T*N - e) / (N*(T - b - q))`, rounded
@@ -692,7 +693,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint256 feeIndex,
         uint256 closedSize,
         LiquidationResult memory r,
-        Payments memory pay
+        Payments memory payments
     ) internal returns (bool) {
         StoredParams storage mp = _params;
         uint256 remaining = pos.size - closedSize;
@@ -732,13 +733,13 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         p.maxProfit = uint128(capAfter);
         p.feeBaseWad = feeIndex.toUint80(); // every fee owed so far is settled now
 
-        pay.keeperFromEquity += r.keeperBonus;
-        pay.penalties += r.penalty;
+        payments.keeperFromEquity += r.keeperBonus;
+        payments.penalties += r.penalty;
         // The pool keeps the fees and the closed part's loss (or pays its profit).
         _liquidity = (int256(_liquidity) + int256(fees) - pnlClosed).toUint256();
         uint256 marginBefore = pos.margin;
         if (uint256(marginAfter) < marginBefore) {
-            IPositionVault(vault).pay(asset(), address(this), marginBefore - uint256(marginAfter));
+            IPositionVault(vault).transferOut(asset(), address(this), marginBefore - uint256(marginAfter));
         } else if (uint256(marginAfter) > marginBefore) {
             IERC20(asset()).safeTransfer(vault, uint256(marginAfter) - marginBefore);
         }
@@ -754,7 +755,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint256 priceWad,
         uint256 fees,
         LiquidationResult memory r,
-        Payments memory pay
+        Payments memory payments
     ) internal {
         r.full = true;
         r.closedSize = pos.size;
@@ -774,11 +775,11 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         r.keeperBonus = fromEquity + unfunded;
 
         _release(p, MarginMath.entryNotionalUp(pos, SCALE), r.ownerCredit);
-        pay.keeperFromEquity += fromEquity;
-        pay.keeperUnfunded += unfunded;
-        pay.penalties += r.penalty;
+        payments.keeperFromEquity += fromEquity;
+        payments.keeperUnfunded += unfunded;
+        payments.penalties += r.penalty;
         _liquidity = _liquidity + pos.margin - fromEquity - r.penalty - r.ownerCredit;
-        if (pos.margin != 0) IPositionVault(vault).pay(asset(), address(this), pos.margin);
+        if (pos.margin != 0) IPositionVault(vault).transferOut(asset(), address(this), pos.margin);
         if (r.badDebt != 0) _coverBadDebt(vault, r.badDebt);
     }
 
@@ -790,21 +791,21 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @dev Pays a batch's penalties to the insurance fund and its bonus to the keeper: what the vaults'
-    /// equity paid, then what the fund can add, then the pool's free liquidity.
-    function _pay(address keeper, Payments memory pay) internal {
+    /// equity paid, then what the fund can add (`coverKeeperBonus`), then the pool's free liquidity.
+    function _payKeeperAndFund(address keeper, Payments memory payments) internal {
         IERC20 token = IERC20(asset());
         uint256 fromFund;
         uint256 fromPool;
-        if (pay.keeperUnfunded != 0) {
-            fromFund = IInsuranceFund(insuranceFund).payTo(keeper, pay.keeperUnfunded);
-            fromPool = Math.min(pay.keeperUnfunded - fromFund, freeLiquidity());
+        if (payments.keeperUnfunded != 0) {
+            fromFund = IInsuranceFund(insuranceFund).coverKeeperBonus(keeper, payments.keeperUnfunded);
+            fromPool = Math.min(payments.keeperUnfunded - fromFund, freeLiquidity());
             _liquidity -= fromPool;
         }
-        if (pay.keeperFromEquity + fromFund + fromPool != 0) {
-            emit KeeperPaid(keeper, pay.keeperFromEquity, fromFund, fromPool);
+        if (payments.keeperFromEquity + fromFund + fromPool != 0) {
+            emit KeeperPaid(keeper, payments.keeperFromEquity, fromFund, fromPool);
         }
-        if (pay.penalties != 0) token.safeTransfer(insuranceFund, pay.penalties);
-        if (pay.keeperFromEquity + fromPool != 0) token.safeTransfer(keeper, pay.keeperFromEquity + fromPool);
+        if (payments.penalties != 0) token.safeTransfer(insuranceFund, payments.penalties);
+        if (payments.keeperFromEquity + fromPool != 0) token.safeTransfer(keeper, payments.keeperFromEquity + fromPool);
     }
 
     /// @dev The waterfall of a shortfall: the insurance fund pays what it can to the pool; the LPs bear the rest
@@ -815,7 +816,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         emit BadDebtCovered(vault, shortfall, covered, shortfall - covered);
     }
 
-    function _openPosition(address vault) internal view returns (Position storage p) {
+    /// @dev The record of `vault`, which must hold an open position (else UnknownVault or PositionNotOpen).
+    function _requireOpen(address vault) internal view returns (Position storage p) {
         p = _positions[vault];
         if (p.status != PositionStatus.Open) {
             if (p.status == PositionStatus.None) revert UnknownVault(vault);

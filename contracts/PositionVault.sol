@@ -29,7 +29,7 @@ contract PositionVault is IPositionVault {
     }
 
     /// @inheritdoc IPositionVault
-    function pay(address token, address to, uint256 amount) external onlyPool {
+    function transferOut(address token, address to, uint256 amount) external onlyPool {
         IERC20(token).safeTransfer(to, amount);
     }
 
@@ -45,48 +45,53 @@ contract PositionVault is IPositionVault {
 
     /// @inheritdoc IPositionVault
     function feesOwed() public view returns (uint256 fees) {
-        (,, fees) = _open();
+        (,, fees) = _openWithFees();
     }
 
     /// @inheritdoc IPositionVault
     function equity() external view returns (int256) {
-        (Position memory p, uint256 scale, uint256 fees) = _open();
+        (Position memory p, uint256 scale, uint256 fees) = _openWithFees();
         return MarginMath.equityDown(p, _price(), fees, scale);
     }
 
     /// @inheritdoc IPositionVault
     function health() external view returns (uint256) {
-        (Position memory p, uint256 scale, uint256 fees) = _open();
+        (Position memory p, uint256 scale, uint256 fees) = _openWithFees();
         return MarginMath.healthDown(p, _price(), fees, scale, IMarginPool(pool).params().maintenanceMarginWad);
     }
 
     /// @inheritdoc IPositionVault
-    function isLiquidatable() external view returns (bool) {
-        return MarginMath.isLiquidatable(_isLong(), _price(), liquidationPrice());
+    function isLiquidatable() external view returns (bool liquidatable) {
+        (Position memory p, uint256 scale, uint256 feeIndex) = _open();
+        (liquidatable,,) =
+            MarginMath.liquidationTest(p, _price(), feeIndex, scale, IMarginPool(pool).params().maintenanceMarginWad);
     }
 
     /// @inheritdoc IPositionVault
     function liquidationPrice() public view returns (uint256) {
-        (Position memory p, uint256 scale, uint256 fees) = _open();
+        (Position memory p, uint256 scale, uint256 fees) = _openWithFees();
         return MarginMath.positionLiquidationPrice(p, fees, scale, IMarginPool(pool).params().maintenanceMarginWad);
     }
 
     /// @inheritdoc IPositionVault
     function bankruptcyPrice() external view returns (uint256) {
-        (Position memory p, uint256 scale, uint256 fees) = _open();
+        (Position memory p, uint256 scale, uint256 fees) = _openWithFees();
         return MarginMath.bankruptcyPrice(p.isLong, p.size, p.entryPriceWad, p.margin, fees, scale);
     }
 
-    /// @dev The open position with the pool's price scale and the fees it owes now.
-    function _open() internal view returns (Position memory p, uint256 scale, uint256 fees) {
+    /// @dev The open position with the pool's price scale and its fee index now.
+    function _open() internal view returns (Position memory p, uint256 scale, uint256 feeIndex) {
         p = position();
         if (p.status != PositionStatus.Open) revert IMarginPool.PositionNotOpen(address(this));
         scale = IMarginPool(pool).priceScale();
-        fees = MarginMath.positionFeesUp(p, IMarginPool(pool).currentFeeIndex(), scale);
+        feeIndex = IMarginPool(pool).currentFeeIndex();
     }
 
-    function _isLong() internal view returns (bool) {
-        return position().isLong;
+    /// @dev The open position with the pool's price scale and the fees it owes now.
+    function _openWithFees() internal view returns (Position memory p, uint256 scale, uint256 fees) {
+        uint256 feeIndex;
+        (p, scale, feeIndex) = _open();
+        fees = MarginMath.positionFeesUp(p, feeIndex, scale);
     }
 
     function _price() internal view returns (uint256) {

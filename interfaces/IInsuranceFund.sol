@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 /// @title IInsuranceFund
 /// @notice One per pool. Receives liquidation penalties (and anyone's contributions) and pays the pool's
 /// bad debt before the pool's LPs bear any of it. Its tokens leave only on its own pool's order: to the
-/// pool (`cover`) or to the keeper of a liquidation whose equity could not pay the bonus (`payTo`).
+/// pool (`cover`) or to the keeper of a liquidation whose equity could not pay the bonus (`coverKeeperBonus`).
 interface IInsuranceFund {
     /// @notice The pool asked the fund to cover `requested` of bad debt; the fund paid `paid` (what it had, at most).
     event Covered(uint256 requested, uint256 paid);
@@ -17,8 +17,9 @@ interface IInsuranceFund {
 
     /// @notice Pays the pool up to `amount` (what it holds, at most) and returns what it paid. Pool only.
     function cover(uint256 amount) external returns (uint256 paid);
-    /// @notice Pays `amount` to `to` on the pool's order (the keeper of a bad-debt liquidation). Pool only.
-    function payTo(address to, uint256 amount) external returns (uint256 paid);
+    /// @notice Pays `keeper` up to `amount` of a liquidation bonus the liquidated vaults' equity could not pay
+    /// (what the fund holds, at most) and returns what it paid. Pool only.
+    function coverKeeperBonus(address keeper, uint256 amount) external returns (uint256 paid);
     /// @notice Pulls `amount` from the caller into the fund.
     function fund(uint256 amount) external;
 

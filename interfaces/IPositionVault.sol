@@ -17,11 +17,11 @@ interface IPositionVault {
     error NotPool(address caller);
 
     /// @notice Sends `amount` of `token` held by the vault to `to`. Pool only.
-    function pay(address token, address to, uint256 amount) external;
+    function transferOut(address token, address to, uint256 amount) external;
 
     /// @notice The vault's owner as the pool records it (address(0) for the implementation).
     function owner() external view returns (address);
-    /// @notice The pool whose vault this is (the implementation's immutable): the only caller of `pay`.
+    /// @notice The pool whose vault this is (the implementation's immutable): the only caller of `transferOut`.
     function pool() external view returns (address);
 
     // Views of the position (each reverts with IMarginPool.PositionNotOpen unless it is open; those

@@ -203,6 +203,19 @@ library MarginMath {
         return liquidationPrice(p.isLong, p.size, p.entryPriceWad, p.margin, fees, scale, mmWad);
     }
 
+    /// @notice The liquidation test of the position at `priceWad` with fees accrued to `feeIndexWad`: the fees
+    /// it owes (`positionFeesUp`), its exact liquidation price (`positionLiquidationPrice`) and whether it is
+    /// liquidatable (`isLiquidatable`).
+    function liquidationTest(Position memory p, uint256 priceWad, uint256 feeIndexWad, uint256 scale, uint256 mmWad)
+        internal
+        pure
+        returns (bool liquidatable, uint256 liqPriceWad, uint256 fees)
+    {
+        fees = positionFeesUp(p, feeIndexWad, scale);
+        liqPriceWad = positionLiquidationPrice(p, fees, scale, mmWad);
+        liquidatable = isLiquidatable(p.isLong, priceWad, liqPriceWad);
+    }
+
     /// @dev Long: `s*E - (m - f)*scale`, with its sign (false when not positive).
     function _longBankruptcyNumerator(uint256 size, uint256 entryWad, uint256 margin, uint256 fees, uint256 scale)
         private

@@ -165,6 +165,7 @@ from ringfence.model.position import (
     equity_down,
     health_down,
     initial_margin_test,
+    liquidation_test,
     position_fees_up,
     position_liquidation_price,
 )
@@ -247,6 +248,7 @@ __all__ = [
     "liquidate_batch",
     "liquidate_one",
     "liquidation_price",
+    "liquidation_test",
     "marked_assets",
     "marking",
     "mul_div_down",

@@ -1,6 +1,6 @@
 """Liquidation: ``MarginPool.liquidate``, ``_liquidateOne``, ``_partialSize``,
-``_liquidatePartially``, ``_liquidateFully``, ``_keeperBonus``, ``_pay`` and ``_coverBadDebt``,
-every token move of each path included."""
+``_liquidatePartially``, ``_liquidateFully``, ``_keeperBonus``, ``_payKeeperAndFund`` and
+``_coverBadDebt``, every token move of each path included."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from ringfence.model.constants import MAX_UINT128, WAD
 from ringfence.model.errors import HealthyPosition, PositionNotOpen
 from ringfence.model.evm import _checked, _checked_i, _int256, _to_int256, _uint
 from ringfence.model.margin_math import (
-    is_liquidatable,
     mul_div_down,
     mul_div_up,
     notional_ratio_down,
@@ -26,8 +25,7 @@ from ringfence.model.position import (
     _pnl_of,
     entry_notional_up,
     equity_down,
-    position_fees_up,
-    position_liquidation_price,
+    liquidation_test,
 )
 from ringfence.model.structs import MarketParams, Position
 
@@ -75,7 +73,7 @@ def partial_size(params: MarketParams, position: Position, price_wad: int, equit
 def keeper_payment(
     outcomes: Sequence[LiquidationOutcome], insurance_fund: int, free_liquidity: int
 ) -> KeeperPayment:
-    """Sum a batch's keeper payments as ``MarginPool._pay`` does: one fund call and one pool
+    """Sum a batch's keeper payments as ``MarginPool._payKeeperAndFund`` does: one fund call and one pool
     top-up for the whole batch.
 
     ``insurance_fund`` is the fund's balance after the batch's bad-debt covers and
@@ -246,9 +244,10 @@ def liquidate_one(
     _uint("fee_index_wad", fee_index_wad)
     _uint("insurance_fund", insurance_fund)
     scale = params.scale
-    fees = position_fees_up(position, fee_index_wad, scale)
-    liq_price = position_liquidation_price(position, fees, scale, params.maintenance_margin_wad)
-    if check and not is_liquidatable(position.is_long, price_wad, liq_price):
+    liquidatable, liq_price, fees = liquidation_test(
+        position, price_wad, fee_index_wad, scale, params.maintenance_margin_wad
+    )
+    if check and not liquidatable:
         return None
     equity_before = equity_down(position, price_wad, fees, scale)
     common: dict[str, Any] = {
@@ -267,7 +266,7 @@ def liquidate_one(
     return _liquidate_fully(params, position, price_wad, insurance_fund, common)
 
 
-# Long because it mirrors MarginPool.liquidate step by step: the vault loop, then the one _pay.
+# Long because it mirrors MarginPool.liquidate step by step: the vault loop, then the one _payKeeperAndFund.
 def liquidate_batch(
     params: MarketParams,
     vaults: Sequence[VaultKey],
@@ -309,14 +308,10 @@ def liquidate_batch(
         outcome = liquidate_one(params, position, price_wad, fee_index_wad, fund)
         if outcome is None:
             if strict:
-                fees = position_fees_up(position, fee_index_wad, params.scale)
-                raise HealthyPosition(
-                    vault,
-                    price_wad,
-                    position_liquidation_price(
-                        position, fees, params.scale, params.maintenance_margin_wad
-                    ),
+                _, liq_price, _ = liquidation_test(
+                    position, price_wad, fee_index_wad, params.scale, params.maintenance_margin_wad
                 )
+                raise HealthyPosition(vault, price_wad, liq_price)
             continue
         fund -= outcome.fund_cover
         free += outcome.liquidity_delta + outcome.reserved_released

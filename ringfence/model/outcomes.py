@@ -28,7 +28,7 @@ class LiquidationOutcome:
     sum to zero (:attr:`net_flow`); the pool's token balance moves by ``liquidity_delta +
     owner_credit`` (the owner's credit is held by the pool, outside the LPs' liquidity).
 
-    The keeper is paid once per batch (``_pay``): the equity's share of every bonus, then what
+    The keeper is paid once per batch (``_payKeeperAndFund``): the equity's share of every bonus, then what
     the insurance fund holds after the batch's bad-debt covers, then the pool's free liquidity
     after the batch. :func:`liquidate_batch` attributes the fund's and the pool's payments to the
     batch's liquidations in list order (the sums are the contract's ``KeeperPaid`` amounts); an
@@ -136,9 +136,9 @@ class LiquidationOutcome:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeeperPayment:
-    """One batch's payments (``MarginPool._pay``), the ``KeeperPaid`` event's amounts.
+    """One batch's payments (``MarginPool._payKeeperAndFund``), the ``KeeperPaid`` event's amounts.
 
-    ``from_fund = min(unfunded, fund)`` in one ``payTo`` call (the fund's balance after the
+    ``from_fund = min(unfunded, fund)`` in one ``coverKeeperBonus`` call (the fund's balance after the
     batch's bad-debt covers; the batch's penalties reach it only afterwards), then
     ``from_pool = min(unfunded - from_fund, free liquidity after the batch)``. The pool then makes
     at most two transfers: ``penalties`` to the fund and ``from_equity + from_pool`` to the

@@ -1,5 +1,6 @@
 """Integer mirrors of ``MarginMath.sol`` applied to a position as a whole: entry notional, fees
-owed, closing fees, equity, health, the initial-margin test and the liquidation price."""
+owed, closing fees, equity, health, the initial-margin test, the liquidation price and the liquidation
+test."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from ringfence.model.evm import _checked, _checked_i, _to_int256, _uint
 from ringfence.model.helpers import health_wad
 from ringfence.model.margin_math import (
     fees_up,
+    is_liquidatable,
     liquidation_price,
     mul_div_up,
     notional_ratio_up,
@@ -99,3 +101,14 @@ def position_liquidation_price(position: Position, fees: int, scale: int, mm_wad
         scale,
         mm_wad,
     )
+
+
+def liquidation_test(
+    position: Position, price_wad: int, fee_index_wad: int, scale: int, mm_wad: int
+) -> tuple[bool, int, int]:
+    """``MarginMath.liquidationTest``: ``(liquidatable, liquidation_price, fees)`` of the position at
+    ``price_wad`` with fees accrued to ``fee_index_wad``: :func:`position_fees_up`, then
+    :func:`position_liquidation_price`, then :func:`is_liquidatable`."""
+    fees = position_fees_up(position, fee_index_wad, scale)
+    liq_price = position_liquidation_price(position, fees, scale, mm_wad)
+    return is_liquidatable(position.is_long, price_wad, liq_price), liq_price, fees

@@ -123,9 +123,9 @@ class CrossModel:
     def _alone_liquidatable(self, o: _Open, price: int, ts: int) -> bool:
         m = self.markets[o.market]
         own = replace(o.pos, margin=o.alloc)
-        fees = model.position_fees_up(own, max(m.fee_index(ts), own.fee_base_wad), m.params.scale)
-        liq = model.position_liquidation_price(own, fees, m.params.scale, m.params.maintenance_margin_wad)
-        return model.is_liquidatable(own.is_long, price, liq)
+        liquidatable, _, _ = model.liquidation_test(own, price, max(m.fee_index(ts), own.fee_base_wad),
+                                                    m.params.scale, m.params.maintenance_margin_wad)
+        return liquidatable
 
     def _equity_requirement(self, acct: _Account, block: int, ts: int, ratio: str) -> tuple[int, int]:
         equity, requirement = acct.balance, 0

@@ -39,7 +39,7 @@ def test_insurance_fund_pays_only_on_its_pools_order(market, project, mallory):
     with reverts("NotPool", caller=mallory):
         fund.cover(1, sender=mallory)
     with reverts("NotPool", caller=mallory):
-        fund.payTo(mallory, 1, sender=mallory)
+        fund.coverKeeperBonus(mallory, 1, sender=mallory)
 
 
 def test_pool_shares_carry_six_more_decimals_than_the_asset(market, usdc):

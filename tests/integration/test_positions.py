@@ -168,11 +168,11 @@ def test_remove_margin_by_non_owner_reverts_with_NotVaultOwner(market, pool, ope
         pool.closePosition(vault, mallory, 0, sender=mallory)
 
 
-def test_vault_pay_by_anyone_but_pool_reverts_with_NotPool(market, open_vault, mallory, usdc):
+def test_vault_transfer_out_by_anyone_but_pool_reverts_with_NotPool(market, open_vault, mallory, usdc):
     """C2: the vault's tokens move only on its pool's order."""
     vault = market.vault(open_vault())
     with reverts("NotPool", caller=mallory):
-        vault.pay(usdc, mallory, 1, sender=mallory)
+        vault.transferOut(usdc, mallory, 1, sender=mallory)
 
 
 def test_vault_has_no_initializer_and_its_owner_is_the_pools_record(market, pool, open_vault, alice, mallory,

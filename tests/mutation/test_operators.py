@@ -48,8 +48,8 @@ contract Pool {
         return n >= m ? n : m;
     }
 
-    function _pay(uint256 due) internal {
-        fromFund = fund.payTo(keeper, due);
+    function _payKeeperAndFund(uint256 due) internal {
+        fromFund = fund.coverKeeperBonus(keeper, due);
         fromPool = due - fromFund;
     }
 

@@ -35,17 +35,17 @@ def test_triage_keys_survive_line_moves():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     contract = {"type": "contract", "name": "MarginPool"}
-    fn = {"type": "function", "name": "_pay", "type_specific_fields": {"parent": contract}}
+    fn = {"type": "function", "name": "_payKeeperAndFund", "type_specific_fields": {"parent": contract}}
     local = {
         "type": "variable", "name": "fromFund",
         "source_mapping": {"lines": [580]},
         "type_specific_fields": {"parent": {**fn, "type_specific_fields": {"parent": contract}}},
     }
     assert mod.finding_key({"check": "uninitialized-local", "elements": [local]}) == (
-        "uninitialized-local:MarginPool._pay.fromFund"
+        "uninitialized-local:MarginPool._payKeeperAndFund.fromFund"
     )
     moved = {**local, "source_mapping": {"lines": [612]}}
     assert mod.finding_key({"check": "uninitialized-local", "elements": [moved]}) == mod.finding_key(
         {"check": "uninitialized-local", "elements": [local]}
     )
-    assert mod.finding_key({"check": "reentrancy-no-eth", "elements": [fn]}) == "reentrancy-no-eth:MarginPool._pay"
+    assert mod.finding_key({"check": "reentrancy-no-eth", "elements": [fn]}) == "reentrancy-no-eth:MarginPool._payKeeperAndFund"

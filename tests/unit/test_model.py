@@ -764,6 +764,17 @@ def test_liquidation_price_eth_long_after_a_day_of_fees_moves_up() -> None:
     assert m.health_down(position, 3000 * WAD, 0, params.scale, 5 * 10**16) == 2 * WAD
 
 
+def test_liquidation_test_eth_long_after_a_day_of_fees_flips_at_its_liquidation_price() -> None:
+    # The position above: fees 3.2592 USDC, liquidatable iff the price is below 2,845.536.
+    params = _params(initial_margin_wad=8 * 10**16, open_fee_wad=10**15, borrow_rate_wad=10**9)
+    position = _open(params, margin=300 * USDC).position
+    index = m.fee_index_at(10**9, 86_400)
+    liq = 2845_536 * 10**15
+    mm = params.maintenance_margin_wad
+    assert m.liquidation_test(position, liq, index, params.scale, mm) == (False, liq, 3_259_200)
+    assert m.liquidation_test(position, liq - 1, index, params.scale, mm) == (True, liq, 3_259_200)
+
+
 def test_close_position_eth_long_profit_is_paid_by_vault_then_pool() -> None:
     params = _params(initial_margin_wad=8 * 10**16, open_fee_wad=10**15, close_fee_wad=10**15)
     position = _open(params, margin=300 * USDC).position

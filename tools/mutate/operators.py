@@ -63,7 +63,7 @@ Operator = Callable[[list[Line], list[str]], Iterator[Site]]
 SWAPS = {"mulDivUp": "mulDivDown", "mulDivDown": "mulDivUp", "notionalUp": "notionalDown", "notionalDown": "notionalUp"}
 CEIL = ", Math.Rounding.Ceil"
 TERM_WORDS = re.compile(r"fee|penalt|bonus|cap|profit|slack|credit|covered|from(Pool|Fund|Equity|Vault)", re.I)
-WATERFALL = {"_pay", "_coverBadDebt", "_liquidateFully", "_settle"}
+WATERFALL = {"_payKeeperAndFund", "_coverBadDebt", "_liquidateFully", "_settle"}
 DECLARATION = re.compile(rf"^\s*(?:{IDENT}(?:\[\])?\s+(?:memory\s+|storage\s+)?{IDENT}\s*=|\(|return\b|emit\b)")
 
 
