@@ -95,6 +95,8 @@ class MarketReads:
     lens: Any
     decimals: int
     _vault_implementation: str | None
+    params_type: Any  # ringfence.sdk.MarketParams
+    state_type: Any  # ringfence.sdk.VaultState
 
     # Implemented by ringfence.sdk.Market.
     @property
@@ -137,14 +139,12 @@ class MarketReads:
 
     def _read(self, vaults: list[str]) -> tuple[MarketSnapshot, list[SimpleNamespace] | None]:
         """The snapshot and the Lens's views of ``vaults`` (``None`` without a Lens)."""
-        from ringfence.sdk import MarketParams
-
         read = self._lens_market(vaults)
         if read is None:
             return self._pool_snapshot(), None
         s, views = read
         return MarketSnapshot(
-            params=MarketParams.from_chain(s.params), asset=str(s.asset), oracle=str(s.oracle),
+            params=self.params_type.from_chain(s.params), asset=str(s.asset), oracle=str(s.oracle),
             vault_implementation=str(s.vaultImplementation), price_scale=int(s.priceScale),
             price_wad=int(s.priceWad) if s.priceOk else None, fee_index=int(s.feeIndex),
             open_interest_long=int(s.openInterestLong), open_interest_short=int(s.openInterestShort),
@@ -247,8 +247,6 @@ class MarketReads:
     def vault_state(self, vault: str) -> Any:
         """:meth:`ringfence.sdk.Market.state` in one Lens call, with PositionNotOpen for a vault
         without an open position and the oracle's error without a trustworthy price."""
-        from ringfence.sdk import VaultState
-
         read = self._lens_market([vault])
         if read is None:
             if self.position(vault).status != _OPEN:
@@ -261,7 +259,7 @@ class MarketReads:
         if not s.priceOk:
             self.price()  # the oracle's named error
         size, entry, margin, fees = int(v.size), int(v.entryPriceWad), int(v.margin), int(v.fees)
-        return VaultState(
+        return self.state_type(
             address=str(vault), owner=str(v.owner), is_long=bool(v.isLong), size=size, entry_price_wad=entry,
             price_wad=int(s.priceWad), margin=margin, fees=fees, equity=int(v.equity),
             health_wad=int(v.health), liquidation_price_wad=int(v.liquidationPriceWad),
