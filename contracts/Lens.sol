@@ -79,8 +79,8 @@ contract Lens is ILens {
         s.vaultImplementation = p.vaultImplementation();
         s.priceScale = p.priceScale();
         s.feeIndex = p.currentFeeIndex();
-        (, s.openInterestLong) = p.openInterest(true);
-        (, s.openInterestShort) = p.openInterest(false);
+        (s.sizeLong, s.openInterestLong) = p.openInterest(true);
+        (s.sizeShort, s.openInterestShort) = p.openInterest(false);
         s.liquidity = p.liquidity();
         s.freeLiquidity = p.freeLiquidity();
         s.reserved = p.reserved();

@@ -33,6 +33,8 @@ struct MarketState {
     uint256 feeIndex;
     uint256 openInterestLong; // entry notional
     uint256 openInterestShort; // entry notional
+    uint256 sizeLong; // the longs' total size, WAD
+    uint256 sizeShort; // the shorts' total size, WAD
     uint256 liquidity;
     uint256 freeLiquidity;
     uint256 reserved;

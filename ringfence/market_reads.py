@@ -59,6 +59,8 @@ class MarketSnapshot:
     fee_index: int
     open_interest_long: int  # entry notional
     open_interest_short: int
+    size_long: int  # WAD
+    size_short: int
     liquidity: int
     free_liquidity: int
     reserved: int
@@ -148,6 +150,7 @@ class MarketReads:
             vault_implementation=str(s.vaultImplementation), price_scale=int(s.priceScale),
             price_wad=int(s.priceWad) if s.priceOk else None, fee_index=int(s.feeIndex),
             open_interest_long=int(s.openInterestLong), open_interest_short=int(s.openInterestShort),
+            size_long=int(s.sizeLong), size_short=int(s.sizeShort),
             liquidity=int(s.liquidity), free_liquidity=int(s.freeLiquidity), reserved=int(s.reserved),
             pending_deposits=int(s.pendingDeposits),
             total_assets=int(s.totalAssets) if s.priceOk else None, paused=bool(s.paused),
@@ -166,12 +169,13 @@ class MarketReads:
                 total = int(pool.totalAssets(skip_trace=True))
         except RingfenceError:
             price = total = None
+        longs, shorts = pool.openInterest(True), pool.openInterest(False)
         return MarketSnapshot(
             params=self.params(), asset=str(pool.asset()), oracle=str(pool.oracle()),
             vault_implementation=self.vault_implementation(), price_scale=int(pool.priceScale()),
             price_wad=price, fee_index=int(pool.currentFeeIndex()),
-            open_interest_long=int(pool.openInterest(True)[1]),
-            open_interest_short=int(pool.openInterest(False)[1]), liquidity=int(pool.liquidity()),
+            open_interest_long=int(longs[1]), open_interest_short=int(shorts[1]),
+            size_long=int(longs[0]), size_short=int(shorts[0]), liquidity=int(pool.liquidity()),
             free_liquidity=int(pool.freeLiquidity()), reserved=int(pool.reserved()),
             pending_deposits=int(pool.pendingDeposits()), total_assets=total, paused=bool(pool.paused()),
         )

@@ -80,7 +80,7 @@ def test_lens_reads_agree_with_the_pool_read_one_figure_at_a_time(protocol, mark
     lensed, plain = Market(market.pool, protocol.lens), Market(market.pool)
     assert lensed.lens is not None and plain.lens is None
     assert lensed.snapshot() == plain.snapshot()
-    assert lensed.snapshot().open_interest_long == 3000 * USDC
+    assert lensed.snapshot().open_interest_long == 3000 * USDC and lensed.snapshot().size_short == 2 * 10**18
     for vault in vaults:
         assert lensed.vault_state(vault) == plain.vault_state(vault) == market.state(vault)
     what_if = {"is_long": False, "size": 3 * 10**18, "margin": 2000 * USDC}
