@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {ILens, VaultView} from "../interfaces/ILens.sol";
+import {ILens, MarketState, VaultView} from "../interfaces/ILens.sol";
 import {IMarginPool, Position, PositionStatus} from "../interfaces/IMarginPool.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {MarginMath} from "./libraries/MarginMath.sol";
@@ -60,5 +60,41 @@ contract Lens is ILens {
             MarginMath.liquidationTest(p, m.priceWad, m.feeIndex, m.scale, m.mmWad);
         v.equity = MarginMath.equityDown(p, m.priceWad, v.fees, m.scale);
         v.health = MarginMath.healthDown(p, m.priceWad, v.fees, m.scale, m.mmWad);
+    }
+
+    /// @inheritdoc ILens
+    function market(address pool, address[] calldata list)
+        external
+        view
+        returns (MarketState memory s, VaultView[] memory views)
+    {
+        IMarginPool p = IMarginPool(pool);
+        s.params = p.params();
+        s.asset = p.asset();
+        s.oracle = p.oracle();
+        s.vaultImplementation = p.vaultImplementation();
+        s.priceScale = p.priceScale();
+        s.feeIndex = p.currentFeeIndex();
+        (s.sizeLong, s.openInterestLong) = p.openInterest(true);
+        (s.sizeShort, s.openInterestShort) = p.openInterest(false);
+        s.liquidity = p.liquidity();
+        s.freeLiquidity = p.freeLiquidity();
+        s.reserved = p.reserved();
+        s.pendingDeposits = p.pendingDeposits();
+        s.paused = p.paused();
+        try IPriceOracle(s.oracle).price() returns (uint256 priceWad) {
+            (s.priceOk, s.priceWad) = (true, priceWad);
+            s.totalAssets = p.totalAssets();
+        } catch {}
+        views = new VaultView[](list.length);
+        Market memory m = Market(s.priceWad, s.feeIndex, s.priceScale, s.params.maintenanceMarginWad);
+        for (uint256 i; i < list.length; ++i) {
+            if (s.priceOk) {
+                views[i] = _view(p, list[i], m);
+            } else {
+                views[i].vault = list[i];
+                views[i].status = uint8(p.position(list[i]).status);
+            }
+        }
     }
 }

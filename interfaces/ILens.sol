@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {MarketParams} from "./IMarginPool.sol";
+
 /// @notice One vault as a wallet or keeper sees it. Zeroes except `status` when it is not open.
 struct VaultView {
     address vault;
@@ -18,6 +20,29 @@ struct VaultView {
     bool liquidatable;
 }
 
+/// @notice One market as a wallet sees it, read in one call. The price-dependent figures are zero
+/// when the oracle refuses the price (`priceOk` false; the oracle's `price()` names the reason).
+struct MarketState {
+    MarketParams params;
+    address asset;
+    address oracle;
+    address vaultImplementation;
+    uint256 priceScale;
+    bool priceOk;
+    uint256 priceWad;
+    uint256 feeIndex;
+    uint256 openInterestLong; // entry notional
+    uint256 openInterestShort; // entry notional
+    uint256 sizeLong; // the longs' total size, WAD
+    uint256 sizeShort; // the shorts' total size, WAD
+    uint256 liquidity;
+    uint256 freeLiquidity;
+    uint256 reserved;
+    uint256 pendingDeposits;
+    uint256 totalAssets; // marked to the oracle price; 0 when the price is refused
+    bool paused;
+}
+
 /// @title ILens
 /// @notice Batch reads for wallets and keepers: many vaults of one pool at one oracle price.
 interface ILens {
@@ -27,4 +52,12 @@ interface ILens {
 
     /// @notice Which of `vaults` are liquidatable now (same order).
     function liquidatable(address pool, address[] calldata vaults) external view returns (bool[] memory flags);
+
+    /// @notice The market's state (parameters, price, fee index, open interest, liquidity) and the
+    /// vaults' state at its price, in one call. Never reverts on a refused price: `priceOk` is false and
+    /// the vaults' views hold only their address and status then.
+    function market(address pool, address[] calldata vaults)
+        external
+        view
+        returns (MarketState memory state, VaultView[] memory views);
 }

@@ -15,6 +15,7 @@ from typing import Any
 from ringfence.abi import at, erc20_abi
 from ringfence.chain.contracts import container
 from ringfence.errors import contract_errors
+from ringfence.market_reads import MarketReads
 from ringfence.model import MarketParams, Position
 from ringfence.units import WAD, from_units, from_wad
 
@@ -95,13 +96,22 @@ class LpRequests:
     redeem_time: int
 
 
-class Market:
-    """One Ringfence market (a MarginPool) and the calls traders and LPs make on it."""
+class Market(MarketReads):
+    """One Ringfence market (a MarginPool) and the calls traders and LPs make on it. With a ``lens``
+    (the protocol's Lens), :class:`ringfence.market_reads.MarketReads` reads the market in few calls."""
 
-    def __init__(self, pool: Any):
+    params_type = MarketParams
+    state_type = VaultState
+
+    def __init__(self, pool: Any, lens: Any = None):
         self.pool = pool
-        self.asset_address: str = str(pool.asset())
-        self.decimals: int = 36 - len(str(int(pool.priceScale()))) + 1
+        self.lens = lens
+        self._vault_implementation: str | None = None
+        read = self._lens_market([])
+        state = read[0] if read is not None else None
+        self.asset_address: str = str(state.asset if state is not None else pool.asset())
+        scale = int(state.priceScale if state is not None else pool.priceScale())
+        self.decimals: int = 36 - len(str(scale)) + 1
 
     @property
     def address(self) -> str:
@@ -116,7 +126,10 @@ class Market:
         return MarketParams.from_chain(self.pool.params())
 
     def vault_address(self, owner: Any, nonce: int) -> str:
-        return str(self.pool.vaultAddress(owner, nonce))
+        """``owner``'s vault number ``nonce`` (computed locally once the implementation is known)."""
+        if self._vault_implementation is None:
+            return str(self.pool.vaultAddress(owner, nonce))
+        return self._vault_addresses(owner, range(nonce, nonce + 1))[0]
 
     def vault(self, address: str) -> Any:
         return at(container("PositionVault"), address)
@@ -244,7 +257,7 @@ class Market:
     def price(self) -> int:
         """The market's oracle price (WAD), or the oracle's named error."""
         with contract_errors():
-            return int(_oracle(self.oracle_address).price())
+            return int(_oracle(self.oracle_address).price(skip_trace=True))
 
     def token(self) -> Any:
         """The settlement token (an ERC-20 contract instance)."""

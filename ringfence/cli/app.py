@@ -119,9 +119,23 @@ class Session:
                         "node, e.g. --network ethereum:local:http://127.0.0.1:8545)")
             raise CliError(f"no contract at pool {pool} on {self.provider.network.choice}{hint}")
         try:
-            return Market(at(container("MarginPool"), pool))
+            return Market(at(container("MarginPool"), pool), self.lens)
         except Exception as exc:  # noqa: BLE001 - a contract that is not a pool
             raise CliError(f"{pool} is not a Ringfence pool ({first_line(str(exc))})") from None
+
+    @functools.cached_property
+    def lens(self) -> Any:
+        """The Lens of the deployments file, if there is one for this chain (``None`` otherwise: the
+        SDK then reads the pools one figure at a time)."""
+        path = self.opts.get("deployments") or default_deployments_path(self.provider)
+        try:
+            data = load_deployments(path)
+        except DeployError:
+            return None
+        address = data.get("contracts", {}).get("Lens", {}).get("address")
+        if data.get("chain_id") != self.provider.chain_id or not address:
+            return None
+        return at(container("Lens"), address)
 
     def vault_market(self, vault: str) -> tuple[str, Any]:
         """``vault`` checksummed and the Market of its pool, or a one-line refusal."""

@@ -19,7 +19,7 @@ from ringfence.errors import (
     translate,
 )
 
-__all__ = ["CliError", "first_line", "human_error", "read", "redecode", "simulate"]
+__all__ = ["CliError", "first_line", "human_error", "read", "redecode"]
 
 # Error arguments that are settlement-token amounts, and those that are WAD prices.
 _AMOUNT_ARGS = {"margin", "minimum", "notional", "maximum", "openInterest", "cap", "available",
@@ -89,20 +89,6 @@ def read(method: Any, *args: Any) -> Any:
         return method(*args, skip_trace=True)
     except ContractLogicError as exc:
         raise redecode(_with_cause(translate(exc), exc)) from exc
-
-
-def simulate(method: Any, *args: Any, sender: Any, before_approval: bool = False) -> None:
-    """Runs a transaction as an ``eth_call`` first, so that a revert costs nothing: local networks
-    send without estimating gas (the reverted transaction would be mined). ``before_approval``:
-    the token's allowance error is expected (the simulation runs before the exact approval, and
-    the pool pulls tokens after all its checks), anything else is raised."""
-    try:
-        method.call(*args, sender=sender, skip_trace=True)
-    except ContractLogicError as exc:
-        error = redecode(_with_cause(translate(exc), exc))
-        if before_approval and ("Allowance" in error.name or "allowance" in str(error.message)):
-            return
-        raise error from exc
 
 
 def _with_cause(error: Any, cause: BaseException) -> Any:

@@ -12,13 +12,18 @@ from typing import Any
 
 import click
 
-from ringfence.abi import at
-from ringfence.chain.contracts import container
 from ringfence.cli.app import Session, common_options, connected, main
 from ringfence.cli.arguments import parse_amount
-from ringfence.cli.errors import CliError, read, redecode, simulate
+from ringfence.cli.errors import CliError, redecode
 from ringfence.cli.formatting import emit, fmt_time
-from ringfence.cli.view import MarketView, approve_exact, assets_text, ensure_balance, marked_assets
+from ringfence.cli.view import (
+    MarketView,
+    approve_exact,
+    assets_text,
+    check,
+    ensure_balance,
+    marked_assets,
+)
 from ringfence.errors import RingfenceError
 
 __all__ = ["deposit", "lp", "redeem", "settle", "show", "withdraw"]
@@ -32,7 +37,7 @@ def lp() -> None:
 def _latest_round(view: MarketView) -> int | None:
     """The ``updatedAt`` of the oracle's latest accepted round (``None`` if it refuses the price)."""
     try:
-        return int(read(at(container("ChainlinkOracle"), view.market.oracle_address).latestPrice)[1])
+        return view.market.latest_round_time()
     except RingfenceError:
         return None
 
@@ -50,21 +55,22 @@ def _liquidity_wait(view: MarketView, free: int, needed: int) -> str:
 def _lp_state(view: MarketView, controller: str) -> dict[str, Any]:
     """What ``controller`` holds in the pool and has pending, and the pool's liquidity. Never reverts
     on a refused price (the marked figures are ``None`` then)."""
-    pool = view.market.pool
-    state: dict[str, Any] = {"lp": controller, **marked_assets(view)}
+    market = view.market
+    snap = market.snapshot()
+    state: dict[str, Any] = {"lp": controller, **marked_assets(view, snap)}
     marked = state["total_assets"] is not None
-    shares = int(pool.balanceOf(controller))
-    free = int(pool.freeLiquidity())
-    value = int(pool.convertToAssets(shares)) if marked else None
+    shares = market.shares_of(controller)
+    free = snap.free_liquidity
+    value = market.shares_value(shares) if marked else None
     state.update({
         "shares": shares, "value": value,
         # What a redemption of all the shares requested now would be quoted, within what the free
         # liquidity could pay now (the payment waits for the free liquidity otherwise).
         "redeemable": min(value, free) if value is not None else None,
-        "free_liquidity": free, "reserved": int(pool.reserved()),
-        "pending_deposits": int(pool.pendingDeposits()), "total_supply": int(pool.totalSupply()),
+        "free_liquidity": free, "reserved": snap.reserved,
+        "pending_deposits": snap.pending_deposits, "total_supply": market.total_supply(),
     })
-    requests = view.market.lp_requests(controller)
+    requests = market.lp_requests(controller)
     round_at = _latest_round(view) if (requests.deposit_assets or requests.redeem_shares) else None
     state["latest_round"] = round_at
 
@@ -78,12 +84,12 @@ def _lp_state(view: MarketView, controller: str) -> dict[str, Any]:
         state["deposit_request"] = {
             "assets": requests.deposit_assets, "quote_shares": requests.deposit_quote_shares,
             "time": requests.deposit_time,
-            "shares_now": int(pool.previewSettleDeposit(controller)) if marked else None,
+            "shares_now": market.preview_settle_deposit(controller) if marked else None,
             "waits_for": waits(requests.deposit_time),
         }
     state["redeem_request"] = None
     if requests.redeem_shares:
-        assets_now = int(pool.previewSettleRedeem(controller)) if marked else None
+        assets_now = market.preview_settle_redeem(controller) if marked else None
         wait = waits(requests.redeem_time)
         if wait is None and assets_now is not None and assets_now > free:
             wait = _liquidity_wait(view, free, assets_now)
@@ -92,6 +98,24 @@ def _lp_state(view: MarketView, controller: str) -> dict[str, Any]:
             "time": requests.redeem_time, "assets_now": assets_now, "waits_for": wait,
         }
     return state
+
+
+def _request_line(view: MarketView, label: str, request: dict[str, Any] | None) -> tuple[str, str]:
+    """A pending request of :func:`_lp_state` as a line: what was given when, the most it gets (and
+    what it would get if settled now), and what it waits for."""
+    if request is None:
+        return label, "none"
+    if "assets" in request:  # a deposit: assets paid for shares
+        given = f"{view.amount(request['assets'])} paid"
+        most = f"{view.shares(request['quote_shares'])} shares"
+        now = None if request["shares_now"] is None else view.shares(request["shares_now"])
+    else:  # a redemption: shares given for assets
+        given = f"{view.shares(request['shares'])} shares given"
+        most = view.amount(request["quote_assets"])
+        now = None if request["assets_now"] is None else view.amount(request["assets_now"])
+    now_text = "" if now is None else f" ({now} if settled now)"
+    status = f"waits for {request['waits_for']}" if request["waits_for"] else "ready to settle (`lp settle`)"
+    return label, f"{given} {fmt_time(request['time'])} for at most {most}{now_text}; {status}"
 
 
 def _lp_lines(view: MarketView, s: dict[str, Any], requests: bool = True) -> list[tuple[str, str]]:
@@ -104,23 +128,8 @@ def _lp_lines(view: MarketView, s: dict[str, Any], requests: bool = True) -> lis
     lines = [("lp", s["lp"]), ("shares", f"{view.shares(s['shares'])}, worth {worth}"),
              ("redeemable", redeemable)]
     if requests:
-        d, r = s["deposit_request"], s["redeem_request"]
-        if d is None:
-            lines.append(("deposit request", "none"))
-        else:
-            now = "" if d["shares_now"] is None else f" ({view.shares(d['shares_now'])} if settled now)"
-            status = f"waits for {d['waits_for']}" if d["waits_for"] else "ready to settle (`lp settle`)"
-            lines.append(("deposit request", (f"{view.amount(d['assets'])} paid {fmt_time(d['time'])} "
-                                              f"for at most {view.shares(d['quote_shares'])} shares{now}; "
-                                              f"{status}")))
-        if r is None:
-            lines.append(("redeem request", "none"))
-        else:
-            now = "" if r["assets_now"] is None else f" ({view.amount(r['assets_now'])} if settled now)"
-            status = f"waits for {r['waits_for']}" if r["waits_for"] else "ready to settle (`lp settle`)"
-            lines.append(("redeem request", (f"{view.shares(r['shares'])} shares given "
-                                             f"{fmt_time(r['time'])} for at most "
-                                             f"{view.amount(r['quote_assets'])}{now}; {status}")))
+        lines += [_request_line(view, "deposit request", s["deposit_request"]),
+                  _request_line(view, "redeem request", s["redeem_request"])]
     lines.append(("pool assets", assets_text(view, s)))
     if s["price_refused"]:
         lines.append(("price", f"refused: {s['price_refused']}"))
@@ -162,8 +171,8 @@ def deposit(session: Session, as_json: bool, amount: str) -> None:
     units = parse_amount(amount, view.decimals, "--amount")
     with view.guard():
         ensure_balance(view, provider, units)
-        if int(market.pool.maxDeposit(provider.address)) > 0:  # the pool's first shares
-            simulate(market.pool.deposit, units, provider.address, sender=provider, before_approval=True)
+        if market.max_deposit(provider.address) > 0:  # the pool's first shares
+            check(view, "deposit", units, provider.address, sender=provider, before_approval=True)
             approve_exact(view, provider, units)
             shares = market.deposit(provider, units, approve=False)
             state = _lp_state(view, str(provider.address))
@@ -176,7 +185,7 @@ def deposit(session: Session, as_json: bool, amount: str) -> None:
         if pending.deposit_assets:
             raise _pending_error(view, str(provider.address), "deposit", pending.deposit_time,
                                  view.amount(pending.deposit_assets))
-        simulate(market.pool.requestDeposit, units, provider.address, sender=provider, before_approval=True)
+        check(view, "requestDeposit", units, provider.address, sender=provider, before_approval=True)
         approve_exact(view, provider, units)
         quote = market.request_deposit(provider, units, approve=False)
         state = _lp_state(view, str(provider.address))
@@ -198,15 +207,14 @@ def _redeem(session: Session, as_json: bool, shares_text: str | None, amount: st
     if sum(x is not None and x is not False for x in (shares_text, amount, everything)) != 1:
         raise CliError("give one of --shares, --amount or --all")
     with view.guard():
-        pool = market.pool
-        held = int(pool.balanceOf(who))
+        held = market.shares_of(who)
         if everything:
             shares = held
         elif shares_text is not None:
             shares = parse_amount(shares_text, view.share_decimals, "--shares")
         else:
             units = parse_amount(amount or "", view.decimals, "--amount")
-            shares = int(read(pool.previewWithdraw, units))  # shares worth `units`, rounded up
+            shares = market.shares_for(units)  # shares worth `units`, rounded up
         if shares == 0:
             raise CliError(f"{who} holds no shares of this pool")
         if shares > held:
@@ -216,7 +224,7 @@ def _redeem(session: Session, as_json: bool, shares_text: str | None, amount: st
         if pending.redeem_shares:
             raise _pending_error(view, who, "redemption", pending.redeem_time,
                                  f"{view.shares(pending.redeem_shares)} shares")
-        simulate(pool.requestRedeem, shares, who, who, sender=provider)
+        check(view, "requestRedeem", shares, who, who, sender=provider)
         quote = market.request_redeem(provider, shares)
         state = _lp_state(view, who)
     settles = (f"after the next oracle round, by a keeper or `ringfence lp settle`, from the free liquidity "
@@ -273,7 +281,6 @@ def settle(session: Session, as_json: bool, controller: str | None) -> None:
     view = MarketView(market)
     caller = session.account
     who = session.address_of(controller) or str(caller.address)
-    pool = market.pool
     with view.guard():
         pending = market.lp_requests(who)
     kinds = [k for k, n in (("deposit", pending.deposit_assets), ("redemption", pending.redeem_shares)) if n]
@@ -282,9 +289,8 @@ def settle(session: Session, as_json: bool, controller: str | None) -> None:
     settled: dict[str, int] = {}
     waiting: dict[str, str] = {}
     for kind in kinds:
-        method = pool.settleDeposit if kind == "deposit" else pool.settleRedeem
         try:
-            simulate(method, who, sender=caller)
+            check(view, "settleDeposit" if kind == "deposit" else "settleRedeem", who, sender=caller)
             settled[kind] = (market.settle_deposit if kind == "deposit" else market.settle_redeem)(caller, who)
         except RingfenceError as exc:
             waiting[kind] = _why_not(view, exc)

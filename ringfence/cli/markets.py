@@ -8,8 +8,9 @@ from decimal import Decimal
 import click
 
 from ringfence.cli.app import Session, common_options, connected, main
+from ringfence.cli.errors import redecode
 from ringfence.cli.formatting import emit, fmt_price, fmt_ratio
-from ringfence.cli.view import MarketView, assets_text, marked_assets, read_price
+from ringfence.cli.view import MarketView, assets_text, marked_assets
 from ringfence.errors import RingfenceError
 from ringfence.model import MARKET_PARAMS_FIELDS
 from ringfence.sdk import SECONDS_PER_YEAR
@@ -25,24 +26,26 @@ def markets(session: Session, as_json: bool) -> None:
     rows = []
     for market_id, market in session.markets():
         view = MarketView(market)
-        params = market.params()
-        pool = market.pool
-        price: int | None
-        try:
-            price_wad = read_price(market)
-            price, price_text = price_wad, fmt_price(price_wad)
-        except RingfenceError as exc:
-            price, price_text = None, f"unavailable ({exc.message})"
-        long_oi = int(pool.openInterest(True)[1])
-        short_oi = int(pool.openInterest(False)[1])
-        marked = marked_assets(view)
+        snap = market.snapshot()
+        params = snap.params
+        price: int | None = snap.price_wad
+        if price is not None:
+            price_text = fmt_price(price)
+        else:
+            try:
+                price = market.price()  # the oracle's error
+                price_text = fmt_price(price)
+            except RingfenceError as exc:
+                price, price_text = None, f"unavailable ({redecode(exc).message})"
+        long_oi, short_oi = snap.open_interest_long, snap.open_interest_short
+        marked = marked_assets(view, snap)
         data = {
             "id": market_id, "pool": market.address, "asset": market.asset_address,
-            "symbol": view.symbol, "decimals": view.decimals, "oracle": market.oracle_address,
+            "symbol": view.symbol, "decimals": view.decimals, "oracle": snap.oracle,
             "price_wad": price, "params": dict(zip(MARKET_PARAMS_FIELDS, params.as_tuple())),
-            **marked, "free_liquidity": int(pool.freeLiquidity()),
-            "reserved": int(pool.reserved()), "pending_deposits": int(pool.pendingDeposits()),
-            "open_interest_long": long_oi, "open_interest_short": short_oi, "paused": bool(pool.paused()),
+            **marked, "free_liquidity": snap.free_liquidity,
+            "reserved": snap.reserved, "pending_deposits": snap.pending_deposits,
+            "open_interest_long": long_oi, "open_interest_short": short_oi, "paused": snap.paused,
         }
         rows.append(data)
         if as_json:

@@ -10,12 +10,11 @@ from typing import Any
 
 import click
 
-from ringfence import model
 from ringfence.cli.app import Session, common_options, connected, main
 from ringfence.cli.arguments import parse_amount, parse_price, parse_size
-from ringfence.cli.errors import CliError, simulate
+from ringfence.cli.errors import CliError
 from ringfence.cli.formatting import emit, fmt_price
-from ringfence.cli.view import MarketView, approve_exact, ensure_balance, read_price, vault_state
+from ringfence.cli.view import MarketView, approve_exact, check, ensure_balance
 from ringfence.errors import error_class
 from ringfence.sdk import Position
 from ringfence.units import UnitError, from_wad, parse_ratio
@@ -29,30 +28,13 @@ def _side_option(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="The side of the position")(f)
 
 
-def _quote(session: Session, market: Any, view: MarketView, *, is_long: bool, size: int,
-           margin: int, price_wad: int | None = None) -> dict[str, Any]:
-    """The model's what-if of opening now (raises ModelError like the contract would revert)."""
-    params = model.MarketParams.from_struct(market.params(), asset_decimals=view.decimals)
-    pool = market.pool
-    price = read_price(market) if price_wad is None else price_wad
-    opened = model.open_position(
-        params, is_long=is_long, size=size, price_wad=price, margin=margin,
-        fee_index_wad=int(pool.currentFeeIndex()),
-        open_interest=int(pool.openInterest(is_long)[1]),
-        free_liquidity=int(pool.freeLiquidity()),
-    )
-    notional = opened.entry_notional
-    fees = opened.open_fee
-    required = model.requirement_up(notional, params.initial_margin_wad) + fees
+def _quote_data(q: Any) -> dict[str, Any]:
+    """A quote (:meth:`ringfence.sdk.Market.quote`) as JSON data."""
     return {
-        "side": "long" if is_long else "short", "size_wad": size, "price_wad": price,
-        "margin": margin, "notional": notional, "open_fee": fees,
-        "margin_required": max(required, params.min_margin),
-        "leverage": str((Decimal(notional) / Decimal(margin)).quantize(Decimal("0.01"))),
-        "max_profit": opened.max_profit,
-        "liquidation_price_wad": model.liquidation_price(
-            is_long, size, price, margin, fees, params.scale, params.maintenance_margin_wad),
-        "bankruptcy_price_wad": model.bankruptcy_price(is_long, size, price, margin, fees, params.scale),
+        "side": "long" if q.is_long else "short", "size_wad": q.size, "price_wad": q.price_wad,
+        "margin": q.margin, "notional": q.notional, "open_fee": q.open_fee,
+        "margin_required": q.margin_required, "leverage": str(q.leverage), "max_profit": q.max_profit,
+        "liquidation_price_wad": q.liquidation_price_wad, "bankruptcy_price_wad": q.bankruptcy_price_wad,
     }
 
 
@@ -86,18 +68,10 @@ def quote(session: Session, as_json: bool, is_long: bool, size: str, margin: str
     market_id, market = session.market()
     view = MarketView(market)
     with view.guard():
-        q = _quote(session, market, view, is_long=is_long, size=parse_size(size),
-                   margin=parse_amount(margin, view.decimals, "--margin"),
-                   price_wad=parse_price(price, "--price") if price is not None else None)
+        q = _quote_data(market.quote(is_long=is_long, size=parse_size(size),
+                                     margin=parse_amount(margin, view.decimals, "--margin"),
+                                     price_wad=parse_price(price, "--price") if price is not None else None))
     emit(as_json, {"market": market_id, **q}, [("market", market_id), *_quote_lines(view, q)])
-
-
-def _next_nonce(market: Any, owner: Any) -> int:
-    """The first vault number of ``owner`` without an open position."""
-    for nonce in range(10_000):
-        if market.position(market.vault_address(owner, nonce)).status != Position.OPEN:
-            return nonce
-    raise CliError("no free vault number below 10,000")
 
 
 @main.command(name="open")
@@ -120,16 +94,21 @@ def open_(session: Session, as_json: bool, is_long: bool, size: str, margin: str
     size_wad = parse_size(size)
     margin_units = parse_amount(margin, view.decimals, "--margin")
     with view.guard():
-        q = _quote(session, market, view, is_long=is_long, size=size_wad, margin=margin_units)
-        bound = _acceptable(q["price_wad"], is_long, acceptable_price, slippage)
+        if nonce is None:
+            q, nonce = market.quote_open(trader, is_long=is_long, size=size_wad, margin=margin_units)
+        else:
+            q = market.quote(is_long=is_long, size=size_wad, margin=margin_units)
+        bound = _acceptable(q.price_wad, is_long, acceptable_price, slippage)
         ensure_balance(view, trader, margin_units)
-        number = _next_nonce(market, trader) if nonce is None else nonce
-        simulate(market.pool.openPosition, number, is_long, size_wad, margin_units, bound,
-                 sender=trader, before_approval=True)
+        if nonce is None:
+            raise CliError("no free vault number below 10,000")
+        number = nonce
+        check(view, "openPosition", number, is_long, size_wad, margin_units, bound,
+              sender=trader, before_approval=True)
         approve_exact(view, trader, margin_units)
         vault = market.open(trader, is_long=is_long, size=size_wad, margin=margin_units,
                             nonce=number, acceptable_price_wad=bound, approve=False)
-        state = vault_state(market, vault)
+        state = market.vault_state(vault)
     data = {"market": market_id, "vault": vault, "nonce": number, "owner": str(trader.address),
             **_state_data(state)}
     emit(as_json, data, [("opened", vault), ("market", market_id), ("vault number", str(number)),
@@ -197,7 +176,7 @@ def status(session: Session, as_json: bool, vault: str) -> None:
     vault, market = session.vault_market(vault)
     view = MarketView(market)
     with view.guard():
-        state = vault_state(market, vault)
+        state = market.vault_state(vault)
     emit(as_json, {"pool": market.address, **_state_data(state)},
          [("vault", vault), ("pool", market.address), *_state_lines(view, state)])
 
@@ -222,10 +201,10 @@ def add_margin(session: Session, as_json: bool, vault: str, amount: str) -> None
     with view.guard():
         _require_open(view, vault)
         ensure_balance(view, payer, units)
-        simulate(market.pool.addMargin, vault, units, sender=payer, before_approval=True)
+        check(view, "addMargin", vault, units, sender=payer, before_approval=True)
         approve_exact(view, payer, units)
         market.add_margin(payer, vault, units, approve=False)
-        state = vault_state(market, vault)
+        state = market.vault_state(vault)
     emit(as_json, {"added": units, **_state_data(state)},
          [("added", view.amount(units)), ("vault", vault), *_state_lines(view, state)])
 
@@ -245,9 +224,9 @@ def remove_margin(session: Session, as_json: bool, vault: str, amount: str,
     units = parse_amount(amount, view.decimals, "--amount")
     to = session.address_of(receiver)
     with view.guard():
-        simulate(market.pool.removeMargin, vault, units, to or owner.address, sender=owner)
+        check(view, "removeMargin", vault, units, to or owner.address, sender=owner)
         market.remove_margin(owner, vault, units, to)
-        state = vault_state(market, vault)
+        state = market.vault_state(vault)
     emit(as_json, {"removed": units, **_state_data(state)},
          [("removed", view.amount(units)), ("vault", vault), *_state_lines(view, state)])
 
@@ -269,8 +248,8 @@ def close(session: Session, as_json: bool, vault: str, receiver: str | None,
     bound = parse_price(acceptable_price, "--acceptable-price")
     with view.guard():
         _require_open(view, vault)
-        before = vault_state(market, vault)
-        simulate(market.pool.closePosition, vault, to or owner.address, bound, sender=owner)
+        before = market.vault_state(vault)
+        check(view, "closePosition", vault, to or owner.address, bound, sender=owner)
         payout = market.close(owner, vault, to, bound)
     data = {"vault": vault, "payout": payout, "price_wad": before.price_wad, "margin": before.margin,
             "receiver": str(to or owner.address)}
@@ -293,7 +272,7 @@ def claim(session: Session, as_json: bool, vault: str, receiver: str | None) -> 
     with view.guard():
         if market.claimable(vault) == 0:
             raise CliError(f"nothing to claim in vault {vault}")
-        simulate(market.pool.claim, vault, to or owner.address, sender=owner)
+        check(view, "claim", vault, to or owner.address, sender=owner)
         paid = market.claim(owner, vault, to)
     emit(as_json, {"vault": vault, "claimed": paid, "receiver": str(to or owner.address)},
          [("vault", vault), ("claimed", view.amount(paid)), ("to", str(to or owner.address))])

@@ -1,5 +1,5 @@
-"""A market as the commands show it: its token's symbol and decimals, its oracle price, a vault's
-state, the pool's assets, and the token checks and approvals that come before a transaction."""
+"""A market as the commands show it: its token's symbol and decimals, its errors in those units, the
+pool's assets, and the token checks, approvals and simulations that come before a transaction."""
 
 from __future__ import annotations
 
@@ -7,36 +7,18 @@ import functools
 from types import TracebackType
 from typing import Any, Literal
 
-from ringfence.abi import at
-from ringfence.chain.contracts import container
-from ringfence.cli.errors import CliError, human_error, read, redecode
+from ringfence.cli.errors import CliError, human_error, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_shares
-from ringfence.errors import RingfenceError, contract_errors, error_class
-from ringfence.sdk import Position
+from ringfence.errors import RingfenceError, contract_errors
 
 __all__ = [
     "MarketView",
     "approve_exact",
     "assets_text",
+    "check",
     "ensure_balance",
     "marked_assets",
-    "read_price",
-    "vault_state",
 ]
-
-
-def read_price(market: Any) -> int:
-    """The market's oracle price (WAD), or the oracle's named error."""
-    return int(read(at(container("ChainlinkOracle"), market.oracle_address).price))
-
-
-def vault_state(market: Any, vault: str) -> Any:
-    """``Market.state`` after the checks that would make its views revert (closed position, no
-    trustworthy price), so that those come out as named errors."""
-    if market.position(vault).status != Position.OPEN:
-        raise error_class("PositionNotOpen")({"vault": vault})
-    read_price(market)
-    return market.state(vault)
 
 
 class MarketView:
@@ -55,7 +37,7 @@ class MarketView:
 
     @functools.cached_property
     def share_decimals(self) -> int:
-        return int(self.market.pool.decimals())
+        return self.market.share_decimals()
 
     def shares(self, value: int) -> str:
         return fmt_shares(value, self.share_decimals)
@@ -87,15 +69,17 @@ class _Guard:
         return False
 
 
-def marked_assets(view: MarketView) -> dict[str, Any]:
-    """The pool's realized liquidity and its marked assets (``None`` with the reason when the oracle
-    refuses the price: ``totalAssets`` reads it)."""
-    pool = view.market.pool
-    data: dict[str, Any] = {"liquidity": int(pool.liquidity()), "total_assets": None, "price_refused": None}
-    try:
-        data["total_assets"] = int(read(pool.totalAssets))
-    except RingfenceError as exc:
-        data["price_refused"] = view.message(exc)
+def marked_assets(view: MarketView, snapshot: Any) -> dict[str, Any]:
+    """The pool's realized liquidity and its marked assets of a ``snapshot``
+    (:meth:`ringfence.sdk.Market.snapshot`; ``None`` with the reason when the oracle refuses the
+    price: ``totalAssets`` reads it)."""
+    data: dict[str, Any] = {"liquidity": snapshot.liquidity, "total_assets": snapshot.total_assets,
+                            "price_refused": None}
+    if snapshot.total_assets is None:
+        try:
+            view.market.price()
+        except RingfenceError as exc:
+            data["price_refused"] = view.message(exc)
     return data
 
 
@@ -122,3 +106,18 @@ def approve_exact(view: MarketView, owner: Any, amount: int) -> None:
     if int(token.allowance(owner, view.market.address)) < amount:
         with contract_errors():
             token.approve(view.market.address, amount, sender=owner)
+
+
+def check(view: MarketView, function: str, *args: Any, sender: Any, before_approval: bool = False) -> None:
+    """Runs the pool's transaction ``function(*args)`` as an ``eth_call`` first
+    (:meth:`ringfence.sdk.Market.check`), so that a revert costs nothing: local networks send without
+    estimating gas (the reverted transaction would be mined). ``before_approval``: the token's
+    allowance error is expected (the simulation runs before the exact approval, and the pool pulls
+    tokens after all its checks), anything else is raised."""
+    try:
+        view.market.check(function, *args, sender=sender)
+    except RingfenceError as exc:
+        error = redecode(exc)
+        if before_approval and ("Allowance" in error.name or "allowance" in str(error.message)):
+            return
+        raise error from exc

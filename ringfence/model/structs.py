@@ -110,11 +110,6 @@ class MarketParams:
         return cls(**{name: int(v) for name, v in zip(MARKET_PARAMS_FIELDS, values, strict=True)},
                    asset_decimals=asset_decimals)
 
-    @classmethod
-    def from_struct(cls, raw: Any, asset_decimals: int | None = None) -> MarketParams:
-        """:meth:`from_chain` under its former name."""
-        return cls.from_chain(raw, asset_decimals)
-
     def with_(self, **changes: Any) -> MarketParams:
         """A copy with some fields changed."""
         return replace(self, **changes)
@@ -171,16 +166,6 @@ class Position:
     @property
     def is_open(self) -> bool:
         return self.status == self.OPEN
-
-    @property
-    def entry_price(self) -> int:
-        """:attr:`entry_price_wad` under its former name."""
-        return self.entry_price_wad
-
-    @property
-    def fee_base(self) -> int:
-        """:attr:`fee_base_wad` under its former name."""
-        return self.fee_base_wad
 
     @classmethod
     def from_chain(cls, raw: Any) -> Position:
