@@ -112,6 +112,18 @@ def test_market_params_are_the_abis_struct():
     assert len(model.MarketParams.default(6).as_tuple()) == len(abi_fields)
 
 
+def test_the_markets_file_names_every_field_of_the_abis_struct_once():
+    """The markets-file keys (``HUMAN_PARAMS``: yaml key, field, unit) cover the ABI's
+    ``MarketParams`` field for field, in its order, and a uint64 field is a WAD ratio or rate."""
+    from ringfence.deploy.markets_file import HUMAN_PARAMS
+    from ringfence.solidity import abi_struct
+
+    abi_fields = abi_struct("MarketParams")
+    assert field_mismatches([field for _, field, _ in HUMAN_PARAMS], [name for name, _ in abi_fields]) == []
+    for (_, field, kind), (_, abi_type) in zip(HUMAN_PARAMS, abi_fields, strict=True):
+        assert (kind in ("ratio", "per_year", "multiple")) == (abi_type == "uint64"), field
+
+
 def test_position_is_the_abis_struct():
     from ringfence import model
 
