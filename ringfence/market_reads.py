@@ -50,7 +50,7 @@ class MarketSnapshot:
     """One market's state read at one block (``price_wad`` and ``total_assets`` are ``None`` when
     the oracle refuses the price: :meth:`MarketReads.price` names the reason)."""
 
-    params: Any  # ringfence.sdk.MarketParams
+    params: model.MarketParams
     asset: str
     oracle: str
     vault_implementation: str
@@ -97,7 +97,6 @@ class MarketReads:
     lens: Any
     decimals: int
     _vault_implementation: str | None
-    params_type: Any  # ringfence.sdk.MarketParams
     state_type: Any  # ringfence.sdk.VaultState
 
     # Implemented by ringfence.sdk.Market.
@@ -146,7 +145,7 @@ class MarketReads:
             return self._pool_snapshot(), None
         s, views = read
         return MarketSnapshot(
-            params=self.params_type.from_chain(s.params), asset=str(s.asset), oracle=str(s.oracle),
+            params=model.MarketParams.from_chain(s.params), asset=str(s.asset), oracle=str(s.oracle),
             vault_implementation=str(s.vaultImplementation), price_scale=int(s.priceScale),
             price_wad=int(s.priceWad) if s.priceOk else None, fee_index=int(s.feeIndex),
             open_interest_long=int(s.openInterestLong), open_interest_short=int(s.openInterestShort),

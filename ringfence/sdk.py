@@ -100,7 +100,6 @@ class Market(MarketReads):
     """One Ringfence market (a MarginPool) and the calls traders and LPs make on it. With a ``lens``
     (the protocol's Lens), :class:`ringfence.market_reads.MarketReads` reads the market in few calls."""
 
-    params_type = MarketParams
     state_type = VaultState
 
     def __init__(self, pool: Any, lens: Any = None):
