@@ -38,28 +38,36 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @dev Assets added to a partial liquidation's shortfall so that its roundings cannot leave it short.
     uint256 internal constant PARTIAL_SLACK = 3;
 
-    /// @dev MarketParams as stored: the same fields grouped by the operations that read them, so that an
-    /// operation reads few cold slots (accrual, remove margin and close one or two; open three).
+    /// @dev MarketParams as stored (the borrow rate is in `FeeAccrual`): the same fields grouped by the
+    /// operations that read them, so that an operation reads few cold slots (close one, remove margin two,
+    /// open three, a full liquidation three).
     struct StoredParams {
-        // slot 0: every fee accrual, open, remove margin, close
-        uint64 borrowRateWad;
+        // slot 0: open, remove margin, close, partial liquidation
         uint64 initialMarginWad;
         uint64 openFeeWad;
         uint64 closeFeeWad;
-        // slot 1: open, remove margin, partial liquidation (the factory bounds both amounts to 96 bits)
         uint64 maxProfitWad;
+        // slot 1: open, remove margin, liquidation (the factory bounds both amounts to 96 bits)
         uint96 minMargin;
         uint96 minNotional;
+        uint64 maintenanceMarginWad;
         // slot 2: open
         uint128 maxPositionNotional;
         uint128 maxOpenInterest;
         // slots 3 and 4: liquidation
-        uint64 maintenanceMarginWad;
         uint64 liquidationTargetWad;
         uint64 keeperBonusWad;
         uint64 liquidationPenaltyWad;
         uint128 keeperBonusMin;
         uint128 keeperBonusMax;
+    }
+
+    /// @dev The fee index is a line in time, `indexWad + borrowRateWad * (now - time)`, which bends only where
+    /// the rate changes (`setParams` moves the checkpoint there): operations read it and never write it.
+    struct FeeAccrual {
+        uint128 indexWad;
+        uint64 time;
+        uint64 borrowRateWad;
     }
 
     /// @dev Open interest of one side.
@@ -80,17 +88,17 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     uint256 internal immutable SCALE;
 
     StoredParams internal _params;
+    /// @dev One slot, read by every priced operation.
+    FeeAccrual internal _accrual;
     // One slot, read by every priced operation: the price adapter (replaceable by the factory's owner
-    // through its delay), the last accrual time and the pause flag.
+    // through its delay) and the pause flag.
     /// @inheritdoc IMarginPool
     address public oracle;
-    uint64 internal _lastAccrual;
     /// @inheritdoc IMarginPool
     bool public paused;
-    // One slot, read by every priced operation: the fee index and the reserve.
-    uint128 internal _feeIndex;
+    // One slot, written once by every operation that moves the pool's money: the reserve and the liquidity.
     uint128 internal _reserved;
-    uint256 internal _liquidity;
+    uint128 internal _liquidity;
     Side internal _longs;
     Side internal _shorts;
     mapping(address vault => Position) internal _positions;
@@ -148,9 +156,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         factory = factory_;
         liquidator = liquidator_;
         oracle = oracle_;
+        _accrual.indexWad = uint128(INITIAL_FEE_INDEX);
         _storeParams(params_);
-        _feeIndex = uint128(INITIAL_FEE_INDEX);
-        _lastAccrual = uint64(block.timestamp);
         vaultImplementation = vaultImplementation_;
         insuranceFund = insuranceFund_;
     }
@@ -178,7 +185,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint256 credit = _credit(p);
         if (credit != 0) _claimCredit(p, vault, msg.sender, msg.sender, credit);
 
-        uint256 feeIndex = _accrue();
+        uint256 feeIndex = _currentFeeIndex();
         uint256 priceWad = _price();
         _checkSlippage(isLong, priceWad, acceptablePriceWad);
         _open(vault, isLong, size, margin, priceWad, feeIndex);
@@ -203,7 +210,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmount();
         Position storage p = _requireOpen(vault);
         _requireVaultOwner(p);
-        uint256 feeIndex = _accrue();
+        uint256 feeIndex = _currentFeeIndex();
         uint256 priceWad = _price();
 
         uint256 margin = p.margin;
@@ -231,7 +238,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     {
         Position storage p = _requireOpen(vault);
         address owner = _requireVaultOwner(p);
-        uint256 feeIndex = _accrue();
+        uint256 feeIndex = _currentFeeIndex();
         uint256 priceWad = _price();
         _checkSlippage(!p.isLong, priceWad, acceptablePriceWad);
 
@@ -330,7 +337,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint256 free = freeLiquidity();
         if (assets > free) revert InsufficientLiquidity(free, assets);
         delete _redeemRequests[controller];
-        _liquidity -= assets;
+        _liquidity -= uint128(assets); // at most the free liquidity
         emit RedeemSettled(controller, q.amount, assets);
         _burn(address(this), q.amount);
         IERC20(asset()).safeTransfer(controller, assets);
@@ -345,7 +352,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         returns (uint256 liquidated)
     {
         if (keeper != msg.sender && msg.sender != liquidator) revert NotLiquidator(msg.sender);
-        uint256 feeIndex = _accrue();
+        uint256 feeIndex = _currentFeeIndex();
         uint256 priceWad = _price();
         Payments memory payments;
         for (uint256 i; i < vaults.length; ++i) {
@@ -376,7 +383,6 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginPool
     function setParams(MarketParams calldata params_) external onlyFactory {
-        _accrue();
         _storeParams(params_);
         emit ParamsUpdated(params_);
     }
@@ -406,7 +412,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
             liquidationPenaltyWad: s.liquidationPenaltyWad,
             openFeeWad: s.openFeeWad,
             closeFeeWad: s.closeFeeWad,
-            borrowRateWad: s.borrowRateWad,
+            borrowRateWad: _accrual.borrowRateWad,
             maxProfitWad: s.maxProfitWad,
             minMargin: s.minMargin,
             minNotional: s.minNotional,
@@ -623,7 +629,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         address token = asset();
         if (result < 0) {
             uint256 shortfall = uint256(-result);
-            _liquidity += margin;
+            _liquidity += margin.toUint128();
             emit PositionClosed(vault, owner, priceWad, pnl, fees, 0, shortfall);
             if (margin != 0) IPositionVault(vault).transferOut(token, address(this), margin);
             _coverBadDebt(vault, shortfall);
@@ -633,7 +639,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint256 fromVault = Math.min(payout, margin);
         uint256 toPool = margin - fromVault;
         uint256 fromPool = payout - fromVault;
-        _liquidity = _liquidity + toPool - fromPool;
+        _liquidity = (_liquidity + toPool - fromPool).toUint128();
         emit PositionClosed(vault, owner, priceWad, pnl, fees, payout, 0);
         if (fromVault != 0) IPositionVault(vault).transferOut(token, receiver, fromVault);
         if (toPool != 0) IPositionVault(vault).transferOut(token, address(this), toPool);
@@ -736,7 +742,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         payments.keeperFromEquity += r.keeperBonus;
         payments.penalties += r.penalty;
         // The pool keeps the fees and the closed part's loss (or pays its profit).
-        _liquidity = (int256(_liquidity) + int256(fees) - pnlClosed).toUint256();
+        _liquidity = (int256(uint256(_liquidity)) + int256(fees) - pnlClosed).toUint256().toUint128();
         uint256 marginBefore = pos.margin;
         if (uint256(marginAfter) < marginBefore) {
             IPositionVault(vault).transferOut(asset(), address(this), marginBefore - uint256(marginAfter));
@@ -778,7 +784,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         payments.keeperFromEquity += fromEquity;
         payments.keeperUnfunded += unfunded;
         payments.penalties += r.penalty;
-        _liquidity = _liquidity + pos.margin - fromEquity - r.penalty - r.ownerCredit;
+        _liquidity = (_liquidity + pos.margin - fromEquity - r.penalty - r.ownerCredit).toUint128();
         if (pos.margin != 0) IPositionVault(vault).transferOut(asset(), address(this), pos.margin);
         if (r.badDebt != 0) _coverBadDebt(vault, r.badDebt);
     }
@@ -799,7 +805,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (payments.keeperUnfunded != 0) {
             fromFund = IInsuranceFund(insuranceFund).coverKeeperBonus(keeper, payments.keeperUnfunded);
             fromPool = Math.min(payments.keeperUnfunded - fromFund, freeLiquidity());
-            _liquidity -= fromPool;
+            _liquidity -= uint128(fromPool); // at most the free liquidity
         }
         if (payments.keeperFromEquity + fromFund + fromPool != 0) {
             emit KeeperPaid(keeper, payments.keeperFromEquity, fromFund, fromPool);
@@ -812,7 +818,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// (the pool receives less than the position lost).
     function _coverBadDebt(address vault, uint256 shortfall) internal {
         uint256 covered = IInsuranceFund(insuranceFund).cover(shortfall);
-        _liquidity += covered;
+        _liquidity += covered.toUint128();
         emit BadDebtCovered(vault, shortfall, covered, shortfall - covered);
     }
 
@@ -832,18 +838,24 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     // ================================================================ internal: fees, price, tokens
 
+    /// @dev Stores the parameters; the fee index's checkpoint moves to now, at the old rate, before the new
+    /// rate applies.
     function _storeParams(MarketParams memory p) internal {
+        _accrual = FeeAccrual({
+            indexWad: _currentFeeIndex().toUint128(),
+            time: uint64(block.timestamp),
+            borrowRateWad: p.borrowRateWad
+        });
         _params = StoredParams({
-            borrowRateWad: p.borrowRateWad,
             initialMarginWad: p.initialMarginWad,
             openFeeWad: p.openFeeWad,
             closeFeeWad: p.closeFeeWad,
             maxProfitWad: p.maxProfitWad,
             minMargin: uint256(p.minMargin).toUint96(),
             minNotional: uint256(p.minNotional).toUint96(),
+            maintenanceMarginWad: p.maintenanceMarginWad,
             maxPositionNotional: p.maxPositionNotional,
             maxOpenInterest: p.maxOpenInterest,
-            maintenanceMarginWad: p.maintenanceMarginWad,
             liquidationTargetWad: p.liquidationTargetWad,
             keeperBonusWad: p.keeperBonusWad,
             liquidationPenaltyWad: p.liquidationPenaltyWad,
@@ -852,18 +864,10 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         });
     }
 
-    /// @dev The fee index now, accrued or not.
+    /// @dev The fee index now: it only grows, by the borrow rate each second.
     function _currentFeeIndex() internal view returns (uint256) {
-        return _feeIndex + uint256(_params.borrowRateWad) * (block.timestamp - _lastAccrual);
-    }
-
-    /// @dev Writes the fee index up to now and returns it. The index only grows: rate * elapsed seconds.
-    function _accrue() internal returns (uint256 feeIndex) {
-        uint256 last = _lastAccrual;
-        if (last == block.timestamp) return _feeIndex;
-        feeIndex = _feeIndex + uint256(_params.borrowRateWad) * (block.timestamp - last);
-        _feeIndex = feeIndex.toUint128();
-        _lastAccrual = uint64(block.timestamp);
+        FeeAccrual memory a = _accrual;
+        return a.indexWad + uint256(a.borrowRateWad) * (block.timestamp - a.time);
     }
 
     /// @dev Buying (open long, close short) reverts above a non-zero bound; selling reverts below the bound.
@@ -905,7 +909,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
             - int256(feesOwed);
         int256 reserve = int256(uint256(_reserved));
         if (traderGain > reserve) traderGain = reserve;
-        int256 assets = int256(_liquidity) - traderGain;
+        int256 assets = int256(uint256(_liquidity)) - traderGain;
         return assets > 0 ? uint256(assets) : 0;
     }
 
@@ -959,11 +963,11 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     function _transferIn(address from, uint256 assets) internal override {
         _pullInto(address(this), from, assets);
-        _liquidity += assets;
+        _liquidity += assets.toUint128();
     }
 
     function _transferOut(address to, uint256 assets) internal override {
-        _liquidity -= assets;
+        _liquidity -= assets.toUint128();
         IERC20(asset()).safeTransfer(to, assets);
     }
 }

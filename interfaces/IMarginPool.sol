@@ -323,7 +323,7 @@ interface IMarginPool is IERC4626 {
     function vaultAddress(address owner, uint96 nonce) external view returns (address);
     /// @notice `vault`'s position record (status None for an address that is not a vault of this market).
     function position(address vault) external view returns (Position memory);
-    /// @notice The fee index now, including accrual not yet written.
+    /// @notice The fee index now (WAD): it grows by the borrow rate each second.
     function currentFeeIndex() external view returns (uint256);
     /// @notice 10**(36 - asset decimals): `size * priceWad / priceScale` is a notional in assets.
     function priceScale() external view returns (uint256);

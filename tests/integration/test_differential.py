@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ringfence import model
 from ringfence.sdk import MarketParams, deploy_oracle
-from tests.conftest import sync_clock
+from tests.conftest import apply_params, sync_clock
 
 WAD = 10**18
 
@@ -199,3 +199,24 @@ def test_fee_index_grows_linearly_with_time(diff_market, chain):
     chain.mine(timestamp=start_time + 86_400)
     elapsed = chain.blocks.head.timestamp - start_time
     assert int(market.pool.currentFeeIndex()) - start == elapsed * rate
+
+
+def test_fee_index_bends_where_the_rate_changes(diff_market, chain, owner, protocol):
+    """No operation writes the index; a parameter change moves its checkpoint to that second at the old
+    rate, then the new rate applies: the index is continuous and only its slope changes."""
+    market, _, _ = diff_market
+    snapshot = chain.snapshot()
+    try:
+        old_rate = market.params().borrow_rate_wad
+        start_time = chain.blocks.head.timestamp
+        start = int(market.pool.currentFeeIndex())
+        new_rate = old_rate * 3 + 7
+        receipt = apply_params(protocol, market.pool, market.params().with_(borrow_rate_wad=new_rate), owner)
+        changed = chain.blocks[receipt.block_number].timestamp
+        assert market.params().borrow_rate_wad == new_rate
+        chain.mine(timestamp=changed + 10_000)
+        now = chain.blocks.head.timestamp
+        expected = start + old_rate * (changed - start_time) + new_rate * (now - changed)
+        assert int(market.pool.currentFeeIndex()) == expected
+    finally:
+        chain.restore(snapshot)

@@ -309,9 +309,17 @@ def test_actions_on_one_vault_leave_other_vaults_untouched(market, alice, bob, o
     assert {v: (market.position(v), int(usdc.balanceOf(v))) for v in (other, theirs)} == snapshot
 
 
-def test_unknown_vault_reverts_with_UnknownVault(pool, alice, mallory):
+def test_unknown_vault_reverts_with_UnknownVault(pool, usdc, alice, mallory):
+    """Every entry point that takes a vault names an address the pool never made as unknown, before any
+    ownership check (which would otherwise say NotVaultOwner against the zero owner)."""
     with reverts("UnknownVault", vault=mallory):
         pool.addMargin(mallory, 1, sender=alice)
+    with reverts("UnknownVault", vault=mallory):
+        pool.recoverDonation(mallory, usdc, alice, sender=alice)
+    with reverts("UnknownVault", vault=mallory):
+        pool.removeMargin(mallory, 1, alice, sender=alice)
+    with reverts("UnknownVault", vault=mallory):
+        pool.closePosition(mallory, alice, 0, sender=alice)
 
 
 def test_sdk_error_has_human_message(market, alice):
