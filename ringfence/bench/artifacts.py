@@ -6,9 +6,10 @@ Two compilations, each with the settings its code ships with:
   ``node_modules/@morpho-org/morpho-blue/src`` with solc 0.8.19 (npm alias ``solc-0.8.19``), via-IR,
   optimizer 999,999 runs, EVM paris, no metadata hash — Morpho Blue's ``foundry.toml`` (the npm
   package ships no build config).
-* **The feed and the Morpho oracle adapter**: Chainlink's ``MockV3Aggregator`` and its aggregator proxy
-  (``DataFeedsLegacyAggregatorProxy``, the phase-aware proxy mainnet feeds sit behind), plus
-  ``contracts/test/bench/MorphoChainlinkOracle.sol``, with solc 0.8.37 and the project's own settings
+* **The feed and the Morpho-side bench contracts**: Chainlink's ``MockV3Aggregator`` and its aggregator
+  proxy (``DataFeedsLegacyAggregatorProxy``, the phase-aware proxy mainnet feeds sit behind), plus
+  ``contracts/test/bench/MorphoChainlinkOracle.sol`` (the oracle adapter) and
+  ``contracts/test/bench/MorphoBundler.sol`` (the bundler), with solc 0.8.37 and the project's own settings
   (``ape-config.yaml``: via-IR, its optimizer runs and EVM version). The proxy is pinned to
   ``pragma solidity 0.8.26`` and no 0.8.26 compiler is installed: its pragma is relaxed to ``^0.8.26``
   in the compiler input only (the file in node_modules is untouched), nothing else changes.
@@ -38,6 +39,7 @@ EVENTS_LIB_SRC = "@morpho-org/morpho-blue/src/libraries/EventsLib.sol"
 MOCK_V3_SRC = "@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol"
 PROXY_SRC = "@chainlink/contracts/src/v0.8/data-feeds/test/helpers/DataFeedsLegacyAggregatorProxy.sol"
 ADAPTER_SRC = "contracts/test/bench/MorphoChainlinkOracle.sol"
+BUNDLER_SRC = "contracts/test/bench/MorphoBundler.sol"
 
 MORPHO_SETTINGS: dict[str, Any] = {
     "viaIR": True,
@@ -162,7 +164,8 @@ def morpho_artifacts(force: bool = False) -> dict[str, Artifact]:
 
 
 def feed_artifacts(force: bool = False) -> dict[str, Artifact]:
-    """Chainlink's ``MockV3Aggregator`` and aggregator proxy, and the Morpho oracle adapter (solc 0.8.37)."""
+    """Chainlink's ``MockV3Aggregator`` and aggregator proxy, the Morpho oracle adapter and the Morpho
+    bundler (solc 0.8.37)."""
     version = "0.8.37"
     settings = _project_solidity_settings()
     proxy = re.sub(r"pragma solidity 0\.8\.26;", "pragma solidity ^0.8.26;", _read(PROXY_SRC), count=1)
@@ -170,12 +173,14 @@ def feed_artifacts(force: bool = False) -> dict[str, Artifact]:
         MOCK_V3_SRC: {"content": _read(MOCK_V3_SRC)},
         PROXY_SRC: {"content": proxy},
         ADAPTER_SRC: {"content": (ROOT / ADAPTER_SRC).read_text()},
+        BUNDLER_SRC: {"content": (ROOT / BUNDLER_SRC).read_text()},
     }
     out = _compile(version, sources, settings, "feeds", force)
     return {
         "MockV3Aggregator": _pick(out, MOCK_V3_SRC, "MockV3Aggregator", version, settings),
         "AggregatorProxy": _pick(out, PROXY_SRC, "DataFeedsLegacyAggregatorProxy", version, settings),
         "MorphoChainlinkOracle": _pick(out, ADAPTER_SRC, "MorphoChainlinkOracle", version, settings),
+        "MorphoBundler": _pick(out, BUNDLER_SRC, "MorphoBundler", version, settings),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,6 +58,17 @@ class Recorder:
         if self.on_measured:
             self.on_measured(m)
         return m
+
+    def derive(self, op: str, parts: Sequence[str], note: str = "") -> Measurement:
+        """An operation made of operations already measured here, one vault each: all their
+        transactions, summed (e.g. "open + close" from the open's and the close's transactions)."""
+        missing = [p for p in parts if p not in self.measurements]
+        if missing or not parts:
+            raise KeyError(f"{self.protocol}: {op} needs {missing or 'parts'} measured first")
+        if any(self.measurements[p].per != 1 for p in parts):
+            raise ValueError(f"{self.protocol}: {op} would sum a per-vault figure")
+        txs = [t for p in parts for t in self.measurements[p].txs]
+        return self.add(op, txs, note=note, derived_from=list(parts))
 
     def gas(self) -> dict[str, int]:
         return {op: m.gas for op, m in self.measurements.items()}

@@ -351,6 +351,8 @@ class RingfenceStories:
 
     def run(self, batch_sizes: Sequence[int] = BATCH_SIZES) -> None:
         self.trader_stories()
+        self.rec.derive("open_close_from_nothing", ["open_from_nothing", "close_profit"],
+                        note="derived: the open from nothing's and the close at a profit's transactions, summed")
         self.lp_stories()
         self.liquidation_stories()
         for n in batch_sizes:

@@ -29,7 +29,7 @@ TRACE_OPS = {
     "ringfence": {"open_from_nothing", "reopen", "add_margin", "remove_margin", "close_profit", "close_loss",
                   "liquidate_full", "liquidate_full_direct", "liquidate_partial", "liquidate_bad_debt",
                   "batch_10_per_vault", "lp_settle_deposit", "lp_settle_redeem"},
-    "morpho_blue": {"open_from_nothing", "liquidate_full"},
+    "morpho_blue": {"open_from_nothing", "close_profit", "liquidate_full"},
 }
 KEEPER_TIMING_BATCH = 100
 
@@ -193,6 +193,8 @@ def _morpho_stories(w3: Any, env: SharedEnv, mb: Recorder, tracer: _Tracer, arts
         tracer.label(stories.context.morpho.address, "Morpho")
         tracer.label(stories.context.irm.address, "IrmMock")
         tracer.label(stories.context.oracle.address, "MorphoChainlinkOracle")
+        tracer.label(stories.context.bundler.address, "MorphoBundler")
+        tracer.label(stories.context.keeper_bundler.address, "MorphoBundler (keeper's)")
 
     stories.setup = setup_and_label  # type: ignore[method-assign]
     stories.run(liquidation, batch_sizes)

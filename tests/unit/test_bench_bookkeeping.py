@@ -1,11 +1,21 @@
-"""Unit tests of the bench's own bookkeeping (no chain): snapshot comparison, goal status, and the
-trace arithmetic that splits a call's cost from its callee's."""
+"""Unit tests of the bench's own bookkeeping (no chain): snapshot comparison, goal status, derived and
+per-vault rows, the table's rows and the trace arithmetic that splits a call's cost from its callee's."""
 
 from __future__ import annotations
 
+import pytest
+
 from ringfence.bench import snapshot
 from ringfence.bench.measure import Recorder, Tx
-from ringfence.bench.report import GOALS, Row, gas_json
+from ringfence.bench.report import (
+    GOALS,
+    OPERATIONS,
+    RINGFENCE_OP,
+    Row,
+    bench_markdown,
+    gas_json,
+    rows,
+)
 from ringfence.bench.trace import analyse
 
 
@@ -56,3 +66,99 @@ def test_analyse_splits_call_overhead_from_callee():
     assert by_kind["CALL overhead (cold 2600 / warm 100 account, memory)"] == 97_900 - 93_197 - 2_103
     assert by_kind["SSTORE new slot (0→x), warm"] == 20_000
     assert sum(by_kind.values()) == 100_000 - 73_197  # every unit once, nothing twice
+
+
+def test_derived_row_sums_the_transactions_of_its_parts():
+    rf = Recorder("ringfence")
+    rf.add("open_from_nothing", [Tx("openPosition", "0x1", 232_600)])
+    rf.add("add_margin", [Tx("addMargin", "0x2", 52_797)])
+    rf.add("close_profit", [Tx("closePosition", "0x3", 121_632)])
+    m = rf.derive("open_close_from_nothing", ["open_from_nothing", "close_profit"], note="derived")
+    assert [t.hash for t in m.txs] == ["0x1", "0x3"]  # the named parts only, in order
+    assert m.gas == 354_232 == rf.gas()["open_close_from_nothing"]
+    assert m.facts == {"derived_from": ["open_from_nothing", "close_profit"]}
+    mb = Recorder("morpho_blue")
+    mb.add("open_from_nothing_2tx", [Tx("supplyCollateral", "0x4", 70_000), Tx("borrow", "0x5", 97_952)])
+    mb.add("close_profit_2tx", [Tx("repay", "0x6", 80_000), Tx("withdrawCollateral", "0x7", 61_879)])
+    both = mb.derive("open_close_from_nothing_2tx", ["open_from_nothing_2tx", "close_profit_2tx"])
+    assert len(both.txs) == 4 and both.gas == 309_831
+
+
+def test_derive_refuses_missing_or_per_vault_parts():
+    rec = Recorder("ringfence")
+    rec.add("open_from_nothing", [Tx("openPosition", "0x1", 1)])
+    rec.add("batch_10_per_vault", [Tx("liquidateBatch", "0x2", 100)], per=10)
+    with pytest.raises(KeyError, match="close_profit"):
+        rec.derive("open_close_from_nothing", ["open_from_nothing", "close_profit"])
+    with pytest.raises(ValueError, match="per-vault"):
+        rec.derive("x", ["open_from_nothing", "batch_10_per_vault"])
+    with pytest.raises(ValueError, match="measured twice"):
+        rec.derive("open_from_nothing", ["open_from_nothing"])
+    assert set(rec.measurements) == {"open_from_nothing", "batch_10_per_vault"}
+
+
+def test_batch_row_is_one_transaction_divided_by_its_vaults():
+    mb = Recorder("morpho_blue")
+    m = mb.add("batch_50_per_vault", [Tx("MorphoBundler.liquidateBatch", "0x1", 1_827_301)], per=50)
+    assert m.total == 1_827_301 and m.gas == 36_546  # rounded, not floored: 36,546.02
+    assert mb.add("batch_10_per_vault", [Tx("liquidateBatch", "0x2", 440_496)], per=10).gas == 44_050
+    assert m.as_dict()["gas"] == 36_546 and m.as_dict()["total"] == 1_827_301 and m.as_dict()["per"] == 50
+
+
+def test_goals_are_the_ringfence_targets():
+    assert GOALS == {
+        "open_from_nothing": 190_000, "reopen": 110_000, "add_margin": 50_000, "remove_margin": 80_000,
+        "close_profit": 95_000, "close_loss": 95_000, "liquidate_full": 110_000, "liquidate_partial": 110_000,
+        "liquidate_bad_debt": 110_000, "batch_50_per_vault": 26_000, "open_close_from_nothing": 285_000,
+        "market_creation": 4_500_000,
+    }
+    shown = {op for op, _ in OPERATIONS}
+    assert set(GOALS) <= shown and set(RINGFENCE_OP) <= shown
+    # a Morpho-only row stands next to a Ringfence operation that has its own row and no alias
+    assert all(target in shown and target not in RINGFENCE_OP for target in RINGFENCE_OP.values())
+    assert not set(GOALS) & set(RINGFENCE_OP)
+
+
+def _recorders() -> tuple[Recorder, Recorder]:
+    rf, mb = Recorder("ringfence"), Recorder("morpho_blue")
+    rf.add("open_from_nothing", [Tx("openPosition", "0x1", 232_600)])
+    rf.add("close_profit", [Tx("closePosition", "0x2", 121_632)])
+    rf.derive("open_close_from_nothing", ["open_from_nothing", "close_profit"])
+    rf.add("market_creation", [Tx("createPool", "0x3", 6_312_747)])
+    mb.add("open_from_nothing", [Tx("MorphoBundler.open", "0x4", 150_952)])
+    mb.add("open_from_nothing_2tx", [Tx("supplyCollateral", "0x5", 70_000), Tx("borrow", "0x6", 97_952)])
+    return rf, mb
+
+
+def test_rows_compare_like_with_like_and_show_the_other_view_without_a_goal():
+    rf, mb = _recorders()
+    by_op = {r.op: r for r in rows(rf, mb)}
+    one_tx, two_tx = by_op["open_from_nothing"], by_op["open_from_nothing_2tx"]
+    assert (one_tx.ringfence, one_tx.morpho, one_tx.goal) == (232_600, 150_952, 190_000)
+    assert one_tx.ratio == "1.54×" and one_tx.status == "missed by 42,600 (+22%)"
+    assert (two_tx.ringfence, two_tx.morpho, two_tx.goal) == (232_600, 167_952, None)
+    assert two_tx.ratio == "1.38×" and two_tx.status == ""
+    both = by_op["open_close_from_nothing"]
+    assert both.ringfence == 354_232 and both.morpho is None and both.status == "missed by 69,232 (+24%)"
+    assert by_op["market_creation"].status == "missed by 1,812,747 (+40%)"
+    assert list(by_op) == [op for op, _ in OPERATIONS if op in by_op]  # display order
+    # Without Morpho, its two-transaction rows do not show (they would repeat Ringfence's figure)
+    assert "open_from_nothing_2tx" not in {r.op for r in rows(rf, None)}
+    assert {r.op for r in rows(rf, None)} == {"open_from_nothing", "close_profit", "open_close_from_nothing",
+                                              "market_creation"}
+
+
+def test_bench_markdown_says_what_each_side_includes():
+    rf, mb = _recorders()
+    meta = {"date": "d", "duration_s": 1.0, "anvil": "anvil", "hardfork": "prague", "prune_history": 64,
+            "ringfence_compiler": "rc", "morpho_compiler": "mc", "feed_compiler": "fc"}
+    text = bench_markdown(rows(rf, mb), rf, mb, meta, [], [], [])
+    includes = text.split("## What each side's figures include", 1)[1].split("\n## ", 1)[0]
+    for needle in ("IrmMock", "AdaptiveCurveIrm", "morpho-blue-irm", "proxy", "onMorphoRepay", "0 → x → 0"):
+        assert needle in includes, needle
+    missed = text.split("## Missed goals", 1)[1]
+    assert ('**open + close from nothing, one transaction each (Morpho: bundler)**: missed by 69,232 (+24%); '
+            'the sum of "open from nothing, one transaction (Morpho: bundler)" + "close at a profit') in missed
+    measures = text.split("## What each row measures", 1)[1]
+    two_tx_line = next(line for line in measures.splitlines() if line.startswith("| open from nothing, Morpho in two"))
+    assert "`supplyCollateral + borrow`" in two_tx_line and 'the figure of "open from nothing' in two_tx_line
