@@ -294,6 +294,8 @@ def test_donation_to_vault_changes_nothing_and_owner_recovers_it(market, pool, o
     pool.recoverDonation(vault, usdc, alice, sender=alice)
     assert int(usdc.balanceOf(alice)) == alice_before + 1_000 * USDC
     assert usdc.balanceOf(vault) == 400 * USDC
+    with reverts("ZeroAmount"):  # the margin is not a donation: nothing is left to recover
+        pool.recoverDonation(vault, usdc, alice, sender=alice)
 
 
 def test_actions_on_one_vault_leave_other_vaults_untouched(market, alice, bob, open_vault, usdc, set_price):
