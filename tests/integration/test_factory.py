@@ -79,6 +79,35 @@ def _name(text: str) -> bytes:
     return text.encode().ljust(32, b"\0")
 
 
+# The other ratios of a 100x market, so that only IM's own bound can decide.
+LOW_IM = {"maintenance_margin_wad": WAD // 200, "liquidation_target_wad": 8 * WAD // 1000,
+          "keeper_bonus_wad": 2 * WAD // 1000, "liquidation_penalty_wad": 2 * WAD // 1000, "keeper_bonus_min": 0}
+
+
+@pytest.mark.parametrize(
+    ("changes", "name", "accepted"),
+    [
+        # The dust bounds fit the pool's 96-bit storage: 2**96 - 1 is accepted, 2**96 refused by name.
+        ({"min_margin": 2**96 - 1}, "minMargin", True),
+        ({"min_margin": 2**96}, "minMargin", False),
+        ({"min_notional": 2**96 - 1, "max_position_notional": 2**100, "max_open_interest": 2**100}, "minNotional", True),
+        ({"min_notional": 2**96, "max_position_notional": 2**100, "max_open_interest": 2**100}, "minNotional", False),
+        ({"initial_margin_wad": WAD // 100, **LOW_IM}, "initialMarginWad", True),  # 100x, the lowest IM
+        ({"initial_margin_wad": WAD // 100 - 1, **LOW_IM}, "initialMarginWad", False),
+    ],
+)
+def test_params_at_a_storage_width_or_leverage_bound_are_refused_by_that_name(
+    protocol, params, changes, name, accepted
+):
+    """Each bound decides alone: the candidate breaks only the named one (so a loosened bound is seen)."""
+    candidate = params.with_(**changes)
+    if accepted:
+        protocol.factory.checkParams(candidate.as_tuple())
+        return
+    with reverts("ParameterOutOfBounds", name=_name(name)):
+        protocol.factory.checkParams(candidate.as_tuple())
+
+
 def test_keeper_bonus_floor_cap_is_fixed_per_market(protocol, owner, usdc, oracle, params, project):
     """P2: the cap on a market's bonus floor is chosen at creation, at most 100 whole tokens of the
     settlement token, and every later change is held to it."""
