@@ -127,6 +127,13 @@ def test_zero_amounts_and_dust_are_refused(market, lp):
         market.request_redeem(lp, 10**5)
     assert int(pool.convertToAssets(2 * 10**6)) >= 1
     market.request_redeem(lp, 2 * 10**6)  # one unit or more: accepted
+    # Zero is refused as zero first, before the controller and the pending request are looked at.
+    with reverts("ZeroAmount"):
+        pool.requestRedeem(0, lp, lp, sender=lp)  # lp's redemption is pending
+    with reverts("ZeroAmount"):
+        pool.requestRedeem(0, "0x" + "00" * 20, lp, sender=lp)
+    with reverts("ZeroAmount"):
+        pool.requestDeposit(0, "0x" + "00" * 20, sender=lp)
 
 
 def test_sweep_leaves_pending_deposits_alone(market, bob, mallory, usdc, keeper):
