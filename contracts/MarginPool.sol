@@ -382,7 +382,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     // ================================================================ admin
 
     /// @inheritdoc IMarginPool
-    function setParams(MarketParams calldata params_) external onlyFactory {
+    function setParams(MarketParams memory params_) external onlyFactory {
         _storeParams(params_);
         emit ParamsUpdated(params_);
     }
@@ -494,6 +494,16 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @notice Always 0: LPs leave through `requestRedeem`.
     function maxRedeem(address) public pure override(ERC4626, IERC4626) returns (uint256) {
         return 0;
+    }
+
+    /// @notice Always reverts: LPs leave through `requestRedeem`.
+    function withdraw(uint256 assets, address, address owner) public override(ERC4626, IERC4626) returns (uint256) {
+        revert ERC4626ExceededMaxWithdraw(owner, assets, 0);
+    }
+
+    /// @notice Always reverts: LPs leave through `requestRedeem`.
+    function redeem(uint256 shares, address, address owner) public override(ERC4626, IERC4626) returns (uint256) {
+        revert ERC4626ExceededMaxRedeem(owner, shares, 0);
     }
 
     /// @inheritdoc IMarginPool
@@ -953,21 +963,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         super._deposit(caller, receiver, assets, shares);
     }
 
-    function _withdraw(address caller, address receiver, address owner, uint256 assets, uint256 shares)
-        internal
-        override
-        nonReentrant
-    {
-        super._withdraw(caller, receiver, owner, assets, shares);
-    }
-
     function _transferIn(address from, uint256 assets) internal override {
         _pullInto(address(this), from, assets);
         _liquidity += assets.toUint128();
-    }
-
-    function _transferOut(address to, uint256 assets) internal override {
-        _liquidity -= assets.toUint128();
-        IERC20(asset()).safeTransfer(to, assets);
     }
 }

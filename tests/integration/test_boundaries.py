@@ -153,6 +153,11 @@ def test_redemption_settles_only_within_the_free_liquidity_and_sync_exits_are_cl
         pool.redeem(1, lp, lp, sender=lp)
     with reverts("ERC4626ExceededMaxWithdraw", owner=lp, assets=1, max=0):
         pool.withdraw(1, lp, lp, sender=lp)
+    # Closed means closed: even zero is refused (no Withdraw event for nothing).
+    with reverts("ERC4626ExceededMaxRedeem", owner=lp, shares=0, max=0):
+        pool.redeem(0, lp, lp, sender=lp)
+    with reverts("ERC4626ExceededMaxWithdraw", owner=lp, assets=0, max=0):
+        pool.withdraw(0, lp, lp, sender=lp)
     assert int(pool.totalSupply()) > 0 and int(pool.maxDeposit(bob)) == int(pool.maxMint(bob)) == 0
     with reverts("ERC4626ExceededMaxDeposit", receiver=bob, assets=USDC, max=0):
         pool.deposit(USDC, bob, sender=bob)
