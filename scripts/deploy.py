@@ -11,14 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option, skip_confirmation_option
+from ape.cli import account_option, skip_confirmation_option
 
+from ringfence.chain.connection import ChainCommand
 from ringfence.chain.deployments import DeployError, default_deployments_path, is_live
 from ringfence.deploy import deploy, load_markets
 from ringfence.errors import RingfenceError
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Deploy Ringfence and the markets of a file")
+@click.command(cls=ChainCommand, short_help="Deploy Ringfence and the markets of a file")
 @click.option("--markets", "markets_file", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The markets file (YAML, human units), e.g. markets/local.yaml")
