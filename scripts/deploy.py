@@ -15,8 +15,8 @@ from ape.cli import account_option, skip_confirmation_option
 
 from ringfence.chain.connection import ChainCommand
 from ringfence.chain.deployments import DeployError, default_deployments_path, is_live
-from ringfence.deploy import deploy, load_markets
-from ringfence.errors import RingfenceError
+from ringfence.deploy import DeployChecksFailed, deploy, load_markets
+from ringfence.errors import RingfenceError, one_line
 
 
 @click.command(cls=ChainCommand, short_help="Deploy Ringfence and the markets of a file")
@@ -58,9 +58,16 @@ def cli(provider, markets_file, deployments_file, deployments_dir, create2, acco
     try:
         report = deploy(account, spec, path=path, confirm=confirm, log=click.echo,
                         use_create2=create2)
+    except DeployChecksFailed as exc:
+        *first, last = exc.problems
+        for problem in first:
+            click.echo(f"Error: {problem}", err=True)
+        if first:
+            last += f" ({len(exc.problems)} problems in {markets_file}: nothing was sent)"
+        raise click.ClickException(last) from None
     except (DeployError, RingfenceError) as exc:
         message = exc.message if isinstance(exc, RingfenceError) else str(exc)
-        raise click.ClickException(message) from None
+        raise click.ClickException(one_line(message)) from None
     factory = report.data["contracts"]["PoolFactory"]["address"]
     click.echo(f"{len(report.sent)} transaction(s) sent; factory {factory}")
     for market_id, market in report.data["markets"].items():
