@@ -57,7 +57,6 @@ from ringfence.deploy.markets_file import (
     load_markets,
 )
 from ringfence.deploy.preflight import DeployChecksFailed, aggregator_abi, chain_problems
-from ringfence.errors import contract_errors
 from ringfence.sdk import MarketParams, erc20
 
 __all__ = ["deploy"]
@@ -309,9 +308,9 @@ class ProtocolDeployer(ContractDeployer):
             description = (f"factory.createPool({asset}, {oracle['address']}, {market.id} params, "
                            f"{cap}, {market.name!r}, {market.symbol!r})")
             self._ask(description)
-            with contract_errors():
-                receipt = factory.createPool(asset, oracle["address"], params.as_tuple(), cap,
-                                             market.name, market.symbol, sender=self.account)
+            receipt = self.send(description, lambda: factory.createPool(
+                asset, oracle["address"], params.as_tuple(), cap, market.name, market.symbol,
+                sender=self.account))
             pool = str(receipt.decode_logs(factory.PoolCreated)[0].pool)
             tx = self._sent(description, receipt)
         instance = at(self.project.MarginPool, pool)

@@ -11,11 +11,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ringfence.deploy import DeployChecksFailed, deploy, load_markets, param_violation, preflight
+from ringfence.deploy import (
+    DeployChecksFailed,
+    DeployError,
+    deploy,
+    load_markets,
+    param_violation,
+    preflight,
+)
 from ringfence.errors import RingfenceError, contract_errors
 from ringfence.sdk import MarketParams
 from ringfence.solidity import camel_case
-from tests.integration.test_deploy import ETH_PARAMS_YAML, write_markets
+from tests.integration.test_deploy import ETH_PARAMS_YAML, ROOT, write_markets
 
 WAD = 10**18
 BASE = MarketParams.default(6)
@@ -157,3 +164,47 @@ def test_ape_run_deploy_prints_one_line_per_problem(owner, usdc, feed, chain, se
                      (f"Error: market BTC-USD: maintenance_margin 10% must be below initial_margin 10% "
                      f"(2 problems in {file}: nothing was sent)")]
     assert owner.nonce == nonce and not Path(tmp_path / "d.json").exists()
+
+
+# ==================================================================================== failed transactions
+
+
+def test_a_failed_deployment_transaction_is_one_line_without_its_data(owner, tmp_path, monkeypatch):
+    """A provider failure (insufficient funds, say) whose text carries the whole transaction, the
+    contract's creation code in hex: one line, the hex shortened to its size."""
+    from ape.exceptions import TransactionError
+
+    def fail(self, txn, *args, **kwargs):
+        raise TransactionError(f"insufficient funds for gas * price + value: tx {{'data': '0x{'ab' * 15_000}'}}\n"
+                               "Trace:\n  ...")
+
+    monkeypatch.setattr(type(owner), "call", fail)
+    with pytest.raises(DeployError) as info:
+        deploy(owner, ROOT / "markets" / "local.yaml", path=tmp_path / "d.json")
+    message = str(info.value)
+    assert message.startswith("deploy MarginPoolDeployer(") and "\n" not in message and len(message) < 500
+    assert "the transaction failed: insufficient funds for gas * price + value: tx {'data': '0x… (15000 bytes)'}" \
+        in message
+
+
+def test_a_create2_address_already_taken_says_what_is_there(owner, usdc, tmp_path):
+    """A CREATE2 deployment that reverts because its address already holds a contract: what is there,
+    and how to adopt it or deploy a fresh set."""
+    from ape.exceptions import ContractLogicError
+
+    from ringfence.deploy.deployer import ProtocolDeployer
+
+    run = ProtocolDeployer(owner, load_markets(ROOT / "markets" / "local.yaml"), tmp_path / "d.json",
+                           lambda _: True, lambda _: None, use_create2=False)
+
+    def revert():
+        raise ContractLogicError("Transaction failed.")
+
+    with pytest.raises(DeployError) as info:
+        run.send("deploy Lens() at X (CREATE2)", revert, create2_target=usdc.address)
+    assert str(info.value) == (f"deploy Lens() at X (CREATE2): a contract is already deployed at {usdc.address}: "
+                               "run the deployment again to adopt it (its deployments file records it), or "
+                               "deploy a fresh set with --no-create2")
+    empty = "0x" + "00" * 19 + "77"
+    with pytest.raises(RingfenceError):  # nothing there: the revert itself
+        run.send("deploy Lens() at X (CREATE2)", revert, create2_target=empty)
