@@ -332,6 +332,18 @@ def anvil_revert_data(message: str) -> bytes | None:
     return bytes.fromhex(selector + (hex_args if len(hex_args) % 2 == 0 else ""))
 
 
+_LONG_HEX = re.compile(r"0x[0-9a-fA-F]{66,}")
+
+
+def one_line(text: Any, limit: int = 300) -> str:
+    """``text`` (an exception, say) as one line for a user: its first non-blank line, stripped, with
+    hex blobs longer than a hash (a transaction's data, a contract's code) shortened to their size,
+    and cut at ``limit`` characters."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    line = _LONG_HEX.sub(lambda m: f"0x… ({(len(m.group(0)) - 2) // 2} bytes)", lines[0] if lines else "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 @contextmanager
 def contract_errors() -> Iterator[None]:
     """Re-raises contract reverts inside the block as :class:`RingfenceError` subclasses."""

@@ -11,14 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option, skip_confirmation_option
+from ape.cli import account_option, skip_confirmation_option
 
+from ringfence.chain.connection import ChainCommand
 from ringfence.chain.deployments import DeployError, default_deployments_path, is_live
-from ringfence.deploy import deploy, load_markets
-from ringfence.errors import RingfenceError
+from ringfence.deploy import DeployChecksFailed, deploy, load_markets
+from ringfence.errors import RingfenceError, one_line
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Deploy Ringfence and the markets of a file")
+@click.command(cls=ChainCommand, short_help="Deploy Ringfence and the markets of a file")
 @click.option("--markets", "markets_file", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The markets file (YAML, human units), e.g. markets/local.yaml")
@@ -57,9 +58,16 @@ def cli(provider, markets_file, deployments_file, deployments_dir, create2, acco
     try:
         report = deploy(account, spec, path=path, confirm=confirm, log=click.echo,
                         use_create2=create2)
+    except DeployChecksFailed as exc:
+        *first, last = exc.problems
+        for problem in first:
+            click.echo(f"Error: {problem}", err=True)
+        if first:
+            last += f" ({len(exc.problems)} problems in {markets_file}: nothing was sent)"
+        raise click.ClickException(last) from None
     except (DeployError, RingfenceError) as exc:
         message = exc.message if isinstance(exc, RingfenceError) else str(exc)
-        raise click.ClickException(message) from None
+        raise click.ClickException(one_line(message)) from None
     factory = report.data["contracts"]["PoolFactory"]["address"]
     click.echo(f"{len(report.sent)} transaction(s) sent; factory {factory}")
     for market_id, market in report.data["markets"].items():

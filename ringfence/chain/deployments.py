@@ -23,6 +23,7 @@ __all__ = [
     "is_live",
     "load_deployments",
     "network_label",
+    "no_deployment_message",
     "save_deployments",
     "write_json",
 ]
@@ -52,6 +53,15 @@ def default_deployments_path(provider: Any, directory: str | Path = "deployments
 def is_live(provider: Any) -> bool:
     """Not the local network and not a fork: transactions cost real money."""
     return not provider.network.is_dev
+
+
+def no_deployment_message(provider: Any, path: str | Path) -> str:
+    """One line for a command that found no Ringfence deployment in ``path`` for the connected
+    network (no file, no factory in it, or no code at its factory): what to run first."""
+    choice = getattr(provider, "network_choice", None) or provider.network.choice
+    markets = "markets/<file>.yaml" if is_live(provider) else "markets/local.yaml"
+    return (f"no Ringfence deployment for {provider.network.choice} in {path}: run "
+            f"`ape run deploy --network {choice} --markets {markets}` first")
 
 
 def check_chain_id(provider: Any) -> None:

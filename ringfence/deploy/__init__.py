@@ -6,6 +6,8 @@ entry point; this package is the logic, usable in-process too (the tests call :f
 - :mod:`ringfence.deploy.markets_file`: the markets file (YAML, human units) and its checks;
 - :mod:`ringfence.deploy.create2`: one contract at a time (CREATE2 through the deterministic-
   deployment proxy where it exists, else CREATE), recorded in the deployments file;
+- :mod:`ringfence.deploy.preflight`: the checks made before the first transaction (the factory's
+  bounds on every market's parameters, the tokens and feeds on the chain);
 - :mod:`ringfence.deploy.deployer`: the protocol and its markets, in order (:func:`deploy`);
 - :mod:`ringfence.deploy.abi_export`: the ABIs as JSON (``python -m ringfence.deploy abi``);
 - the deployments file itself, and the checks on the connected chain, are
@@ -40,6 +42,7 @@ from ringfence.deploy.markets_file import (
     market_params,
     parse_duration,
 )
+from ringfence.deploy.preflight import DeployChecksFailed, param_violation
 from ringfence.units import parse_ratio
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "HUMAN_PARAMS",
     "PARAM_FIELDS",
     "DeployAborted",
+    "DeployChecksFailed",
     "DeployError",
     "DeployReport",
     "MarketSpec",
@@ -66,6 +70,7 @@ __all__ = [
     "load_markets",
     "market_params",
     "network_label",
+    "param_violation",
     "parse_duration",
     "parse_ratio",
     "save_deployments",

@@ -32,7 +32,7 @@ from ringfence.chain.deployments import (
     save_deployments,
 )
 from ringfence.deploy.markets_file import MarketsFile
-from ringfence.errors import contract_errors
+from ringfence.errors import contract_errors, one_line
 
 __all__ = [
     "CREATE2_PROXY",
@@ -205,12 +205,32 @@ class ContractDeployer:
 
     def _transact(self, action: str, description: str, method: Any, *args: Any) -> Any:
         self._ask(description)
-        with contract_errors():
-            receipt = method(*args, sender=self.account)
+        receipt = self.send(description, lambda: method(*args, sender=self.account))
         entry = {"action": action, **self._sent(description, receipt)}
         self.report.data["transactions"].append(entry)
         self.save()
         return receipt
+
+    def send(self, description: str, transaction: Callable[[], Any], create2_target: str | None = None) -> Any:
+        """``transaction()``'s receipt. A revert is its contract error (:func:`contract_errors`); any
+        other failure a one-line :class:`DeployError` (no transaction dump). When a CREATE2 deployment
+        fails because its address already holds a contract, the error says so and what to do."""
+        from ringfence.errors import RingfenceError
+
+        try:
+            with contract_errors():
+                return transaction()
+        except RingfenceError as error:
+            collided = create2_target is not None and self._code_hash(create2_target) is not None
+            if not collided:
+                raise
+            raise DeployError(
+                f"{description}: a contract is already deployed at {create2_target}: run the deployment "
+                f"again to adopt it (its deployments file records it), or deploy a fresh set with --no-create2"
+            ) from error
+        except Exception as exc:  # a provider or signing failure: one line for the user
+            raise DeployError(f"{description}: the transaction failed: {one_line(exc) or type(exc).__name__}") \
+                from exc
 
     def _initcode(self, contract_name: str, args: tuple[Any, ...]) -> tuple[Any, bytes]:
         container = getattr(self.project, contract_name)
@@ -255,8 +275,7 @@ class ContractDeployer:
             txn = self.provider.network.ecosystem.create_transaction(
                 receiver=CREATE2_PROXY, data=salt + initcode, sender=self.account.address
             )
-            with contract_errors():
-                receipt = self.account.call(txn)
+            receipt = self.send(description, lambda: self.account.call(txn), address)
             if self._code_hash(address) is None:
                 raise DeployError(f"the CREATE2 proxy did not create {contract_name} at {address}")
         else:
@@ -264,8 +283,7 @@ class ContractDeployer:
             description = f"deploy {shown} at {address}"
             entry.update(method="create", salt=None)
             self._ask(description)
-            with contract_errors():
-                receipt = self.account.call(create_txn)
+            receipt = self.send(description, lambda: self.account.call(create_txn))
             address = to_checksum_address(str(receipt.contract_address))
             entry["address"] = address
         entry.update(self._sent(description, receipt))

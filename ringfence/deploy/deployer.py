@@ -44,7 +44,6 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from ringfence.abi import at
-from ringfence.chain.contracts import abi as contract_abi
 from ringfence.chain.deployments import DeployError, default_deployments_path
 from ringfence.deploy.create2 import ContractDeployer, DeployReport, same
 from ringfence.deploy.markets_file import (
@@ -57,22 +56,12 @@ from ringfence.deploy.markets_file import (
     exact_units,
     load_markets,
 )
-from ringfence.errors import contract_errors
+from ringfence.deploy.preflight import DeployChecksFailed, aggregator_abi, chain_problems
 from ringfence.sdk import MarketParams, erc20
 
 __all__ = ["deploy"]
 
 ZERO_ADDRESS = "0x" + "00" * 20
-
-AGGREGATOR_ENTRIES = ("decimals", "description")
-"""What the deployment reads of a price feed it did not deploy (Chainlink's AggregatorV3Interface)."""
-
-
-def aggregator_abi() -> list[dict[str, Any]]:
-    """The ABI of :data:`AGGREGATOR_ENTRIES`, from the compiled ``MockAggregator`` (which implements
-    AggregatorV3Interface)."""
-    return contract_abi("MockAggregator", AGGREGATOR_ENTRIES)
-
 
 class ProtocolDeployer(ContractDeployer):
     """One deployment run (see :func:`deploy`): the protocol's contracts, then each market."""
@@ -82,6 +71,10 @@ class ProtocolDeployer(ContractDeployer):
         self.load()
         if self.live and self.spec.uses_mocks:
             raise DeployError("deploy-mock is for local chains and forks, not a live network")
+        problems = chain_problems(self.spec, lambda address: self._code_hash(address) is not None,
+                                  int(self.chain.blocks.head.timestamp))
+        if problems:
+            raise DeployChecksFailed(self.spec.path, problems)
         contracts = self.report.data["contracts"]
         me = str(self.account.address)
         owner = self.spec.owner or me
@@ -109,17 +102,11 @@ class ProtocolDeployer(ContractDeployer):
         self._record("contracts", "Lens", self.deploy_contract(
             "Lens", (), "Lens", contracts.get("Lens")))
 
-        # Check every new market's parameters before the first market transaction.
-        plans = [(m, self._token_decimals(m)) for m in self.spec.markets]
-        for market, decimals in plans:
-            if decimals is None:
-                continue  # a mock token not deployed yet: its decimals come from the file
-            with contract_errors():
-                factory.checkParams(market.market_params(decimals).as_tuple())
+        # Every market's parameters were checked against the factory's bounds before any transaction.
         missing = [m.id for m in self.spec.markets if not self._market_exists(m.id, factory)]
         if missing:
             self._need_owner(is_owner, factory, f"create market(s) {', '.join(missing)}")
-        for market, _ in plans:
+        for market in self.spec.markets:
             self._market(market, factory)
 
         self._hand_over(factory, owner, guardian, is_owner)
@@ -321,9 +308,9 @@ class ProtocolDeployer(ContractDeployer):
             description = (f"factory.createPool({asset}, {oracle['address']}, {market.id} params, "
                            f"{cap}, {market.name!r}, {market.symbol!r})")
             self._ask(description)
-            with contract_errors():
-                receipt = factory.createPool(asset, oracle["address"], params.as_tuple(), cap,
-                                             market.name, market.symbol, sender=self.account)
+            receipt = self.send(description, lambda: factory.createPool(
+                asset, oracle["address"], params.as_tuple(), cap, market.name, market.symbol,
+                sender=self.account))
             pool = str(receipt.decode_logs(factory.PoolCreated)[0].pool)
             tx = self._sent(description, receipt)
         instance = at(self.project.MarginPool, pool)

@@ -16,7 +16,7 @@ also settles the LPs' pending deposit and redemption requests after each new ora
 Importing this package touches no network.
 """
 
-from ringfence.keeper.config import KeeperConfig, resolve_deployment
+from ringfence.keeper.config import KeeperConfig, NoDeployment, resolve_deployment
 from ringfence.keeper.failures import describe_error
 from ringfence.keeper.index import LpRequest, MarketIndex, VaultIndex, VaultRecord
 from ringfence.keeper.keeper import Keeper
@@ -28,6 +28,7 @@ __all__ = [
     "KeeperConfig",
     "LpRequest",
     "MarketIndex",
+    "NoDeployment",
     "SentTx",
     "SettledTx",
     "StepReport",

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
+from ringfence.chain.connection import ChainCommand
 from ringfence.keeper.config import KeeperConfig, resolve_deployment
 from ringfence.keeper.failures import describe_error
 from ringfence.keeper.keeper import Keeper
@@ -47,11 +48,8 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
         account = accounts.test_accounts[0]
     if live and account is not None and hasattr(account, "set_autosign"):
         account.set_autosign(True)  # a keyfile account: unlock once, sign every liquidation
-    try:
-        factory_address, lens_address, start = resolve_deployment(
-            factory=factory, deployments=deployments, lens=lens, start_block=start_block, provider=provider)
-    except Exception as exc:  # noqa: BLE001 - a usage problem
-        raise click.UsageError(str(exc)) from None
+    factory_address, lens_address, start = _deployment(provider, factory=factory, deployments=deployments,
+                                                       lens=lens, start_block=start_block)
     settings = {k: v for k, v in config.items() if v is not None}
     keeper = Keeper(factory_address, account=account, lens=lens_address, start_block=start,
                     config=KeeperConfig(**settings))
@@ -73,7 +71,34 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
     return 0
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Liquidate underwater Ringfence vaults, settle LP requests")
+class DeploymentMissing(click.ClickException):
+    """No factory where the keeper looked: one line, exit status 2 (as a usage error)."""
+
+    exit_code = 2
+
+
+def _deployment(provider: Any, *, factory: str | None, deployments: Path | None, lens: str | None,
+                start_block: int | None) -> tuple[str, str | None, int]:
+    """:func:`resolve_deployment`, and a factory with code on this chain; else :class:`DeploymentMissing`
+    saying what to run (or which address to check)."""
+    from ringfence.chain.deployments import default_deployments_path, no_deployment_message
+
+    try:
+        found = resolve_deployment(factory=factory, deployments=deployments, lens=lens,
+                                   start_block=start_block, provider=provider)
+    except Exception as exc:  # noqa: BLE001 - NoDeployment, an unreadable file, an address that is none
+        raise DeploymentMissing(str(exc)) from None
+    if not provider.get_code(found[0]):
+        if factory is not None:
+            raise DeploymentMissing(f"no contract at the factory address {found[0]} on "
+                                    f"{provider.network.choice}: check --factory")
+        path = deployments or default_deployments_path(provider)
+        raise DeploymentMissing(f"{no_deployment_message(provider, path)} (the factory it records, "
+                                f"{found[0]}, has no code on this chain)")
+    return found
+
+
+@click.command(cls=ChainCommand, short_help="Liquidate underwater Ringfence vaults, settle LP requests")
 @click.option("--factory", default=None, help="The PoolFactory address [default: from the deployments file]")
 @click.option("--deployments", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A deployments file of `ape run deploy` [default: deployments/<ecosystem>-<network>.json]")

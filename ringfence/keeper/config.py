@@ -8,7 +8,15 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-__all__ = ["KeeperConfig", "resolve_deployment"]
+__all__ = ["KeeperConfig", "NoDeployment", "resolve_deployment"]
+
+
+class NoDeployment(ValueError):
+    """No Ringfence deployment where the keeper looked; ``path`` is the deployments file read."""
+
+    def __init__(self, message: str, path: Path | None = None):
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass
@@ -61,20 +69,23 @@ def resolve_deployment(*, factory: str | None = None, deployments: str | Path | 
                        provider: Any = None) -> tuple[str, str | None, int]:
     """``(factory, lens, start_block)`` from explicit options, else from a deployments file
     (``deployments/<ecosystem>-<network>.json`` of :mod:`ringfence.chain.deployments` by default). The start
-    block defaults to the block the factory was deployed in (0 when unknown)."""
-    from ringfence.chain.deployments import default_deployments_path, load_deployments
+    block defaults to the block the factory was deployed in (0 when unknown). A deployments file
+    without a factory raises :class:`NoDeployment` (its message says what to run)."""
+    from ringfence.chain.deployments import (
+        default_deployments_path,
+        load_deployments,
+        no_deployment_message,
+    )
 
     data: dict[str, Any] = {}
     if deployments is not None or factory is None:
         path = Path(deployments) if deployments is not None else default_deployments_path(provider)
         data = load_deployments(path)
-        if not data and factory is None:
-            raise ValueError(f"no factory given and no deployments file at {path}")
     contracts = data.get("contracts", {})
     if factory is None:
         factory = contracts.get("PoolFactory", {}).get("address")
         if not factory:
-            raise ValueError("the deployments file has no PoolFactory")
+            raise NoDeployment(no_deployment_message(provider, path), path)
     if lens is None and contracts.get("Lens", {}).get("address"):
         lens = contracts["Lens"]["address"]
     if start_block is None:

@@ -30,13 +30,13 @@ from ringfence.chain.rpc import call
 from ringfence.deploy import (
     CREATE2_PROXY,
     DeployAborted,
+    DeployChecksFailed,
     DeployError,
     deploy,
     load_markets,
     market_params,
     parse_duration,
 )
-from ringfence.errors import RingfenceError
 from ringfence.sdk import SECONDS_PER_YEAR, MarketParams
 from ringfence.units import WAD
 
@@ -448,11 +448,11 @@ def test_out_of_bounds_parameters_stop_before_any_market(accounts, tmp_path):
                     .replace("keeper_bonus: 1%", "keeper_bonus: 0.1%")
                     .replace("liquidation_penalty: 1%", "liquidation_penalty: 0.1%"))
     path = tmp_path / "deployments.json"
-    with pytest.raises(RingfenceError) as info:
+    nonce = count_nonce(owner)
+    with pytest.raises(DeployChecksFailed) as info:
         deploy(owner, file, path=path)
-    assert info.value.name == "ParameterOutOfBounds" and "initialMarginWad" in info.value.message
-    data = json.loads(path.read_text())
-    assert data["mocks"] == {} and data["markets"] == {}  # nothing of the market was deployed
+    assert info.value.problems == ["market ETH-USD: initial_margin 0.5% must be at least 1%"]
+    assert count_nonce(owner) == nonce and not path.exists()  # checked before the first transaction
 
 
 # ==================================================================================== separate nodes

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from eth_utils import to_checksum_address
 from silverback import StateSnapshot
 
 from tests.conftest import ETH, USDC
@@ -154,10 +155,24 @@ def test_ape_run_keeper_reports_a_stale_oracle_with_status_1(chain, protocol, ma
     assert result.exit_code == 1 and "1 error(s)" in result.output and keeper.nonce == nonce
 
 
-def test_ape_run_keeper_needs_a_factory(chain, tmp_path, cli):
-    args = ["--network", chain.provider.network.choice, "--deployments", str(tmp_path / "none.json"), "--once"]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 2 and "no factory" in result.output
+def test_ape_run_keeper_needs_a_deployment(chain, tmp_path, cli):
+    """No deployments file, or one whose factory has no code on this chain: one line saying what to run."""
+    network = chain.provider.network.choice
+    missing = tmp_path / "none.json"
+    gone = tmp_path / "gone.json"
+    gone.write_text(json.dumps({"format": 1, "contracts": {"PoolFactory": {"address": "0x" + "de" * 20}}}))
+    for path in (missing, gone):
+        result = CliRunner().invoke(cli, ["--network", network, "--deployments", str(path), "--once"])
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert result.exit_code == 2 and len(lines) == 1, result.output
+        assert lines[0].startswith(f"Error: no Ringfence deployment for {network} in {path}: run `ape run deploy "
+                                   f"--network {chain.provider.network_choice} --markets markets/local.yaml` first")
+        assert "Traceback" not in result.output and "ContractNotFound" not in result.output
+    assert "has no code on this chain" in lines[0]
+    result = CliRunner().invoke(cli, ["--network", network, "--factory", "0x" + "de" * 20, "--once"])
+    factory = to_checksum_address("0x" + "de" * 20)
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        f"Error: no contract at the factory address {factory} on {network}: check --factory"]
 
 
 def test_run_follows_blocks(chain, protocol, market, few_vaults, keeper, set_price):
