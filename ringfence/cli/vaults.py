@@ -70,12 +70,12 @@ def vault_report(view: MarketView, vault: str) -> tuple[dict[str, Any], list[tup
     shown without one (``price_unavailable`` says why); closed, its liquidation and claimable
     credit (the contract's PositionNotOpen for a vault closed by its owner with nothing to claim)."""
     market = view.market
-    position = market.position(vault)
-    if position.status != Position.OPEN:
-        return _closed_report(view, vault, position)
     try:
         state = market.vault_state(vault)
     except RingfenceError:
+        position = market.position(vault)
+        if position.status != Position.OPEN:
+            return _closed_report(view, vault, position)
         reason = price_refusal(view)
         if reason is None:
             raise
