@@ -411,7 +411,7 @@ def test_every_error_is_one_line_and_sends_nothing(node):
         (["open", "--short", "--size", "0.1", "--margin", "5", *ETH_USD, "--account", "TEST::6"],
          "margin 5.00 USDC is below the market minimum 10.00 USDC"),
         (["remove-margin", vault, "--amount", "450", "--account", "TEST::2"],
-         "margin would fall below initial margin: 146.99 USDC < 300.00 USDC; at most "),
+         "USDC < 300.00 USDC; at most 296.99"),  # 600 - 450 - fees < 10 % of 3,000; 600 - 303 at most
         (["open", "--long", "--size", "1", "--margin", "500", *ETH_USD, "--account", "TEST::9"],
          f"balance 0.00 USDC of {node.accounts[9]} is below 500.00 USDC"),
         (["add-margin", vault, "--amount", "400.0000001"], "at most 6 decimals"),
