@@ -271,6 +271,16 @@ class MarketReads:
             liquidatable=bool(v.liquidatable), decimals=self.decimals,
         )
 
+    def max_removable(self, vault: str, seconds: int = 60) -> int:
+        """The most margin the owner of ``vault`` can remove (:func:`ringfence.model.max_removable`)
+        at the oracle price, with ``seconds`` more borrow fees than now (a transaction is mined later
+        than this read); the oracle's error without a price."""
+        snap = self.snapshot()
+        price = snap.price_wad if snap.price_wad is not None else self.price()
+        params = snap.params.with_(asset_decimals=self.decimals)
+        fee_index = snap.fee_index + params.borrow_rate_wad * seconds
+        return model.max_removable(params, self.position(vault), price, fee_index)
+
     def check(self, function: str, *args: Any, sender: Any) -> None:
         """Runs the pool's ``function(*args)`` from ``sender`` as an ``eth_call`` (nothing is sent):
         returns if the transaction would go through, else raises its named error."""

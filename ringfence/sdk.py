@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from ringfence.abi import at, erc20_abi
 from ringfence.chain.contracts import container
@@ -24,6 +24,9 @@ MIN_DELAY = 3600
 """``PoolFactory.MIN_DELAY``: the shortest owner delay a factory accepts (seconds)."""
 DEFAULT_DELAY = 24 * 3600
 """The owner delay (``PoolFactory.delay``, seconds) the tooling deploys with unless told otherwise."""
+Approve = bool | Literal["unlimited"]
+"""How a call that pulls tokens approves the pool: ``True`` exactly the amount (when the allowance is
+short of it), ``"unlimited"`` the largest allowance (opt-in), ``False`` not at all."""
 MAX_KEEPER_BONUS_MIN_TOKENS = 100
 """``PoolFactory.MAX_KEEPER_BONUS_MIN_TOKENS``: a market's cap on its keeper-bonus floor is at most this
 many whole settlement tokens."""
@@ -60,10 +63,11 @@ class VaultState:
 
     @property
     def leverage(self) -> Decimal:
-        """Notional / equity (infinite when equity <= 0)."""
-        if self.equity <= 0:
+        """Notional at the current price / margin (infinite without margin): the leverage of
+        :meth:`Market.quote` (at the entry price) followed through price moves."""
+        if self.margin <= 0:
             return Decimal("Infinity")
-        return Decimal(self.notional) / Decimal(self.equity)
+        return Decimal(self.notional) / Decimal(self.margin)
 
     def human(self) -> dict[str, str]:
         """The state formatted for a table."""
@@ -143,19 +147,17 @@ class Market(MarketReads):
         margin: int,
         nonce: int = 0,
         acceptable_price_wad: int = 0,
-        approve: bool = True,
+        approve: Approve = True,
     ) -> str:
         """Opens a position in ``trader``'s vault ``nonce`` and returns the vault's address."""
         with contract_errors():
-            if approve:
-                self._approve(trader, margin)
+            self._approve(trader, margin, approve)
             self.pool.openPosition(nonce, is_long, size, margin, acceptable_price_wad, sender=trader)
         return self.vault_address(trader, nonce)
 
-    def add_margin(self, payer: Any, vault: str, amount: int, approve: bool = True) -> None:
+    def add_margin(self, payer: Any, vault: str, amount: int, approve: Approve = True) -> None:
         with contract_errors():
-            if approve:
-                self._approve(payer, amount)
+            self._approve(payer, amount, approve)
             self.pool.addMargin(vault, amount, sender=payer)
 
     def remove_margin(self, owner: Any, vault: str, amount: int, receiver: Any = None) -> None:
@@ -180,21 +182,19 @@ class Market(MarketReads):
         return int(receipt.decode_logs(self.pool.Claimed)[0].amount)
 
     # ------------------------------------------------------------ LPs
-    def deposit(self, lp: Any, assets: int, approve: bool = True) -> int:
+    def deposit(self, lp: Any, assets: int, approve: Approve = True) -> int:
         """The first deposit of an empty pool (no shares yet): immediate; returns the shares minted.
         Once the pool has shares, LPs enter with :meth:`request_deposit` and :meth:`settle_deposit`."""
         with contract_errors():
-            if approve:
-                self._approve(lp, assets)
+            self._approve(lp, assets, approve)
             receipt = self.pool.deposit(assets, lp, sender=lp)
         return int(receipt.decode_logs(self.pool.Deposit)[0].shares)
 
-    def request_deposit(self, lp: Any, assets: int, controller: Any = None, approve: bool = True) -> int:
+    def request_deposit(self, lp: Any, assets: int, controller: Any = None, approve: Approve = True) -> int:
         """Pays ``assets`` for shares of ``controller`` (default ``lp``), minted by :meth:`settle_deposit`
         once the oracle has published a round after this block; returns the most shares it can get."""
         with contract_errors():
-            if approve:
-                self._approve(lp, assets)
+            self._approve(lp, assets, approve)
             receipt = self.pool.requestDeposit(assets, controller or lp, sender=lp)
         return int(receipt.decode_logs(self.pool.DepositRequested)[0].quoteShares)
 
@@ -262,10 +262,13 @@ class Market(MarketReads):
         """The settlement token (an ERC-20 contract instance)."""
         return erc20(self.asset_address)
 
-    def _approve(self, owner: Any, amount: int) -> None:
+    def _approve(self, owner: Any, amount: int, approve: Approve) -> None:
+        """Lets the pool pull ``amount`` of ``owner``'s tokens (see :data:`Approve`)."""
+        if approve is False:
+            return
         token = self.token()
         if int(token.allowance(owner, self.pool.address)) < amount:
-            token.approve(self.pool.address, 2**256 - 1, sender=owner)
+            token.approve(self.pool.address, 2**256 - 1 if approve == "unlimited" else amount, sender=owner)
 
 
 class Protocol:

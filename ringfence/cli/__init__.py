@@ -22,16 +22,19 @@ Every command takes ``--network`` (an Ape network choice, default ``ethereum:loc
 account alias or ``TEST::<n>``; on local networks and forks test account 0 by default). Markets
 come from ``--deployments`` (default ``deployments/<ecosystem>-<network>.json``, written by
 ``ape run deploy``; ``--market <id>`` picks one when it holds several) or ``--pool 0x…``; commands
-on a vault find its market from the vault. Amounts are human units: ``--size`` in the index asset
-(``1.5`` ETH), ``--margin``/``--amount`` in settlement tokens (``400`` USDC), prices in settlement
-tokens per index unit.
+on a vault find its market from the vault (and refuse a ``--market``/``--pool`` that is not the
+vault's). Amounts are human units: ``--size`` in the index asset (``1.5`` ETH),
+``--margin``/``--amount`` in settlement tokens (``400`` USDC), prices in settlement tokens per index
+unit, ``--slippage`` in percent (``0.5`` is 0.5 %, the default bound of ``open`` and ``close``).
+Amounts shown are rounded down when held or received, up when owed or required.
 
 Checks come before transactions: a trade that the reference model (:mod:`ringfence.model`, the
 exact mirror of the contracts), a balance, or a simulation of the transaction (``eth_call``) says
 would fail sends nothing — no approval, no reverted transaction. Approvals are for the exact
 amount. Any failure — a contract error, a model check, a bad argument, no node — is one line
-``error: …`` on stderr and exit status 1 (2 for usage errors). ``--json`` prints a command's
-result as JSON (integers raw, plus human strings).
+``error: …`` on stderr and exit status 1 (2 for usage errors). Once a transaction is mined the
+command reports it (exit status 0); a read after it that fails is one ``warning: …`` line.
+``--json`` prints a command's result as JSON (integers raw, plus human strings).
 """
 
 from __future__ import annotations

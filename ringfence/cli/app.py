@@ -146,7 +146,28 @@ class Session:
             pool = str(at(container("PositionVault"), vault).pool(skip_trace=True))
         except Exception:  # noqa: BLE001
             raise CliError(f"{vault} is not a Ringfence vault") from None
+        self._check_vault_scope(vault, pool)
         return vault, self.market_at(pool)
+
+    def _check_vault_scope(self, vault: str, pool: str) -> None:
+        """A ``--pool`` or ``--market`` given with a vault must be the vault's, or a one-line refusal
+        naming the vault's market (a vault's command finds its market from the vault)."""
+        wanted_pool, wanted_market = self.opts.get("pool"), self.opts.get("market")
+        if wanted_pool is None and wanted_market is None:
+            return
+        if wanted_pool is not None and (self.address_of(wanted_pool) or "").lower() == pool.lower() \
+                and wanted_market is None:
+            return
+        ids: list[str] = []
+        if wanted_market is not None:
+            _, data = self.deployments()
+            markets = data.get("markets", {})
+            ids = [k for k, v in markets.items() if str(v.get("pool", "")).lower() == pool.lower()]
+            if wanted_market in ids and (wanted_pool is None or wanted_pool.lower() == pool.lower()):
+                return
+        given = " ".join(f"{k} {v}" for k, v in (("--market", wanted_market), ("--pool", wanted_pool)) if v)
+        actual = f"market {ids[0]} (pool {pool})" if ids else f"pool {pool}"
+        raise CliError(f"vault {vault} is in {actual}, not {given}")
 
 
 def resolve_account(value: str | None, dev: bool) -> Any:

@@ -9,7 +9,7 @@ import click
 from ape.exceptions import ContractLogicError
 from eth_utils import is_address, to_checksum_address
 
-from ringfence.cli.formatting import fmt_amount, fmt_price, fmt_shares, fmt_time
+from ringfence.cli.formatting import distinct_places, fmt_amount, fmt_price, fmt_shares, fmt_time
 from ringfence.errors import (
     MESSAGES,
     UnknownRevertError,
@@ -25,13 +25,15 @@ __all__ = ["CliError", "first_line", "human_error", "read", "redecode"]
 _AMOUNT_ARGS = {"margin", "minimum", "notional", "maximum", "openInterest", "cap", "available",
                 "required", "free", "needed", "balance", "allowance", "assets", "max", "amount",
                 "expected", "received"}
+# Amount arguments that are requirements (shown rounded up; the others rounded down).
+_REQUIREMENT_ARGS = {"minimum", "required", "needed"}
 _PRICE_ARGS = {"priceWad", "acceptablePriceWad", "liquidationPriceWad"}
 # Errors whose arguments are not the market's amounts (ratios): shown raw.
 _RAW_ERRORS = {"ParameterOutOfBounds"}
 # Errors whose amounts are pool shares (shown with the pool's decimals when known, else raw).
 _SHARE_ERRORS = {"ERC4626ExceededMaxRedeem": {"shares", "max"}, "ERC4626ExceededMaxMint": {"shares", "max"}}
 # Error arguments that are timestamps (shown as UTC times).
-_TIME_ARGS = {"requestedAt", "priceUpdatedAt"}
+_TIME_ARGS = {"requestedAt", "priceUpdatedAt", "updatedAt"}
 
 
 class CliError(click.ClickException):
@@ -52,13 +54,16 @@ def human_error(error: Any, decimals: int | None = None, symbol: str = "",
             (share_args and share_decimals is None):
         return str(error.message)
     values = {}
+    # Enough decimals for two different amounts not to read the same ("300.00 < 300.00").
+    places = distinct_places([v for k, v in error.inputs.items() if k in _AMOUNT_ARGS and isinstance(v, int)],
+                             decimals)
     for key, value in error.inputs.items():
         if key in share_args and isinstance(value, int):
             values[key] = fmt_shares(value, share_decimals or 0)
         elif key in _TIME_ARGS and isinstance(value, int):
             values[key] = fmt_time(value)
         elif key in _AMOUNT_ARGS and isinstance(value, int):
-            values[key] = fmt_amount(value, decimals, symbol)
+            values[key] = fmt_amount(value, decimals, symbol, up=key in _REQUIREMENT_ARGS, places=places)
         elif key in _PRICE_ARGS and isinstance(value, int):
             values[key] = fmt_price(value)
         elif isinstance(value, str) and is_address(value):

@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import click
 
 from ringfence.units import from_units, from_wad
 
-__all__ = ["emit", "fmt_amount", "fmt_price", "fmt_ratio", "fmt_shares", "fmt_time"]
+__all__ = ["distinct_places", "emit", "fmt_amount", "fmt_price", "fmt_ratio", "fmt_shares", "fmt_time"]
 
 
-def fmt_amount(amount: int, decimals: int, symbol: str = "") -> str:
-    text = f"{from_units(amount, decimals):,.2f}"
+def _rounded(value: Decimal, places: int, up: bool) -> str:
+    """``value`` with ``places`` decimals, thousands separated, rounded up (towards +inf) or down."""
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    return f"{rounded.copy_abs() if rounded == 0 else rounded:,.{places}f}"  # no "-0.00"
+
+
+def fmt_amount(amount: int, decimals: int, symbol: str = "", *, up: bool = False, places: int = 2) -> str:
+    """Token units as tokens with ``places`` decimals (at most the token's), rounded as the contracts
+    round: down for what one holds or receives (a payout, a claim, a balance), ``up`` for what one
+    owes or needs (a requirement, fees owed)."""
+    text = _rounded(from_units(amount, decimals), min(places, max(decimals, 0)), up)
     return f"{text} {symbol}".rstrip()
+
+
+def distinct_places(values: list[int], decimals: int, places: int = 2) -> int:
+    """The fewest decimals (at least ``places``, at most ``decimals``) at which the differences
+    between the distinct ``values`` (token units) show."""
+    distinct = sorted(set(values))
+    gaps = [b - a for a, b in itertools.pairwise(distinct)]
+    if not gaps:
+        return min(places, decimals)
+    return min(decimals, max(places, decimals - len(str(min(gaps))) + 1))
 
 
 def fmt_price(price_wad: int) -> str:
@@ -25,7 +45,8 @@ def fmt_price(price_wad: int) -> str:
 
 
 def fmt_shares(shares: int, decimals: int) -> str:
-    return f"{from_units(shares, decimals):,.4f}"
+    """Pool shares with 4 decimals, rounded down (shares held or received)."""
+    return _rounded(from_units(shares, decimals), 4, up=False)
 
 
 def fmt_time(timestamp: int) -> str:

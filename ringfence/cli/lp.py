@@ -18,7 +18,7 @@ from ringfence.cli.errors import CliError, redecode
 from ringfence.cli.formatting import emit, fmt_time
 from ringfence.cli.view import (
     MarketView,
-    approve_exact,
+    after_sent,
     assets_text,
     check,
     ensure_balance,
@@ -118,8 +118,16 @@ def _request_line(view: MarketView, label: str, request: dict[str, Any] | None) 
     return label, f"{given} {fmt_time(request['time'])} for at most {most}{now_text}; {status}"
 
 
+def _lp_state_after_sent(view: MarketView, controller: str) -> dict[str, Any]:
+    """:func:`_lp_state` after a mined transaction: empty (and one warning line) if it cannot be read."""
+    return after_sent(view, f"the pool and the holdings of {controller}", lambda: _lp_state(view, controller)) or {}
+
+
 def _lp_lines(view: MarketView, s: dict[str, Any], requests: bool = True) -> list[tuple[str, str]]:
-    """:func:`_lp_state` as the lines the LP commands print (``requests``: with the pending ones)."""
+    """:func:`_lp_state` as the lines the LP commands print (``requests``: with the pending ones;
+    none for an empty state, one that could not be read)."""
+    if not s:
+        return []
     unavailable = "unavailable (the oracle refuses the price)"
     worth = view.amount(s["value"]) if s["value"] is not None else unavailable
     redeemable = unavailable if s["redeemable"] is None else (
@@ -173,9 +181,8 @@ def deposit(session: Session, as_json: bool, amount: str) -> None:
         ensure_balance(view, provider, units)
         if market.max_deposit(provider.address) > 0:  # the pool's first shares
             check(view, "deposit", units, provider.address, sender=provider, before_approval=True)
-            approve_exact(view, provider, units)
-            shares = market.deposit(provider, units, approve=False)
-            state = _lp_state(view, str(provider.address))
+            shares = market.deposit(provider, units)
+            state = _lp_state_after_sent(view, str(provider.address))
             emit(as_json, {"market": market_id, "deposited": units, "minted": shares, **state},
                  [("market", market_id),
                   ("deposited", f"{view.amount(units)} (the pool's first deposit: immediate)"),
@@ -186,9 +193,8 @@ def deposit(session: Session, as_json: bool, amount: str) -> None:
             raise _pending_error(view, str(provider.address), "deposit", pending.deposit_time,
                                  view.amount(pending.deposit_assets))
         check(view, "requestDeposit", units, provider.address, sender=provider, before_approval=True)
-        approve_exact(view, provider, units)
-        quote = market.request_deposit(provider, units, approve=False)
-        state = _lp_state(view, str(provider.address))
+        quote = market.request_deposit(provider, units)
+    state = _lp_state_after_sent(view, str(provider.address))
     settles = "after the next oracle round, by a keeper or `ringfence lp settle`"
     emit(as_json, {"market": market_id, "requested_deposit": units, "quote_shares": quote,
                    "settles": settles, **state},
@@ -197,17 +203,30 @@ def deposit(session: Session, as_json: bool, amount: str) -> None:
           ("settles", settles), *_lp_lines(view, state, requests=False)])
 
 
+def _one_of(given: dict[str, bool], offered: tuple[str, ...]) -> None:
+    """Exactly one of the ``offered`` options, or a one-line refusal naming them."""
+    chosen = [name for name in offered if given[name]]
+    if len(chosen) == 1:
+        return
+    if not chosen:
+        raise CliError(f"give one of {', '.join(offered[:-1])} or {offered[-1]}")
+    raise CliError(f"give {' or '.join(chosen)}, not both" if len(chosen) == 2 else
+                   f"give only one of {', '.join(chosen[:-1])} or {chosen[-1]}")
+
+
 def _redeem(session: Session, as_json: bool, shares_text: str | None, amount: str | None,
-            everything: bool) -> None:
+            everything: bool, withdraw: bool = False) -> None:
     """``lp redeem`` (and its alias ``lp withdraw``): one redemption request."""
     market_id, market = session.market()
     view = MarketView(market)
     provider = session.account
     who = str(provider.address)
-    if sum(x is not None and x is not False for x in (shares_text, amount, everything)) != 1:
-        raise CliError("give one of --shares, --amount or --all")
+    _one_of({"--shares": shares_text is not None, "--amount": amount is not None, "--all": everything},
+            offered=("--amount", "--all") if withdraw else ("--shares", "--amount", "--all"))
     with view.guard():
         held = market.shares_of(who)
+        if held == 0:
+            raise CliError(f"{who} holds no shares of this pool: nothing to redeem")
         if everything:
             shares = held
         elif shares_text is not None:
@@ -215,8 +234,6 @@ def _redeem(session: Session, as_json: bool, shares_text: str | None, amount: st
         else:
             units = parse_amount(amount or "", view.decimals, "--amount")
             shares = market.shares_for(units)  # shares worth `units`, rounded up
-        if shares == 0:
-            raise CliError(f"{who} holds no shares of this pool")
         if shares > held:
             worth = "" if amount is None else f"{view.amount(units)} is worth {view.shares(shares)} shares: "
             raise CliError(f"{worth}{who} holds {view.shares(held)} shares, fewer than {view.shares(shares)}")
@@ -226,9 +243,9 @@ def _redeem(session: Session, as_json: bool, shares_text: str | None, amount: st
                                  f"{view.shares(pending.redeem_shares)} shares")
         check(view, "requestRedeem", shares, who, who, sender=provider)
         quote = market.request_redeem(provider, shares)
-        state = _lp_state(view, who)
-    settles = (f"after the next oracle round, by a keeper or `ringfence lp settle`, from the free liquidity "
-               f"({view.amount(state['free_liquidity'])} now)")
+    state = _lp_state_after_sent(view, who)
+    free = f" ({view.amount(state['free_liquidity'])} now)" if state else ""
+    settles = f"after the next oracle round, by a keeper or `ringfence lp settle`, from the free liquidity{free}"
     emit(as_json, {"market": market_id, "requested_redeem": shares, "quote_assets": quote,
                    "settles": settles, **state},
          [("market", market_id), ("redemption requested", f"{view.shares(shares)} shares handed to the pool"),
@@ -257,7 +274,7 @@ def redeem(session: Session, as_json: bool, shares_text: str | None, amount: str
 @connected
 def withdraw(session: Session, as_json: bool, amount: str | None, everything: bool) -> None:
     """Alias of `lp redeem --amount/--all` (a request, no longer immediate)."""
-    _redeem(session, as_json, None, amount, everything)
+    _redeem(session, as_json, None, amount, everything, withdraw=True)
 
 
 def _why_not(view: MarketView, error: Any) -> str:
@@ -304,7 +321,7 @@ def settle(session: Session, as_json: bool, controller: str | None) -> None:
             raise CliError(f"the {subject} of {who} {verb}")
         raise CliError("; ".join(f"the {k} request of {who} {w}" for k, w in waiting.items()))
     # A transaction went through: from here on, nothing is reported as an error.
-    state = _lp_state(view, who)
+    state = _lp_state_after_sent(view, who)
     lines = [("market", market_id), ("controller", who)]
     if "deposit" in settled:
         lines.append(("deposit settled", (f"{view.amount(pending.deposit_assets)} for "

@@ -4,28 +4,44 @@ before it sends anything."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import click
 
 from ringfence.cli.app import Session, common_options, connected, main
-from ringfence.cli.arguments import parse_amount, parse_price, parse_size
+from ringfence.cli.arguments import (
+    DEFAULT_SLIPPAGE,
+    SLIPPAGE_HELP,
+    parse_amount,
+    parse_price,
+    parse_size,
+    price_bound,
+)
 from ringfence.cli.errors import CliError
-from ringfence.cli.formatting import emit, fmt_price
-from ringfence.cli.view import MarketView, approve_exact, check, ensure_balance
-from ringfence.errors import error_class
+from ringfence.cli.formatting import distinct_places, emit, fmt_price
+from ringfence.cli.vaults import leverage_text, report_after_sent, vault_report
+from ringfence.cli.view import MarketView, check, ensure_balance
+from ringfence.errors import RingfenceError, error_class
 from ringfence.sdk import Position
-from ringfence.units import UnitError, from_wad, parse_ratio
+from ringfence.units import from_wad
 
 __all__ = ["add_margin", "claim", "close", "open_", "quote", "remove_margin", "status"]
 
 
 def _side_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--long/--short``, required."""
-    return click.option("--long/--short", "is_long", required=True, default=None,
-                        help="The side of the position")(f)
+    """``--long`` or ``--short``: exactly one (checked before connecting: nothing is sent), passed
+    to the command as ``is_long``."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, long: bool, short: bool, **kwargs: Any) -> Any:
+        if long == short:
+            raise CliError("give --long or --short" + (", not both" if long else ""))
+        return f(*args, is_long=long, **kwargs)
+
+    wrapper = click.option("--short", is_flag=True, help="A short position (exclusive with --long)")(wrapper)
+    return click.option("--long", is_flag=True, help="A long position (exclusive with --short)")(wrapper)
 
 
 def _quote_data(q: Any) -> dict[str, Any]:
@@ -46,9 +62,9 @@ def _quote_lines(view: MarketView, q: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("side", q["side"]), ("size", f"{from_wad(q['size_wad']).normalize():f}"),
         ("price", fmt_price(q["price_wad"])), ("notional", view.amount(q["notional"])),
-        ("margin", view.amount(q["margin"])), ("leverage", f"{q['leverage']}x"),
-        ("open fee", view.amount(q["open_fee"])),
-        ("margin required", f"{view.amount(q['margin_required'])} (initial margin + open fee)"),
+        ("margin", view.amount(q["margin"])), ("leverage", leverage_text(q["notional"], q["margin"])),
+        ("open fee", view.amount(q["open_fee"], up=True)),
+        ("margin required", f"{view.amount(q['margin_required'], up=True)} (initial margin + open fee)"),
         ("max profit", view.amount(q["max_profit"])),
         ("liquidation price", price(q["liquidation_price_wad"])),
         ("bankruptcy price", price(q["bankruptcy_price_wad"])),
@@ -74,15 +90,22 @@ def quote(session: Session, as_json: bool, is_long: bool, size: str, margin: str
     emit(as_json, {"market": market_id, **q}, [("market", market_id), *_quote_lines(view, q)])
 
 
+def _slippage_options(buying_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--acceptable-price`` and ``--slippage`` (the default bound) on a trade command."""
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option("--slippage", default=None, help=SLIPPAGE_HELP)(f)
+        return click.option("--acceptable-price", default=None,
+                            help=f"Price bound instead of --slippage: {buying_help}")(f)
+    return decorate
+
+
 @main.command(name="open")
 @_side_option
 @click.option("--size", required=True, help="Position size in index units, e.g. 1.5")
 @click.option("--margin", required=True, help="Margin in settlement tokens, e.g. 400")
 @click.option("--nonce", type=click.IntRange(0, 2**96 - 1), default=None,
               help="Vault number [default: the first without an open position]")
-@click.option("--acceptable-price", default=None,
-              help="Slippage bound: a long fails above it, a short below it")
-@click.option("--slippage", default=None, help="Slippage bound relative to the price now, e.g. 1%")
+@_slippage_options("a long fails above it, a short below it")
 @common_options
 @connected
 def open_(session: Session, as_json: bool, is_long: bool, size: str, margin: str,
@@ -105,66 +128,27 @@ def open_(session: Session, as_json: bool, is_long: bool, size: str, margin: str
         number = nonce
         check(view, "openPosition", number, is_long, size_wad, margin_units, bound,
               sender=trader, before_approval=True)
-        approve_exact(view, trader, margin_units)
         vault = market.open(trader, is_long=is_long, size=size_wad, margin=margin_units,
-                            nonce=number, acceptable_price_wad=bound, approve=False)
-        state = market.vault_state(vault)
+                            nonce=number, acceptable_price_wad=bound)
+    state, lines = report_after_sent(view, vault)
     data = {"market": market_id, "vault": vault, "nonce": number, "owner": str(trader.address),
-            **_state_data(state)}
+            "acceptable_price_wad": bound, **state}
     emit(as_json, data, [("opened", vault), ("market", market_id), ("vault number", str(number)),
-                         *_state_lines(view, state)])
+                         ("acceptable price", _bound_text(bound)), *lines])
 
 
-def _acceptable(price_wad: int, is_long: bool, acceptable: str | None, slippage: str | None) -> int:
-    """The open's acceptable price (WAD; 0: no bound) from ``--acceptable-price`` or
-    ``--slippage`` around ``price_wad``."""
+def _acceptable(price_wad: int, buying: bool, acceptable: str | None, slippage: str | None) -> int:
+    """A trade's acceptable price (WAD; 0: no bound when buying): ``--acceptable-price``, else
+    ``--slippage`` (default 0.5 %) around ``price_wad``, the price just read."""
     if acceptable is not None and slippage is not None:
         raise CliError("give --acceptable-price or --slippage, not both")
     if acceptable is not None:
         return parse_price(acceptable, "--acceptable-price")
-    if slippage is None:
-        return 0
-    try:
-        ratio = parse_ratio(slippage, "--slippage")
-    except UnitError as exc:
-        raise CliError(str(exc)) from None
-    if not 0 <= ratio < 1:
-        raise CliError("--slippage must be between 0% and 100%")
-    factor = 1 + ratio if is_long else 1 - ratio
-    bound = price_wad * factor
-    # Round the bound against the trader: a long's maximum down, a short's minimum up.
-    return int(bound) if is_long else -(-bound.numerator // bound.denominator)
+    return price_bound(price_wad, buying, slippage if slippage is not None else DEFAULT_SLIPPAGE)
 
 
-def _state_data(state: Any) -> dict[str, Any]:
-    """A vault's state (:meth:`ringfence.sdk.Market.state`) as JSON data, integers raw."""
-    return {
-        "vault": state.address, "owner": state.owner, "side": "long" if state.is_long else "short",
-        "size_wad": state.size, "entry_price_wad": state.entry_price_wad, "price_wad": state.price_wad,
-        "margin": state.margin, "fees": state.fees, "pnl": state.pnl, "equity": state.equity,
-        "notional": state.notional,
-        "leverage": "inf" if state.equity <= 0 else str(state.leverage.quantize(Decimal("0.0001"))),
-        "health_wad": state.health_wad,
-        "liquidation_price_wad": state.liquidation_price_wad,
-        "bankruptcy_price_wad": state.bankruptcy_price_wad, "liquidatable": state.liquidatable,
-    }
-
-
-def _state_lines(view: MarketView, state: Any) -> list[tuple[str, str]]:
-    """A vault's state as the lines the trade commands print, in human units."""
-    health = "inf" if state.health_wad >= 2**255 else f"{from_wad(state.health_wad):.3f}"
-    leverage = "inf" if state.equity <= 0 else f"{state.leverage:.2f}x"
-    return [
-        ("owner", state.owner), ("side", "long" if state.is_long else "short"),
-        ("size", f"{from_wad(state.size).normalize():f}"), ("entry price", fmt_price(state.entry_price_wad)),
-        ("price", fmt_price(state.price_wad)), ("notional", view.amount(state.notional)),
-        ("margin", view.amount(state.margin)), ("fees owed", view.amount(state.fees)),
-        ("pnl", view.amount(state.pnl)), ("equity", view.amount(state.equity)),
-        ("leverage", leverage), ("health", f"{health} (liquidatable below 1)"),
-        ("liquidation price", fmt_price(state.liquidation_price_wad) if state.liquidation_price_wad else "none"),
-        ("bankruptcy price", fmt_price(state.bankruptcy_price_wad) if state.bankruptcy_price_wad else "none"),
-        ("liquidatable", "YES" if state.liquidatable else "no"),
-    ]
+def _bound_text(bound: int) -> str:
+    return fmt_price(bound) if bound else "none"
 
 
 @main.command()
@@ -172,19 +156,21 @@ def _state_lines(view: MarketView, state: Any) -> list[tuple[str, str]]:
 @common_options
 @connected
 def status(session: Session, as_json: bool, vault: str) -> None:
-    """A vault: margin, PnL, equity, leverage, health, liquidation and bankruptcy prices."""
+    """A vault: margin, PnL, equity, leverage, health, liquidation and bankruptcy prices (without a
+    price, what can be shown without one); liquidated, the liquidation and the credit to claim."""
     vault, market = session.vault_market(vault)
     view = MarketView(market)
     with view.guard():
-        state = market.vault_state(vault)
-    emit(as_json, {"pool": market.address, **_state_data(state)},
-         [("vault", vault), ("pool", market.address), *_state_lines(view, state)])
+        data, lines = vault_report(view, vault)
+    emit(as_json, {"pool": market.address, **data}, [("vault", vault), ("pool", market.address), *lines])
 
 
-def _require_open(view: MarketView, vault: str) -> None:
-    """The contract's PositionNotOpen error, before any transaction, for a vault without one."""
-    if view.market.position(vault).status != Position.OPEN:
+def _open_position(view: MarketView, vault: str) -> Any:
+    """The vault's open position, or (before any transaction) the contract's PositionNotOpen error."""
+    position = view.market.position(vault)
+    if position.status != Position.OPEN:
         raise error_class("PositionNotOpen")({"vault": vault})
+    return position
 
 
 @main.command(name="add-margin")
@@ -199,14 +185,13 @@ def add_margin(session: Session, as_json: bool, vault: str, amount: str) -> None
     payer = session.account
     units = parse_amount(amount, view.decimals, "--amount")
     with view.guard():
-        _require_open(view, vault)
+        _open_position(view, vault)
         ensure_balance(view, payer, units)
         check(view, "addMargin", vault, units, sender=payer, before_approval=True)
-        approve_exact(view, payer, units)
-        market.add_margin(payer, vault, units, approve=False)
-        state = market.vault_state(vault)
-    emit(as_json, {"added": units, **_state_data(state)},
-         [("added", view.amount(units)), ("vault", vault), *_state_lines(view, state)])
+        market.add_margin(payer, vault, units)
+    state, lines = report_after_sent(view, vault)
+    emit(as_json, {"vault": vault, "added": units, **state},
+         [("added", view.amount(units)), ("vault", vault), *lines])
 
 
 @main.command(name="remove-margin")
@@ -224,36 +209,49 @@ def remove_margin(session: Session, as_json: bool, vault: str, amount: str,
     units = parse_amount(amount, view.decimals, "--amount")
     to = session.address_of(receiver)
     with view.guard():
-        check(view, "removeMargin", vault, units, to or owner.address, sender=owner)
+        position = _open_position(view, vault)
+        if units > position.margin:
+            places = distinct_places([units, position.margin], view.decimals)
+            raise CliError(f"--amount {view.amount(units, places=places)} exceeds the vault's margin "
+                           f"{view.amount(position.margin, places=places)}")
+        try:
+            check(view, "removeMargin", vault, units, to or owner.address, sender=owner)
+        except RingfenceError as exc:
+            if exc.name not in ("InsufficientMargin", "MarginBelowMinimum"):
+                raise
+            most = market.max_removable(vault)
+            raise CliError(f"{view.message(exc)}; at most {view.amount(most, places=view.decimals)} "
+                           f"can be removed now") from None
         market.remove_margin(owner, vault, units, to)
-        state = market.vault_state(vault)
-    emit(as_json, {"removed": units, **_state_data(state)},
-         [("removed", view.amount(units)), ("vault", vault), *_state_lines(view, state)])
+    state, lines = report_after_sent(view, vault)
+    emit(as_json, {"vault": vault, "removed": units, **state},
+         [("removed", view.amount(units)), ("vault", vault), *lines])
 
 
 @main.command()
 @click.argument("vault")
 @click.option("--to", "receiver", default=None, help="Receiver of the payout [default: the account]")
-@click.option("--acceptable-price", default=None,
-              help="Slippage bound: a long fails below it, a short above it")
+@_slippage_options("a long's close (a sale) fails below it, a short's (a purchase) above it")
 @common_options
 @connected
 def close(session: Session, as_json: bool, vault: str, receiver: str | None,
-          acceptable_price: str | None) -> None:
+          acceptable_price: str | None, slippage: str | None) -> None:
     """Close your position: PnL and fees are settled, the rest is paid out."""
     vault, market = session.vault_market(vault)
     view = MarketView(market)
     owner = session.account
     to = session.address_of(receiver)
-    bound = parse_price(acceptable_price, "--acceptable-price")
     with view.guard():
-        _require_open(view, vault)
+        _open_position(view, vault)
         before = market.vault_state(vault)
+        # Closing a long sells (the bound is a floor), closing a short buys (a ceiling).
+        bound = _acceptable(before.price_wad, not before.is_long, acceptable_price, slippage)
         check(view, "closePosition", vault, to or owner.address, bound, sender=owner)
         payout = market.close(owner, vault, to, bound)
     data = {"vault": vault, "payout": payout, "price_wad": before.price_wad, "margin": before.margin,
-            "receiver": str(to or owner.address)}
+            "acceptable_price_wad": bound, "receiver": str(to or owner.address)}
     emit(as_json, data, [("closed", vault), ("price", fmt_price(before.price_wad)),
+                         ("acceptable price", _bound_text(bound)),
                          ("margin", view.amount(before.margin)), ("payout", view.amount(payout)),
                          ("to", data["receiver"])])
 

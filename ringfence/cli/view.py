@@ -4,21 +4,28 @@ pool's assets, and the token checks, approvals and simulations that come before 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from ringfence.cli.errors import CliError, human_error, redecode
+import click
+
+from ringfence.cli.errors import CliError, first_line, human_error, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_shares
-from ringfence.errors import RingfenceError, contract_errors
+from ringfence.errors import RingfenceError
 
 __all__ = [
     "MarketView",
-    "approve_exact",
+    "after_sent",
     "assets_text",
     "check",
     "ensure_balance",
     "marked_assets",
+    "price_refusal",
+    "warn",
 ]
+
+T = TypeVar("T")
 
 
 class MarketView:
@@ -32,8 +39,9 @@ class MarketView:
         except Exception:  # noqa: BLE001
             self.symbol = ""
 
-    def amount(self, value: int) -> str:
-        return fmt_amount(value, self.decimals, self.symbol)
+    def amount(self, value: int, *, up: bool = False, places: int = 2) -> str:
+        """``value`` in tokens, rounded down (held, received) or ``up`` (owed, required)."""
+        return fmt_amount(value, self.decimals, self.symbol, up=up, places=places)
 
     @functools.cached_property
     def share_decimals(self) -> int:
@@ -69,6 +77,32 @@ class _Guard:
         return False
 
 
+def warn(text: str) -> None:
+    """One ``warning: …`` line on stderr (never "error": what it follows went through)."""
+    click.echo(f"warning: {text}", err=True)
+
+
+def after_sent(view: MarketView, what: str, read: Callable[[], T]) -> T | None:
+    """``read()`` after a mined transaction: its result, or ``None`` with one warning line saying
+    that ``what`` could not be read. The transaction went through: nothing after it is an error."""
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 - any failure of a read after the transaction
+        reason = view.message(exc) if isinstance(exc, RingfenceError) else (
+            first_line(str(exc)) or type(exc).__name__)
+        warn(f"the transaction went through, but {what} could not be read: {reason}")
+        return None
+
+
+def price_refusal(view: MarketView) -> str | None:
+    """Why the market's oracle refuses the price now, in one line (``None`` when it gives one)."""
+    try:
+        view.market.price()
+    except RingfenceError as exc:
+        return view.message(exc)
+    return None
+
+
 def marked_assets(view: MarketView, snapshot: Any) -> dict[str, Any]:
     """The pool's realized liquidity and its marked assets of a ``snapshot``
     (:meth:`ringfence.sdk.Market.snapshot`; ``None`` with the reason when the oracle refuses the
@@ -76,10 +110,7 @@ def marked_assets(view: MarketView, snapshot: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"liquidity": snapshot.liquidity, "total_assets": snapshot.total_assets,
                             "price_refused": None}
     if snapshot.total_assets is None:
-        try:
-            view.market.price()
-        except RingfenceError as exc:
-            data["price_refused"] = view.message(exc)
+        data["price_refused"] = price_refusal(view)
     return data
 
 
@@ -100,20 +131,12 @@ def ensure_balance(view: MarketView, owner: Any, amount: int) -> None:
         raise CliError(f"balance {view.amount(balance)} of {owner.address} is below {view.amount(amount)}")
 
 
-def approve_exact(view: MarketView, owner: Any, amount: int) -> None:
-    """Lets the pool pull exactly ``amount`` of ``owner``'s tokens (nothing sent when it may)."""
-    token = view.market.token()
-    if int(token.allowance(owner, view.market.address)) < amount:
-        with contract_errors():
-            token.approve(view.market.address, amount, sender=owner)
-
-
 def check(view: MarketView, function: str, *args: Any, sender: Any, before_approval: bool = False) -> None:
     """Runs the pool's transaction ``function(*args)`` as an ``eth_call`` first
     (:meth:`ringfence.sdk.Market.check`), so that a revert costs nothing: local networks send without
     estimating gas (the reverted transaction would be mined). ``before_approval``: the token's
     allowance error is expected (the simulation runs before the exact approval, and the pool pulls
-    tokens after all its checks), anything else is raised."""
+    tokens after all its checks; the SDK then approves the exact amount), anything else is raised."""
     try:
         view.market.check(function, *args, sender=sender)
     except RingfenceError as exc:

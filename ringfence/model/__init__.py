@@ -10,7 +10,8 @@ Three layers live here:
   same code (``0x11`` under/overflow, ``0x12`` division by zero). Arguments that the Solidity
   parameter type could not hold raise :class:`ValueError`.
 * **Protocol flows** of ``MarginPool`` built on them: :func:`open_position`,
-  :func:`add_margin`, :func:`remove_margin` / :func:`remove_margin_allowed`,
+  :func:`add_margin`, :func:`remove_margin` / :func:`remove_margin_allowed` (and
+  :func:`max_removable`, the most it accepts),
   :func:`close_position` and :func:`settle_close`, with the contract's checks in the contract's
   order, raising its custom errors (all :class:`ModelError`, each a subclass of the contract
   error's class ``ringfence.errors.error_class(name)``, with the ABI's arguments); and
@@ -102,6 +103,7 @@ from ringfence.model.flows import (
     OpenResult,
     add_margin,
     close_position,
+    max_removable,
     open_position,
     remove_margin,
     remove_margin_allowed,
@@ -251,6 +253,7 @@ __all__ = [
     "liquidation_test",
     "marked_assets",
     "marking",
+    "max_removable",
     "mul_div_down",
     "mul_div_up",
     "notional_down",

@@ -181,6 +181,33 @@ def remove_margin_allowed(
     return True
 
 
+def max_removable(
+    params: MarketParams,
+    position: Position,
+    price_wad: int,
+    fee_index_wad: int,
+) -> int:
+    """The largest ``amount`` :func:`remove_margin` accepts at ``price_wad`` and ``fee_index_wad``
+    (0 if none), exactly: a binary search, both of its refusals being monotone in the amount (more
+    removed leaves less margin; the requirement does not depend on the margin)."""
+
+    def allowed(amount: int) -> bool:
+        try:
+            remove_margin(params, position, amount, price_wad, fee_index_wad)
+        except (MarginBelowMinimum, InsufficientMargin):
+            return False
+        return True
+
+    low, high = 0, max(position.margin - params.min_margin, 0)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if allowed(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CloseSettlement:
     """The token flows of a close, in assets (``MarginPool._settle`` and ``_coverBadDebt``).

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +46,9 @@ OFFSET = 10**6  # the pool's shares carry 6 more decimals than the token (ERC-46
 
 
 def usd(units: int) -> str:
-    """Token units as the CLI prints USDC amounts (2 decimals, thousands separated)."""
-    return f"{Decimal(units).scaleb(-6):,.2f} USDC"
+    """Token units as the CLI prints USDC amounts held or paid (2 decimals rounded down, thousands
+    separated)."""
+    return f"{Decimal(units).scaleb(-6).quantize(Decimal('0.01'), ROUND_FLOOR):,} USDC"
 
 
 def utc(timestamp: int) -> str:
@@ -319,7 +320,7 @@ def test_lp_story_request_round_settle_redeem(node):
     node.next_round()
     shown, text = node.ok_many(["lp", "show", *me, "--json"], ["lp", "show", *me])
     assert shown["deposit_request"]["waits_for"] is None and shown["deposit_request"]["shares_now"] == quote
-    assert "ready to settle" in text and f"for at most {Decimal(quote).scaleb(-12):,.4f} shares" in text
+    assert "ready to settle" in text and f"for at most {Decimal(quote).scaleb(-12).quantize(Decimal('0.0001'), ROUND_FLOOR):,} shares" in text
 
     # Anyone may settle (here a keeper, for the LP): the shares go to the LP, the keeper pays only gas.
     keeper_usdc = node.balance(keeper)
@@ -410,16 +411,16 @@ def test_every_error_is_one_line_and_sends_nothing(node):
         (["open", "--short", "--size", "0.1", "--margin", "5", *ETH_USD, "--account", "TEST::6"],
          "margin 5.00 USDC is below the market minimum 10.00 USDC"),
         (["remove-margin", vault, "--amount", "450", "--account", "TEST::2"],
-         "margin would fall below initial margin: 147.00 USDC < 300.00 USDC"),
+         "USDC < 300.00 USDC; at most 296.99"),  # 600 - 450 - fees < 10 % of 3,000; 600 - 303 at most
         (["open", "--long", "--size", "1", "--margin", "500", *ETH_USD, "--account", "TEST::9"],
          f"balance 0.00 USDC of {node.accounts[9]} is below 500.00 USDC"),
         (["add-margin", vault, "--amount", "400.0000001"], "at most 6 decimals"),
         (["lp", "redeem", "--amount", "1", *ETH_USD, "--account", "TEST::6"],
-         f"{node.accounts[6]} holds 0.0000 shares"),
+         f"{node.accounts[6]} holds no shares of this pool"),
         (["lp", "withdraw", "--all", *ETH_USD, "--account", "TEST::6"],
          f"{node.accounts[6]} holds no shares of this pool"),
         (["lp", "redeem", "--shares", "1", "--all", *ETH_USD, "--account", "TEST::6"],
-         "give one of --shares, --amount or --all"),
+         "give --shares or --all, not both"),
         (["lp", "settle", *ETH_USD, "--account", "TEST::6"],
          f"{node.accounts[6]} has no pending deposit or redemption request"),
         (["lp", "deposit", "--amount", "10", *ETH_USD, "--account", "TEST::9"],

@@ -6,35 +6,20 @@ provider sends is counted."""
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 
 import pytest
 from click.testing import CliRunner
 
-from ringfence.chain.deployments import FORMAT_VERSION
 from tests.conftest import USDC
 
 MAX_READS = 8
 
 
 @pytest.fixture
-def deployments(tmp_path, protocol, market, chain):
-    """A deployments file naming the market's pool and the protocol's Lens."""
-    path = tmp_path / "deployments.json"
-    path.write_text(json.dumps({
-        "format": FORMAT_VERSION, "chain_id": chain.provider.chain_id,
-        "contracts": {"Lens": {"address": str(protocol.lens.address)}},
-        "markets": {"ETH-USD": {"pool": market.address}},
-    }))
-    return path
-
-
-@pytest.fixture
-def reads(monkeypatch, chain, networks):
-    """The ``eth_call``s the provider sends, counted. The commands run on the test session's
-    connection (not a new one: the chain's isolation between tests stays intact)."""
-    provider = chain.provider
-    monkeypatch.setattr(type(networks), "parse_network_choice", lambda self, choice: nullcontext(provider))
+def reads(monkeypatch, in_process):
+    """The ``eth_call``s the provider sends, counted (the commands run on the test session's
+    connection: see ``in_process``)."""
+    provider = in_process
     calls: list[str] = []
     send_call = type(provider).send_call
 
