@@ -118,6 +118,34 @@ def test_close_slippage_bound_long_below_and_short_above(market, alice, bob, set
     assert market.position(long_vault).status == market.position(short_vault).status == 2
 
 
+def test_close_with_exactly_nothing_left_is_not_bad_debt(new_market, alice, owner, feed):
+    """At the price where margin + PnL - fees is exactly 0 the close pays nothing and is not bad debt:
+    no cover is asked of the insurance fund and no BadDebtCovered is emitted (one unit lower, it is)."""
+    market = new_market(borrow_rate_wad=0)  # fees do not move with the block time
+    vault = market.open(alice, is_long=True, size=ETH, margin=400 * USDC, nonce=48)
+    params, position = _model_params(market), _model_position(market, vault)
+    fee_index = int(market.pool.currentFeeIndex())
+    unit = 10**18 // 10**8  # one unit of the 8-decimal feed, in WAD
+
+    def result(answer: int) -> int:
+        price = answer * unit
+        pnl = model.pnl_down(True, position.size, position.entry_price_wad, price, params.scale,
+                             position.max_profit)
+        return position.margin + pnl - model.closing_fees_up(position, fee_index, price, params.close_fee_wad,
+                                                            params.scale)
+
+    low, high = 2_000 * 10**8, PRICE * 10**8  # result(low) < 0 < result(high); the smallest answer >= 0
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if result(middle) >= 0 else (middle + 1, high)
+    assert result(low) == 0 and result(low - 1) < 0
+    feed.setAnswer(low, sender=owner)
+    receipt = market.pool.closePosition(vault, alice, 0, sender=alice)
+    [closed] = receipt.decode_logs(market.pool.PositionClosed)
+    assert (closed.payout, closed.badDebt) == (0, 0)
+    assert not receipt.decode_logs(market.pool.BadDebtCovered)
+
+
 # ---------------------------------------------------------------- open-interest cap
 
 
