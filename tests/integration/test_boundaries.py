@@ -219,57 +219,40 @@ def test_redemption_settles_only_within_the_free_liquidity_and_sync_exits_are_cl
 # ---------------------------------------------------------------- partial liquidation at the minimum position
 
 
-def _partial_remaining_notional(params: model.MarketParams, size: int, margin: int, price_wad: int) -> int:
-    """The notional a partial liquidation leaves at `price_wad` (no borrow fee: the index stays at 1)."""
+def _partial_rest(params: model.MarketParams, size: int, margin: int, price_wad: int) -> model.Position:
+    """What a partial liquidation at `price_wad` leaves of a long opened at PRICE (no borrow fee: the
+    index stays at 1)."""
     opened = model.open_position(params, is_long=True, size=size, price_wad=PRICE * WAD, margin=margin,
                                  fee_index_wad=WAD, open_interest=0, free_liquidity=10**30)
     outcome = model.liquidate_one(params, opened.position, price_wad, WAD, 0)
-    assert outcome is not None and not outcome.full
-    return model.notional_up(size - outcome.closed_size, price_wad, params.scale)
+    assert outcome is not None and not outcome.full and outcome.position is not None
+    return outcome.position
 
 
+@pytest.mark.parametrize("bound", ["min_notional", "min_margin"])
 @pytest.mark.parametrize("above", [0, 1])
-def test_partial_liquidation_may_leave_exactly_the_minimum_position(new_market, protocol, alice, keeper,
-                                                                     set_price, above):
-    """The rest of a partial liquidation may be exactly `minNotional` (partial); one unit more of
-    `minNotional` and the same liquidation is full."""
+def test_partial_liquidation_may_leave_exactly_the_minimum(new_market, protocol, alice, keeper, set_price,
+                                                           bound, above):
+    """The rest of a partial liquidation may be exactly the minimum position (`minNotional`) or keep
+    exactly the minimum margin (`minMargin`): partial; one unit more of that bound and the same
+    liquidation is full. (Neither bound decides anything else on this path.)"""
     size, margin, price = ETH, 400 * USDC, 2_735
     probe = MarketParams.default(6).with_(asset_decimals=6, borrow_rate_wad=0)
-    remaining = _partial_remaining_notional(probe, size, margin, price * WAD)
-    market = new_market(borrow_rate_wad=0, min_notional=remaining + above)
+    rest = _partial_rest(probe, size, margin, price * WAD)
+
+    def measure(position) -> int:
+        if bound == "min_margin":
+            return int(position.margin)
+        return model.notional_up(int(position.size), price * WAD, probe.scale)
+
+    exact = measure(rest)
+    market = new_market(borrow_rate_wad=0, **{bound: exact + above})
     vault = market.open(alice, is_long=True, size=size, margin=margin, nonce=48)
     set_price(price)
     event = protocol.liquidator.liquidate(vault, sender=keeper).decode_logs(market.pool.Liquidated)[0]
     assert event.full == bool(above)
     if not above:
-        left = market.position(vault).size
-        assert model.notional_up(left, price * WAD, int(market.pool.priceScale())) == remaining
-
-
-def _partial_margin_left(params: model.MarketParams, size: int, margin: int, price_wad: int) -> int:
-    """The margin a partial liquidation leaves at `price_wad` (no borrow fee: the index stays at 1)."""
-    opened = model.open_position(params, is_long=True, size=size, price_wad=PRICE * WAD, margin=margin,
-                                 fee_index_wad=WAD, open_interest=0, free_liquidity=10**30)
-    outcome = model.liquidate_one(params, opened.position, price_wad, WAD, 0)
-    assert outcome is not None and not outcome.full and outcome.position is not None
-    return outcome.position.margin
-
-
-@pytest.mark.parametrize("above", [0, 1])
-def test_partial_liquidation_may_leave_exactly_the_minimum_margin(new_market, protocol, alice, keeper,
-                                                                   set_price, above):
-    """The rest of a partial liquidation may keep exactly `minMargin` (partial); one unit more of
-    `minMargin` and the same liquidation is full. (`minMargin` decides nothing else on this path.)"""
-    size, margin, price = ETH, 400 * USDC, 2_735
-    probe = MarketParams.default(6).with_(asset_decimals=6, borrow_rate_wad=0)
-    left = _partial_margin_left(probe, size, margin, price * WAD)
-    market = new_market(borrow_rate_wad=0, min_margin=left + above)
-    vault = market.open(alice, is_long=True, size=size, margin=margin, nonce=49)
-    set_price(price)
-    event = protocol.liquidator.liquidate(vault, sender=keeper).decode_logs(market.pool.Liquidated)[0]
-    assert event.full == bool(above)
-    if not above:
-        assert market.position(vault).margin == left
+        assert measure(market.position(vault)) == exact
 
 
 # ---------------------------------------------------------------- a pool's creation
