@@ -18,6 +18,7 @@ from ringfence.chain.contracts import abi as contract_abi
 from ringfence.chain.deployments import DeployError
 from ringfence.deploy.markets_file import HUMAN_PARAMS, MarketsFile, MarketSpec, MockFeed, MockToken
 from ringfence.sdk import SECONDS_PER_YEAR, MarketParams, erc20
+from ringfence.units import WAD
 
 __all__ = [
     "AGGREGATOR_ENTRIES",
@@ -29,7 +30,6 @@ __all__ = [
     "param_violation",
 ]
 
-WAD = 10**18
 MIN_INITIAL_MARGIN = WAD // 100  # PoolFactory.MIN_INITIAL_MARGIN: leverage <= 100x
 MAX_FEE = WAD // 100  # PoolFactory.MAX_FEE
 MAX_BORROW_RATE = WAD // SECONDS_PER_YEAR  # PoolFactory.MAX_BORROW_RATE: <= 100 % a year
