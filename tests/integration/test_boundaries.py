@@ -9,7 +9,7 @@ import pytest
 from ringfence import model
 from ringfence.abi import at
 from ringfence.sdk import MarketParams
-from tests.conftest import ETH, USDC, lp_enter, next_round, reverts
+from tests.conftest import ETH, USDC, apply_params, lp_enter, next_round, reverts
 
 WAD = 10**18
 PRICE = 3_000
@@ -253,6 +253,40 @@ def test_partial_liquidation_may_leave_exactly_the_minimum(new_market, protocol,
     assert event.full == bool(above)
     if not above:
         assert measure(market.position(vault)) == exact
+
+
+def test_partial_liquidation_that_leaves_the_margin_unchanged_moves_no_token(
+        new_market, protocol, owner, feed, alice, keeper, set_price, usdc):
+    """The tie of a partial liquidation: the closed part's profit pays exactly the fees, the bonus
+    and the penalty, so the margin is what it was and neither the vault nor the pool sends anything
+    (no zero-value transfer either: some tokens revert on one, which would block the liquidation).
+    A long opened under 10 % IM whose market is tightened to IM = T = 25 %, MM = 20 % is
+    liquidatable just above its entry, where its PnL is positive; the model finds the margin and the
+    8-decimal price of the tie."""
+    base = model.MarketParams.default(6).with_(asset_decimals=6, borrow_rate_wad=0)
+    tight = dict(initial_margin_wad=WAD // 4, maintenance_margin_wad=WAD // 5, liquidation_target_wad=WAD // 4)
+    margin, answer = 400 * USDC + 1, 3_068_384_955_00  # found with the model (8-decimal feed answer)
+    opened = model.open_position(base, is_long=True, size=ETH, price_wad=PRICE * WAD, margin=margin,
+                                 fee_index_wad=WAD, open_interest=0, free_liquidity=10**30).position
+    expected = model.liquidate_one(base.with_(**tight), opened, answer * 10**10, WAD, 0)
+    assert expected is not None and not expected.full and expected.position.margin == margin
+    assert expected.vault_to_pool == expected.pool_to_vault == 0 and expected.pnl_closed > 0
+
+    market = new_market(borrow_rate_wad=0)
+    vault = market.open(alice, is_long=True, size=ETH, margin=margin, nonce=49)
+    on_chain = _model_position(market, vault)
+    assert (on_chain.margin, on_chain.max_profit, on_chain.fee_base_wad) == (
+        opened.margin, opened.max_profit, opened.fee_base_wad)
+    apply_params(protocol, market.pool, market.params().with_(**tight), owner)
+    feed.setAnswer(answer, sender=owner)
+    receipt = protocol.liquidator.liquidate(vault, sender=keeper)
+    event = receipt.decode_logs(market.pool.Liquidated)[0]
+    assert not event.full and int(event.closedSize) == expected.closed_size
+    after = _model_position(market, vault)
+    assert int(after.margin) == margin and int(after.size) == ETH - expected.closed_size
+    assert int(usdc.balanceOf(vault)) == margin
+    moves = [(t["from"], t["to"], int(t["value"])) for t in receipt.decode_logs(usdc.Transfer)]
+    assert [m for m in moves if vault in (m[0], m[1])] == [] and all(m[2] > 0 for m in moves)
 
 
 # ---------------------------------------------------------------- a pool's creation
