@@ -244,8 +244,9 @@ class Keeper(Liquidation, LpSettlement):
             self.log.info("market %s: parameters updated (MM %.2f%%, borrow rate %d/s): re-keyed",
                           address, market["mm_wad"] / 1e16, market["borrow_rate_wad"])
         self.index.dirty_pools.clear()
-        for address, vaults in list(self.index.dirty.items()):
+        for address, dirty in list(self.index.dirty.items()):
             pool = self.pools[address]
+            vaults = set(dirty)  # refreshing a vault takes it out of the index's set
             done = self._reread_batched(address, vaults, block)
             for vault in sorted(vaults - done):
                 try:

@@ -29,7 +29,8 @@ __all__ = ["VIEW_FIELDS", "LensReader", "position_of"]
 
 VIEW_FIELDS = ("vault", "owner", "status", "isLong", "size", "entryPriceWad", "margin", "maxProfit", "fees",
                "equity", "health", "liquidationPriceWad", "liquidatable")
-_VIEW_TYPE = "(address,address,uint8,bool,uint256,uint256,uint256,uint256,uint256,int256,uint256,uint256,bool)[]"
+# The two addresses are decoded as plain words (same layout; no checksumming of thousands of addresses).
+_VIEW_TYPE = "(uint256,uint256,uint8,bool,uint256,uint256,uint256,uint256,uint256,int256,uint256,uint256,bool)[]"
 _SELECTOR = keccak(text="vaults(address,address[])")[:4]
 
 
@@ -42,10 +43,11 @@ class LensReader:
         self.chunk = chunk
 
     def views(self, pool: str, vaults: Sequence[str], block: int | str = "latest") -> list[tuple]:
-        """Each vault's ``VaultView`` as a tuple in :data:`VIEW_FIELDS` order, in the given order."""
+        """Each vault's ``VaultView`` as a tuple in :data:`VIEW_FIELDS` order, in the given order (the
+        ``vault`` and ``owner`` fields as integers)."""
         out: list[tuple] = []
         for i in range(0, len(vaults), self.chunk):
-            part = [to_checksum_address(v) for v in vaults[i:i + self.chunk]]
+            part = list(vaults[i:i + self.chunk])  # checksummed or lower-case hex, as the index holds them
             data = _SELECTOR + encode(["address", "address[]"], [to_checksum_address(pool), part])
             raw = self.web3.eth.call({"to": self.lens, "data": "0x" + data.hex()}, block)
             (views,) = decode([_VIEW_TYPE], bytes(raw))

@@ -14,7 +14,9 @@ figures; asserts only that the pass did what it is timed for.
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import random
 import time
 
@@ -58,7 +60,13 @@ def test_bench_keeper_step_after_mass_partial_liquidation(chain, protocol, marke
     t0 = time.perf_counter()
     first = bot.step()
     liquidating = time.perf_counter() - t0
+    profile = cProfile.Profile() if os.environ.get("RINGFENCE_BENCH_PROFILE") else None
+    if profile is not None:
+        profile.enable()
     second = bot.step()
+    if profile is not None:
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     print(f"\nkeeper bench: {VAULTS:,} vaults opened in {opened:.1f} s, index built in {catch_up:.2f} s; "
           f"first pass {liquidating:.1f} s: {first.liquidated:,} liquidated ({first.full:,} full, "
           f"{first.partial:,} partial) in {len(first.sent)} transaction(s)")
