@@ -9,8 +9,9 @@ One pass (:meth:`Keeper.step`), on the chain's newest block ``N`` (minus ``confi
    LP requests' four events (see 5.) from every pool, fetched with ``eth_getLogs`` in chunks of
    ``chunk_size`` blocks from where the last pass stopped (the start block on the first pass: a
    restart rebuilds everything from events). A new pool, or one whose parameters changed, has its
-   parameters, price scale and fee index read at block ``N``; a partially liquidated vault has its
-   position re-read with ``pool.position(vault)``.
+   parameters, price scale and fee index read at block ``N``; the partially liquidated vaults are
+   re-read with one ``Lens.vaults`` call per market and chunk (:mod:`ringfence.keeper.reread`; a
+   vault the Lens cannot settle is read with ``pool.position(vault)``).
 2. **Decide** (:class:`ringfence.keeper.index.MarketIndex`): per market, one oracle read; the
    candidates are the vaults whose liquidation price at the horizon the price has crossed (bisection
    in the market's sorted lists; fee drift up to the horizon included, so none is missed).
@@ -18,6 +19,8 @@ One pass (:meth:`Keeper.step`), on the chain's newest block ``N`` (minus ``confi
    that cannot be trusted (stale, sequencer down…) makes the Lens revert: that market is logged and
    retried on the next block. A candidate the Lens rejects although the index says it should be
    liquidatable is re-read from the pool on the next pass (a missed event or a reorg heals itself).
+   With a shard ``i/n`` (:mod:`ringfence.keeper.shard`) the confirmed vaults of other shards are left
+   to their keeper until they have stayed liquidatable for ``shard_grace`` seconds.
 4. **Liquidate**: the confirmed vaults are packed into transactions of at most ``batch_size`` vaults
    whose gas fits under the cap (``max_gas``, else ``gas_cap_ratio`` of the block gas limit) by a
    per-market + per-vault gas model (an upper bound, raised when a receipt comes close to it).

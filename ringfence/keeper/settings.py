@@ -6,15 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ringfence.keeper.config import KeeperConfig, resolve_deployment
 from ringfence.keeper.keeper import Keeper
-from ringfence.keeper.metrics import KeeperMetrics
 from ringfence.keeper.shard import parse_shard
+
+if TYPE_CHECKING:
+    from ringfence.keeper.metrics import KeeperMetrics
 
 __all__ = ["ENV_PREFIX", "KeeperOptions", "KeeperSettings", "configure_logging", "keeper_from_env", "start_metrics"]
 
@@ -115,6 +117,8 @@ def start_metrics(port: int | None, *, host: str = "127.0.0.1", max_age: float =
     """A :class:`KeeperMetrics` serving ``/metrics`` and ``/health`` on ``port`` (None: metrics off)."""
     if port is None:
         return None
+    from ringfence.keeper.metrics import KeeperMetrics  # prometheus_client: the `keeper` extra
+
     metrics = KeeperMetrics(max_age=max_age)
     bound = metrics.serve(port, host)
     logging.getLogger("ringfence.keeper").info("metrics on http://%s:%d/metrics, health on /health", host, bound)
