@@ -6,7 +6,9 @@
 Configuration (environment, see ringfence.keeper.settings.KeeperSettings): RINGFENCE_KEEPER_FACTORY
 or RINGFENCE_KEEPER_DEPLOYMENTS, RINGFENCE_KEEPER_LENS, RINGFENCE_KEEPER_START_BLOCK,
 RINGFENCE_KEEPER_BATCH_SIZE, RINGFENCE_KEEPER_MAX_GAS, RINGFENCE_KEEPER_CONFIRMATIONS,
-RINGFENCE_KEEPER_DRY_RUN. The signer is Silverback's (--account, i.e. SILVERBACK_SIGNER_ALIAS);
+RINGFENCE_KEEPER_DRY_RUN, RINGFENCE_KEEPER_SHARD (i/n) and RINGFENCE_KEEPER_SHARD_GRACE,
+RINGFENCE_KEEPER_METRICS_PORT (Prometheus /metrics and /health; off when unset) and
+RINGFENCE_KEEPER_HEALTH_MAX_AGE. The signer is Silverback's (--account, i.e. SILVERBACK_SIGNER_ALIAS);
 without one the bot only decides and logs (dry run).
 
 On startup the bot rebuilds its index from the protocol's events (nothing is persisted: a restart is

@@ -12,3 +12,9 @@ gas-snapshot: compile ## rewrite tests/gas/snapshot.json on purpose
 
 gas-check: compile ## tests/gas on Anvil: fails if an operation costs more than its snapshot
 	$(APE) test tests/gas -p no:cacheprovider --network ethereum:local:foundry
+
+# Keeper bench: one keeper pass over 5,000 real vaults right after a mass partial liquidation, on an
+# Anvil (RINGFENCE_BENCH_VAULTS sets the count). Prints the figures; times nothing in the suite.
+.PHONY: bench-keeper
+bench-keeper: compile ## one keeper pass over 5,000 vaults after a mass partial liquidation (Anvil)
+	$(APE) test tests/keeper/bench_keeper_step.py -p no:cacheprovider -s -q --network ethereum:local:foundry

@@ -26,7 +26,8 @@ from ringfence.chain.connection import ChainCommand
 from ringfence.keeper.config import KeeperConfig, resolve_deployment
 from ringfence.keeper.failures import describe_error
 from ringfence.keeper.keeper import Keeper
-from ringfence.keeper.settings import configure_logging
+from ringfence.keeper.settings import configure_logging, start_metrics
+from ringfence.keeper.shard import parse_shard
 
 __all__ = ["cli", "run"]
 
@@ -34,6 +35,7 @@ __all__ = ["cli", "run"]
 def run(provider: Any, *, account: Any = None, factory: str | None = None, deployments: Path | None = None,
         lens: str | None = None, start_block: int | None = None, once: bool = False,
         poll_interval: float = 2.0, max_steps: int | None = None, echo=click.echo,
+        metrics_port: int | None = None, metrics_host: str = "127.0.0.1", health_max_age: float = 60.0,
         **config: Any) -> int:
     """The command's body (also callable in-process): returns the exit status."""
     from ape import accounts
@@ -51,8 +53,11 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
     factory_address, lens_address, start = _deployment(provider, factory=factory, deployments=deployments,
                                                        lens=lens, start_block=start_block)
     settings = {k: v for k, v in config.items() if v is not None}
+    if isinstance(settings.get("shard"), str):
+        settings["shard"] = parse_shard(settings["shard"])
+    metrics = start_metrics(metrics_port, host=metrics_host, max_age=health_max_age)
     keeper = Keeper(factory_address, account=account, lens=lens_address, start_block=start,
-                    config=KeeperConfig(**settings))
+                    config=KeeperConfig(**settings), metrics=metrics)
     echo(f"Ringfence keeper on {provider.network.choice} (chain id {provider.chain_id}): factory "
          f"{factory_address}, lens {lens_address or '-'}, liquidator {keeper.liquidator.address}, from block "
          f"{start}, account {getattr(account, 'address', None) or '- (dry run)'}")
@@ -69,6 +74,13 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
     except KeyboardInterrupt:
         echo("stopped")
     return 0
+
+
+def _shard_option(value: str | None) -> tuple[int, int] | None:
+    try:
+        return parse_shard(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 class DeploymentMissing(click.ClickException):
@@ -120,10 +132,20 @@ def _deployment(provider: Any, *, factory: str | None, deployments: Path | None,
               help="Gas limits from eth_estimateGas [default: yes, except on the embedded chain]")
 @click.option("--poll-interval", type=float, default=2.0, show_default=True,
               help="Seconds between head checks when following the chain")
+@click.option("--shard", default=None, callback=lambda ctx, param, value: _shard_option(value),
+              help="i/n: act first on the vaults whose address hash mod n is i, on the others after --shard-grace")
+@click.option("--shard-grace", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Seconds a vault of another shard stays liquidatable before this keeper takes it")
+@click.option("--metrics-port", type=click.IntRange(min=0, max=65_535), default=None,
+              help="Serve Prometheus /metrics and /health on this port [default: off]")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address the metrics server binds")
+@click.option("--health-max-age", type=float, default=60.0, show_default=True,
+              help="/health answers 503 when the last successful pass is older than this (seconds)")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def cli(provider, factory, deployments, lens, account, start_block, batch_size, max_gas, once, dry_run,
-        confirmations, chunk_size, estimate_gas, poll_interval, log_level):
+        confirmations, chunk_size, estimate_gas, poll_interval, shard, shard_grace, metrics_port, metrics_host,
+        health_max_age, log_level):
     """Index open vaults and LP requests from events, liquidate the underwater vaults, settle the LP
     requests an oracle round made ready, follow new blocks."""
     configure_logging(log_level)
@@ -131,7 +153,8 @@ def cli(provider, factory, deployments, lens, account, start_block, batch_size, 
         status = run(provider, account=account, factory=factory, deployments=deployments, lens=lens,
                      start_block=start_block, once=once, poll_interval=poll_interval, batch_size=batch_size,
                      max_gas=max_gas, dry_run=dry_run, confirmations=confirmations, chunk_size=chunk_size,
-                     estimate_gas=estimate_gas)
+                     estimate_gas=estimate_gas, shard=shard, shard_grace=shard_grace, metrics_port=metrics_port,
+                     metrics_host=metrics_host, health_max_age=health_max_age)
     except click.ClickException:
         raise
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback

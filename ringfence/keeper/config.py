@@ -54,6 +54,11 @@ class KeeperConfig:
     named error). It packs transactions under the cap and is the gas limit sent when estimates are off."""
     settle_gas: int = 400_000
     """Gas limit of a ``settleDeposit`` / ``settleRedeem`` transaction (they use ~100k)."""
+    shard: tuple[int, int] | None = None
+    """``(i, n)``: act first on the vaults whose address hash mod ``n`` is ``i`` (:mod:`ringfence.keeper.shard`);
+    None: every vault is this keeper's."""
+    shard_grace: int = 30
+    """Seconds (chain time) a vault of another shard must have been liquidatable before this keeper takes it."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -62,6 +67,10 @@ class KeeperConfig:
             raise ValueError("horizon_lead must be shorter than the horizon")
         if self.chunk_size < 1:
             raise ValueError("chunk_size must be >= 1")
+        if self.shard is not None and not (self.shard[1] >= 1 and 0 <= self.shard[0] < self.shard[1]):
+            raise ValueError("shard (i, n) needs 0 <= i < n")
+        if self.shard_grace < 0:
+            raise ValueError("shard_grace must be >= 0")
 
 
 def resolve_deployment(*, factory: str | None = None, deployments: str | Path | None = None,

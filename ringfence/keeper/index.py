@@ -287,6 +287,7 @@ class VaultIndex:
         self.markets: dict[str, MarketIndex] = {}
         self.horizon_ts = horizon_ts
         self.dirty: dict[str, set[str]] = {}  # pool -> vaults to re-read
+        self.partial: dict[str, dict[str, int]] = {}  # pool -> vault -> its last partial liquidation's time
         self.dirty_pools: set[str] = set()
         self.pending: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}  # events before add_market
         self.requests: dict[str, dict[tuple[str, str], LpRequest]] = {}  # pool -> (kind, controller) -> request
@@ -313,7 +314,9 @@ class VaultIndex:
 
     def apply(self, pool: str, name: str, args: Mapping[str, Any], *, timestamp: int | None = None,
               block: int = -1) -> None:
-        """One decoded pool event, in chain order. A request event needs its block's ``timestamp``."""
+        """One decoded pool event, in chain order. A request event needs its block's ``timestamp``; a
+        partial liquidation's, when given, is kept in :attr:`partial` (its fee base is the pool's fee
+        index then)."""
         if name in self.LP_EVENTS:
             self._apply_lp(pool, name, args, timestamp, block)
             return
@@ -343,6 +346,8 @@ class VaultIndex:
                 self._clean(pool, vault)
             else:
                 self.dirty.setdefault(pool, set()).add(vault)
+                if timestamp is not None:
+                    self.partial.setdefault(pool, {})[vault] = int(timestamp)
         elif name == "ParamsUpdated":
             self.dirty_pools.add(pool)
 
@@ -389,6 +394,9 @@ class VaultIndex:
         dirty = self.dirty.get(pool)
         if dirty:
             dirty.discard(vault)
+        partial = self.partial.get(pool)
+        if partial:
+            partial.pop(vault, None)
 
     def commit(self) -> None:
         for market in self.markets.values():

@@ -9,8 +9,9 @@ One pass (:meth:`Keeper.step`), on the chain's newest block ``N`` (minus ``confi
    LP requests' four events (see 5.) from every pool, fetched with ``eth_getLogs`` in chunks of
    ``chunk_size`` blocks from where the last pass stopped (the start block on the first pass: a
    restart rebuilds everything from events). A new pool, or one whose parameters changed, has its
-   parameters, price scale and fee index read at block ``N``; a partially liquidated vault has its
-   position re-read with ``pool.position(vault)``.
+   parameters, price scale and fee index read at block ``N``; the partially liquidated vaults are
+   re-read with one ``Lens.vaults`` call per market and chunk (:mod:`ringfence.keeper.reread`; a
+   vault the Lens cannot settle is read with ``pool.position(vault)``).
 2. **Decide** (:class:`ringfence.keeper.index.MarketIndex`): per market, one oracle read; the
    candidates are the vaults whose liquidation price at the horizon the price has crossed (bisection
    in the market's sorted lists; fee drift up to the horizon included, so none is missed).
@@ -18,6 +19,8 @@ One pass (:meth:`Keeper.step`), on the chain's newest block ``N`` (minus ``confi
    that cannot be trusted (stale, sequencer down…) makes the Lens revert: that market is logged and
    retried on the next block. A candidate the Lens rejects although the index says it should be
    liquidatable is re-read from the pool on the next pass (a missed event or a reorg heals itself).
+   With a shard ``i/n`` (:mod:`ringfence.keeper.shard`) the confirmed vaults of other shards are left
+   to their keeper until they have stayed liquidatable for ``shard_grace`` seconds.
 4. **Liquidate**: the confirmed vaults are packed into transactions of at most ``batch_size`` vaults
    whose gas fits under the cap (``max_gas``, else ``gas_cap_ratio`` of the block gas limit) by a
    per-market + per-vault gas model (an upper bound, raised when a receipt comes close to it).
@@ -53,7 +56,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -62,11 +64,13 @@ from eth_utils import encode_hex, keccak, to_checksum_address
 from ringfence.abi import at
 from ringfence.chain.contracts import container, contract_type
 from ringfence.keeper.config import KeeperConfig
-from ringfence.keeper.failures import describe_error, gas_suspect
+from ringfence.keeper.failures import describe_error, is_revert
 from ringfence.keeper.index import VaultIndex
-from ringfence.keeper.plan import Batches, chunk_batches, count_vaults, split_batches, vaults_per_tx
+from ringfence.keeper.liquidation import Liquidation
 from ringfence.keeper.report import SentTx, StepReport, hex_str
+from ringfence.keeper.reread import LensReader, position_of
 from ringfence.keeper.settlement import LpSettlement
+from ringfence.keeper.shard import Shard
 
 __all__ = ["Keeper"]
 
@@ -80,11 +84,11 @@ class _Named(logging.LoggerAdapter):
         return f"[{self.extra['keeper']}] {msg}", kwargs  # type: ignore[index]
 
 
-class Keeper(LpSettlement):
+class Keeper(Liquidation, LpSettlement):
     """A liquidation keeper for every market of one factory (see the module docstring)."""
 
     def __init__(self, factory: Any, *, account: Any = None, lens: Any = None, start_block: int = 0,
-                 config: KeeperConfig | None = None, name: str = "keeper") -> None:
+                 config: KeeperConfig | None = None, name: str = "keeper", metrics: Any = None) -> None:
         from ape import chain
 
         self.chain = chain
@@ -108,6 +112,13 @@ class Keeper(LpSettlement):
         self._lock = threading.Lock()
         self._waiting_logged: set[tuple[str, str, str, int]] = set()  # (pool, kind, controller, time)
         self._block_times: dict[int, int] = {}
+        self._outcome_events: dict[str, Any] = {}
+        self._tokens: dict[str, tuple[int, str]] = {}
+        self._reader: LensReader | None = None
+        self.reread = 0  # positions re-read since the keeper started
+        index, count = self.config.shard or (0, 1)
+        self.shard = Shard(index, count, self.config.shard_grace)
+        self.metrics = metrics
         self._pool_events = [contract_type("MarginPool").events[n] for n in VaultIndex.POOL_EVENTS]
         self._factory_events = [contract_type("PoolFactory").events["PoolCreated"]]
         if lens is None:
@@ -184,7 +195,8 @@ class Keeper(LpSettlement):
                 pool = to_checksum_address(str(log.contract_address))
                 if log.event_name in VaultIndex.POOL_EVENTS and pool in self.pools:
                     number = int(log.block_number)
-                    when = self._block_time(number) if log.event_name.endswith("Requested") else None
+                    dated = log.event_name.endswith("Requested") or log.event_name == "Liquidated"
+                    when = self._block_time(number) if dated else None
                     self.index.apply(pool, log.event_name, log.event_arguments, timestamp=when, block=number)
                     applied += 1
             start = end + 1
@@ -235,16 +247,45 @@ class Keeper(LpSettlement):
             self.log.info("market %s: parameters updated (MM %.2f%%, borrow rate %d/s): re-keyed",
                           address, market["mm_wad"] / 1e16, market["borrow_rate_wad"])
         self.index.dirty_pools.clear()
-        for address, vaults in list(self.index.dirty.items()):
+        for address, dirty in list(self.index.dirty.items()):
             pool = self.pools[address]
-            for vault in sorted(vaults):
+            vaults = set(dirty)  # refreshing a vault takes it out of the index's set
+            done = self._reread_batched(address, vaults, block)
+            for vault in sorted(vaults - done):
                 try:
                     position = pool.position(vault, block_identifier=block)
                 except Exception:  # noqa: BLE001
                     position = pool.position(vault)
                 self.index.refresh(address, vault, position)
                 self.log.debug("re-read vault %s of %s", vault, address)
+            self.reread += len(vaults)
         self.index.dirty.clear()
+        self.index.partial.clear()
+
+    def _reread_batched(self, address: str, vaults: set[str], block: int) -> set[str]:
+        """Re-reads the partially liquidated ``vaults`` of a market with ``Lens.vaults`` in one call
+        per chunk (:mod:`ringfence.keeper.reread`); returns those done (the others: one by one)."""
+        market = self.index.markets[address]
+        since = self.index.partial.get(address, {})
+        batch = sorted(v for v in vaults if since.get(v, -1) >= market.fee_index_ts)
+        if self.lens is None or not batch:
+            return set()
+        if self._reader is None:
+            self._reader = LensReader(self.chain.provider.web3, self.lens.address)
+        try:
+            views = self._reader.views(address, batch, block)
+        except Exception as exc:  # noqa: BLE001 - e.g. a refused price: read them one by one
+            self.log.info("market %s: Lens.vaults reverted (%s): re-reading %d vault(s) one by one", address,
+                          describe_error(exc), len(batch))
+            return set()
+        fee_index = market.fee_index_at(self._block_time(block))
+        done: set[str] = set()
+        for vault, view in zip(batch, views, strict=True):
+            position = position_of(view, market.fee_index_at(since[vault]), fee_index, market.scale)
+            if position is not None:
+                self.index.refresh(address, vault, position or None)
+                done.add(vault)
+        return done
 
     def _roll_horizon(self, now_ts: int) -> None:
         if self.index.horizon_ts < now_ts + self.config.horizon_lead:
@@ -260,17 +301,27 @@ class Keeper(LpSettlement):
             self.log.info("previous pass still running: skipping this block")
             return StepReport(skipped=True)
         try:
-            return self._step()
+            report = self._step()
+        except Exception as exc:
+            if self.metrics is not None:
+                self.metrics.step_failed(rpc=not is_revert(exc))
+            raise
         finally:
             self._lock.release()
+        if self.metrics is not None:
+            self.metrics.step_done(report, self)
+        return report
 
     def _step(self) -> StepReport:
+        started = time.perf_counter()
         head = self.chain.blocks.head
         block = max(0, int(head.number) - self.config.confirmations)
         now = int(head.timestamp)
         self._roll_horizon(now)
+        reread = self.reread
         self.sync(block)
-        report = StepReport(block=block, timestamp=now, indexed=len(self.index))
+        report = StepReport(block=block, timestamp=now, indexed=len(self.index), reread=self.reread - reread,
+                            sync_seconds=time.perf_counter() - started)
         rounds: dict[str, int | None] = {}  # pool -> updatedAt of the price read (None: refused, logged)
         for address, market in self.index.markets.items():
             if not len(market):
@@ -295,9 +346,16 @@ class Keeper(LpSettlement):
                           block, address, _fmt_wad(price), len(candidates), len(confirmed))
             if confirmed:
                 report.confirmed[address] = confirmed
-        if report.confirmed:
-            self._liquidate(report)
+        send, report.deferred = self.shard.split(report.confirmed, now)
+        if report.deferred:
+            self.log.info("shard %d/%d: %d liquidatable vault(s) of other shards left to their keeper (grace %d s)",
+                          self.shard.index, self.shard.count, sum(map(len, report.deferred.values())),
+                          self.shard.grace)
+        report.decision_seconds = time.perf_counter() - started - report.sync_seconds
+        if send:
+            self._liquidate(report, send)
         self._settle_requests(report, rounds)
+        report.seconds = time.perf_counter() - started
         return report
 
     def _price(self, pool: str, report: StepReport) -> tuple[int, int] | None:
@@ -312,6 +370,7 @@ class Keeper(LpSettlement):
             message = f"market {pool}: no trustworthy price ({describe_error(exc)}): retry next block"
             self.log.warning(message)
             report.errors.append(message)
+            report.rpc_errors += not is_revert(exc)
             return None
 
     def _confirm(self, pool: str, vaults: list[str], report: StepReport) -> list[bool] | None:
@@ -331,6 +390,7 @@ class Keeper(LpSettlement):
             message = f"market {pool}: confirmation reverted ({describe_error(exc)}): retry next block"
             self.log.warning(message)
             report.errors.append(message)
+            report.rpc_errors += not is_revert(exc)
             return None
         return flags
 
@@ -356,155 +416,6 @@ class Keeper(LpSettlement):
                 self.log.info("vault %s: index disagrees with the Lens: re-reading its position", vault)
                 self.index.dirty.setdefault(pool, set()).add(vault)
 
-    # ================================================================== liquidation
-    def gas_cap(self) -> int:
-        limit = int(self.chain.blocks.head.gas_limit)
-        if self.config.max_gas is not None:
-            return min(self.config.max_gas, limit)
-        return int(limit * self.config.gas_cap_ratio)
-
-    def _pending_transactions(self) -> bool:
-        try:
-            provider = self.chain.provider
-            address = self.account.address
-            return int(provider.get_nonce(address, "pending")) > int(provider.get_nonce(address, "latest"))
-        except Exception:  # noqa: BLE001 - a provider without a pending view: nothing is in flight
-            return False
-
-    def _use_estimates(self) -> bool:
-        if self.config.estimate_gas is not None:
-            return self.config.estimate_gas
-        # eth_estimateGas is a native call on a node; on the embedded py-evm chain it is a binary
-        # search of a dozen executions in Python: there the gas model alone sizes transactions.
-        return type(self.chain.provider).__name__ != "LocalProvider"
-
-    def model_gas(self, batches: Batches) -> int:
-        """The gas model's upper bound for one transaction (calibrated by receipts)."""
-        c = self.config
-        per_pool, per_vault = self._gas_coefficients
-        return c.gas_per_tx + per_pool * len(batches) + per_vault * count_vaults(batches)
-
-    def _vaults_per_tx(self, cap: int) -> int:
-        per_pool, per_vault = self._gas_coefficients
-        return vaults_per_tx(self.config.batch_size, cap, per_vault, self.config.gas_per_tx + per_pool)
-
-    def _learn(self, sent: SentTx, model: int) -> None:
-        """Raises the gas model when a transaction used more than 80 % of what the model allowed."""
-        if sent.gas_used > 0.8 * model:
-            per_pool, per_vault = self._gas_coefficients
-            self._gas_coefficients = (per_pool * 3 // 2, per_vault * 3 // 2)
-            self.log.info("gas model raised to %d per market + %d per vault (a transaction used %d of %d)",
-                          *self._gas_coefficients, sent.gas_used, model)
-
-    def _liquidate(self, report: StepReport) -> None:
-        total = sum(len(v) for v in report.confirmed.values())
-        if self.config.dry_run or self.account is None:
-            self.log.warning("dry run: would liquidate %d vault(s): %s", total,
-                             {p: len(v) for p, v in report.confirmed.items()})
-            return
-        if self._pending_transactions():
-            message = f"a transaction of {self.account.address} is still pending: not sending (next block)"
-            self.log.warning(message)
-            report.errors.append(message)
-            return
-        cap = self.gas_cap()
-        estimate = self._use_estimates()
-        queue: deque[Batches] = deque(chunk_batches(report.confirmed, self._vaults_per_tx(cap)))
-        while queue:
-            batches = queue.popleft()
-            n = count_vaults(batches)
-            model = self.model_gas(batches)
-            if model > cap and n > 1 and not estimate:
-                queue.extendleft(reversed(split_batches(batches)))
-                continue
-            try:
-                will = self._simulate(batches)
-                if will == 0:
-                    self.log.info("lost race: none of %d vault(s) is liquidatable any more; not sent", n)
-                    report.not_sent_races += n
-                    continue
-                gas_limit = min(cap, model)
-                if estimate:
-                    gas_limit = int(self._estimate(batches) * self.config.gas_margin)
-                    if gas_limit > cap:
-                        if n > 1:
-                            self.log.info("%d vaults need %d gas, over the cap %d: splitting", n, gas_limit, cap)
-                            queue.extendleft(reversed(split_batches(batches)))
-                            continue
-                        gas_limit = cap
-            except Exception as exc:  # noqa: BLE001 - a revert in the simulation or the estimate
-                reason = describe_error(exc)
-                if len(batches) > 1:  # find the market that reverts; send the others
-                    self.log.info("a batch over %d markets would revert (%s): splitting per market",
-                                  len(batches), reason)
-                    queue.extendleft(reversed([[b] for b in batches]))
-                    continue
-                message = (f"market {batches[0][0]}: liquidating {n} vault(s) would revert ({reason}): "
-                           f"retry next block")
-                self.log.warning(message)
-                report.errors.append(message)
-                continue
-            sent = self._send(batches, gas_limit, report)
-            if sent is not None:
-                report.sent.append(sent)
-                self._learn(sent, model)
-
-    def _args(self, batches: Batches) -> list[tuple[str, list[str]]]:
-        return [(pool, list(vaults)) for pool, vaults in batches]
-
-    def _estimate(self, batches: Batches) -> int:
-        from ringfence.errors import contract_errors
-
-        with contract_errors():
-            return int(self.liquidator.liquidateBatch.estimate_gas_cost(self._args(batches),
-                                                                        sender=self.account))
-
-    def _simulate(self, batches: Batches) -> int:
-        """How many of the batch's vaults a transaction would liquidate now (``eth_call``); raises
-        the contract's error when it would revert."""
-        from ringfence.errors import contract_errors
-
-        with contract_errors():
-            return int(self.liquidator.liquidateBatch.call(self._args(batches), sender=self.account))
-
-    def _transact(self, args: list[tuple[str, list[str]]], gas_limit: int) -> Any:
-        """Sends one ``liquidateBatch`` (a seam for tests)."""
-        return self.liquidator.liquidateBatch(args, sender=self.account, gas_limit=gas_limit)
-
-    def _send(self, batches: Batches, gas_limit: int, report: StepReport) -> SentTx | None:
-        from ringfence.errors import contract_errors
-
-        n = count_vaults(batches)
-        self.log.debug("sending liquidateBatch, gas limit %d: %s", gas_limit, batches)
-        try:
-            with contract_errors():
-                receipt = self._transact(self._args(batches), gas_limit)
-        except Exception as exc:  # noqa: BLE001 - the vaults are retried next block
-            reason = describe_error(exc)
-            message = f"liquidateBatch of {n} vault(s) failed ({reason}): retry next block"
-            self.log.error(message)
-            if gas_suspect(exc):
-                # The simulation just passed: a failure without a named error is (almost surely) the
-                # gas limit (an inner call out of gas reverts with empty data). Double the model.
-                per_market, per_vault = self._gas_coefficients
-                self._gas_coefficients = (per_market * 2, per_vault * 2)
-                self.log.warning("gas model doubled to %d per market + %d per vault", *self._gas_coefficients)
-            report.errors.append(message)
-            return None
-        events = list(receipt.decode_logs(self.liquidator.BatchLiquidated))
-        attempted = sum(int(e.attempted) for e in events)
-        liquidated = sum(int(e.liquidated) for e in events)
-        sent = SentTx(txn_hash=hex_str(receipt.txn_hash), block=int(receipt.block_number), batches=batches,
-                      gas_limit=gas_limit, gas_used=int(receipt.gas_used), attempted=attempted,
-                      liquidated=liquidated)
-        self.sent.append(sent)
-        self.log.info("sent %s (block %d): liquidated %d of %d vault(s) in %d market(s), gas %d of %d",
-                      sent.txn_hash, sent.block, liquidated, attempted, len(batches), sent.gas_used, gas_limit)
-        if liquidated < attempted:
-            self.log.info("lost race for %d vault(s): already liquidated (or healthy again) on inclusion",
-                          attempted - liquidated)
-        return sent
-
     # ================================================================== running
     def run(self, *, poll_interval: float = 2.0, max_steps: int | None = None,
             stop: Callable[[], bool] | None = None, heartbeat: float = 600.0) -> None:
@@ -519,6 +430,8 @@ class Keeper(LpSettlement):
                 head = int(self.chain.blocks.head.number)
             except Exception as exc:  # noqa: BLE001 - node hiccup
                 self.log.warning("cannot read the head (%s): retrying", describe_error(exc))
+                if self.metrics is not None:
+                    self.metrics.rpc_error()
                 time.sleep(poll_interval)
                 continue
             if head != last:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ringfence.keeper.outcome import TxOutcome
 from ringfence.keeper.plan import Batches
 
 __all__ = ["SentTx", "SettledTx", "StepReport", "hex_str"]
@@ -21,6 +22,7 @@ class SentTx:
     gas_used: int
     attempted: int
     liquidated: int
+    outcome: TxOutcome | None = None  # the receipt's liquidation events and gas cost
 
 
 @dataclass
@@ -53,10 +55,24 @@ class StepReport:
     settled: list[SettledTx] = field(default_factory=list)  # LP requests settled in this pass
     lp_pending: int = 0  # LP requests pending before the pass settled any
     lp_waiting: int = 0  # ready redemptions the free liquidity cannot pay yet (retried next pass)
+    rpc_errors: int = 0  # failures that were not a contract's revert (the node, the network)
+    reread: int = 0  # positions re-read from the chain (after partial liquidations, or doubted)
+    deferred: dict[str, list[str]] = field(default_factory=dict)  # liquidatable, left to their shard
+    sync_seconds: float = 0.0  # indexing the new blocks' events and re-reading positions
+    decision_seconds: float = 0.0  # from the price reads to the confirmed vaults (the Lens included)
+    seconds: float = 0.0  # the whole pass, wall clock
 
     @property
     def liquidated(self) -> int:
         return sum(tx.liquidated for tx in self.sent)
+
+    @property
+    def full(self) -> int:
+        return sum(tx.outcome.full for tx in self.sent if tx.outcome is not None)
+
+    @property
+    def partial(self) -> int:
+        return sum(tx.outcome.partial for tx in self.sent if tx.outcome is not None)
 
     @property
     def lost_races(self) -> int:
@@ -70,8 +86,13 @@ class StepReport:
         confirmed = sum(len(v) for v in self.confirmed.values())
         candidates = sum(len(v) for v in self.candidates.values())
         line = (f"block {self.block}: {self.indexed} open vaults in the index, {candidates} candidate(s), "
-                f"{confirmed} liquidatable, {len(self.sent)} transaction(s), {self.liquidated} liquidated, "
-                f"{self.lost_races} lost to other keepers, {len(self.errors)} error(s)")
+                f"{confirmed} liquidatable, {len(self.sent)} transaction(s), {self.liquidated} liquidated "
+                f"({self.full} full, {self.partial} partial), {self.lost_races} lost to other keepers, "
+                f"{len(self.errors)} error(s); {self.reread} position(s) re-read; pass {self.seconds:.3f} s "
+                f"(sync {self.sync_seconds:.3f} s, decision {self.decision_seconds:.3f} s)")
+        deferred = sum(len(v) for v in self.deferred.values())
+        if deferred:
+            line += f"; {deferred} left to their shard's keeper"
         if self.lp_pending or self.settled:
             line += (f"; LP requests: {self.lp_pending} pending, {len(self.settled)} settled"
                      + (f", {self.lp_waiting} waiting for free liquidity" if self.lp_waiting else ""))

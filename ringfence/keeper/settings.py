@@ -6,15 +6,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ringfence.keeper.config import KeeperConfig, resolve_deployment
 from ringfence.keeper.keeper import Keeper
+from ringfence.keeper.shard import parse_shard
 
-__all__ = ["ENV_PREFIX", "KeeperOptions", "KeeperSettings", "configure_logging", "keeper_from_env"]
+if TYPE_CHECKING:
+    from ringfence.keeper.metrics import KeeperMetrics
+
+__all__ = ["ENV_PREFIX", "KeeperOptions", "KeeperSettings", "configure_logging", "keeper_from_env", "start_metrics"]
 
 ENV_PREFIX = "RINGFENCE_KEEPER_"
 
@@ -47,18 +51,34 @@ class KeeperOptions(BaseModel):
     horizon: int | None = None
     estimate_gas: bool | None = None
     dry_run: bool = False
+    shard: str | None = None
+    """``i/n``: act first on the vaults whose address hash mod ``n`` is ``i`` (:mod:`ringfence.keeper.shard`)."""
+    shard_grace: int | None = None
+    """Seconds a vault of another shard must have been liquidatable before this keeper takes it (30)."""
+    metrics_port: int | None = None
+    """Serve Prometheus metrics and ``/health`` on this port (off when unset)."""
+    metrics_host: str = "127.0.0.1"
+    health_max_age: float = 60.0
+    """``/health`` answers 503 when the last successful pass is older than this many seconds."""
 
     @field_validator("start_block", "batch_size", "max_gas", "confirmations", "chunk_size", "horizon",
-                     mode="before")
+                     "shard_grace", "metrics_port", mode="before")
     @classmethod
     def _any_base(cls, value: Any) -> Any:
         return int(value, 0) if isinstance(value, str) else value
 
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, value: str | None) -> str | None:
+        parse_shard(value)
+        return value
+
     def keeper_config(self, *, has_account: bool) -> KeeperConfig:
         """The :class:`KeeperConfig` these settings describe (dry run also when there is no signer)."""
-        fields = ("batch_size", "max_gas", "confirmations", "chunk_size", "horizon", "estimate_gas")
+        fields = ("batch_size", "max_gas", "confirmations", "chunk_size", "horizon", "estimate_gas", "shard_grace")
         settings: dict[str, Any] = {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
         settings["dry_run"] = self.dry_run or not has_account
+        settings["shard"] = parse_shard(self.shard)
         if self.horizon is not None:
             settings["horizon_lead"] = min(KeeperConfig.horizon_lead, self.horizon // 6)
         return KeeperConfig(**settings)
@@ -88,4 +108,18 @@ def keeper_from_env(account: Any = None, *, env: Mapping[str, str] | None = None
                                               lens=settings.lens, start_block=settings.start_block,
                                               provider=provider)
     return Keeper(factory, account=account, lens=lens, start_block=start,
-                  config=settings.keeper_config(has_account=account is not None), name=name)
+                  config=settings.keeper_config(has_account=account is not None), name=name,
+                  metrics=start_metrics(settings.metrics_port, host=settings.metrics_host,
+                                        max_age=settings.health_max_age))
+
+
+def start_metrics(port: int | None, *, host: str = "127.0.0.1", max_age: float = 60.0) -> KeeperMetrics | None:
+    """A :class:`KeeperMetrics` serving ``/metrics`` and ``/health`` on ``port`` (None: metrics off)."""
+    if port is None:
+        return None
+    from ringfence.keeper.metrics import KeeperMetrics  # prometheus_client: the `keeper` extra
+
+    metrics = KeeperMetrics(max_age=max_age)
+    bound = metrics.serve(port, host)
+    logging.getLogger("ringfence.keeper").info("metrics on http://%s:%d/metrics, health on /health", host, bound)
+    return metrics
