@@ -134,7 +134,7 @@ def dev_time(session: Session, as_json: bool, duration: str) -> None:
     head = provider.get_block("latest")
     after = int(head.timestamp)
     emit(as_json, {"seconds": seconds, "before": before, "after": after, "block": int(head.number)},
-         [("moved", f"{after - before} s"), ("chain time", fmt_time(after)), ("block", str(head.number))])
+         [("moved", f"{seconds} s"), ("chain time", fmt_time(after)), ("block", str(head.number))])
 
 
 def _guardian_sender(session: Session, factory: Any) -> Any:
