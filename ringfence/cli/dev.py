@@ -143,10 +143,10 @@ def _guardian_sender(session: Session, factory: Any) -> Any:
         return session.account
     from ape import accounts
 
-    allowed = [str(factory.guardian()).lower(), str(factory.owner()).lower()]
-    for account in accounts.test_accounts:
-        if str(account.address).lower() in allowed:
-            return account
+    for wanted in (str(factory.guardian()).lower(), str(factory.owner()).lower()):
+        for account in accounts.test_accounts:
+            if str(account.address).lower() == wanted:
+                return account
     raise CliError(f"the factory's guardian {factory.guardian()} and owner {factory.owner()} are not test "
                    f"accounts: give --account")
 
