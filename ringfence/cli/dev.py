@@ -130,7 +130,8 @@ def dev_time(session: Session, as_json: bool, duration: str) -> None:
             chain.pending_timestamp = chain.blocks.head.timestamp + 1
     else:
         provider.make_request("evm_increaseTime", [seconds])
-        provider.make_request("evm_mine", [])
+        # Dated explicitly: a next-block timestamp set earlier (evm_setNextBlockTimestamp) would win.
+        provider.make_request("evm_mine", [before + seconds])
     head = provider.get_block("latest")
     after = int(head.timestamp)
     emit(as_json, {"seconds": seconds, "before": before, "after": after, "block": int(head.number)},
