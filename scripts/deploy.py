@@ -10,6 +10,7 @@ ringfence/chain/deployments.py.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -50,11 +51,12 @@ def cli(provider, markets_file, deployments_file, deployments_dir, create2, acco
             raise click.UsageError("--account <alias> is required on a live network")
         account = accounts.test_accounts[0]
     path = deployments_file or default_deployments_path(provider, deployments_dir)
-    throwaway = _throwaway_chain(provider)
-    if throwaway and deployments_file is None and deployments_dir == Path("deployments"):
+    scratch = None
+    if _throwaway_chain(provider) and deployments_file is None and deployments_dir == Path("deployments"):
         # A record of contracts on a chain that is gone when this command ends would point at nothing
         # (and replace the devnet's record of the same network).
-        path = Path(tempfile.mkdtemp(prefix="ringfence-deploy-")) / path.name
+        scratch = Path(tempfile.mkdtemp(prefix="ringfence-deploy-"))
+        path = scratch / path.name
         click.echo(f"warning: {provider.network.choice} is a chain that ends with this command: a "
                    f"throwaway deployment, not recorded in {deployments_dir}/; for a chain that stays "
                    f"up run `make devnet`", err=True)
@@ -84,7 +86,11 @@ def cli(provider, markets_file, deployments_file, deployments_dir, create2, acco
     for market_id, market in report.data["markets"].items():
         click.echo(f"  {market_id}: pool {market['pool']} (asset {market['asset']}, "
                    f"oracle {market['oracle']['address']})")
-    click.echo(f"Wrote {path}" + (" (removed with the chain)" if throwaway else ""))
+    if scratch is None:
+        click.echo(f"Wrote {path}")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+        click.echo("Nothing recorded: the chain ends with this command")
 
 
 def _throwaway_chain(provider) -> bool:
