@@ -1,13 +1,17 @@
 """`ape run deploy --network <choice> --markets markets/<file>.yaml`: deploy Ringfence and its markets.
 
 Idempotent: a second run reads deployments/<ecosystem>-<network>.json and deploys only what is
-missing. On a live network (not local, not a fork) every transaction is confirmed first unless
+missing. On a chain that ends with the command (the embedded chain, or the Anvil that
+``ethereum:local:foundry`` starts) it warns and records nothing unless --deployments is given: the
+chain that stays up is the devnet, `make devnet`. On a live network (not local, not a fork) every transaction is confirmed first unless
 --yes is given. The logic is in ringfence/deploy/; the deployments file in
 ringfence/chain/deployments.py.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import click
@@ -47,6 +51,15 @@ def cli(provider, markets_file, deployments_file, deployments_dir, create2, acco
             raise click.UsageError("--account <alias> is required on a live network")
         account = accounts.test_accounts[0]
     path = deployments_file or default_deployments_path(provider, deployments_dir)
+    scratch = None
+    if _throwaway_chain(provider) and deployments_file is None and deployments_dir == Path("deployments"):
+        # A record of contracts on a chain that is gone when this command ends would point at nothing
+        # (and replace the devnet's record of the same network).
+        scratch = Path(tempfile.mkdtemp(prefix="ringfence-deploy-"))
+        path = scratch / path.name
+        click.echo(f"warning: {provider.network.choice} is a chain that ends with this command: a "
+                   f"throwaway deployment, not recorded in {deployments_dir}/; for a chain that stays "
+                   f"up run `make devnet`", err=True)
     click.echo(f"Deploying {markets_file} to {provider.network.choice} (chain id {provider.chain_id}) "
                f"from {account.address}; record: {path}")
 
@@ -73,4 +86,17 @@ def cli(provider, markets_file, deployments_file, deployments_dir, create2, acco
     for market_id, market in report.data["markets"].items():
         click.echo(f"  {market_id}: pool {market['pool']} (asset {market['asset']}, "
                    f"oracle {market['oracle']['address']})")
-    click.echo(f"Wrote {path}")
+    if scratch is None:
+        click.echo(f"Wrote {path}")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+        click.echo("Nothing recorded: the chain ends with this command")
+
+
+def _throwaway_chain(provider) -> bool:
+    """The embedded chain, or an Anvil that ape-foundry started for this command (``--network
+    ethereum:local:foundry``): either ends with the process."""
+    if provider.name == "test":
+        return True
+    return provider.name == "foundry" and getattr(provider, "process", None) is not None \
+        and not provider.network.name.endswith("-fork")

@@ -15,11 +15,14 @@ in a checkout, else from the package's bundled copy (:mod:`ringfence.chain.contr
     ringfence lp redeem --amount 5000          # or --shares N, or --all: a request
     ringfence lp settle                        # after the next oracle round (anyone may, for anyone)
     ringfence lp show
-    ringfence mock round --price 3100          # local chains: a round on a deployed mock feed
+    ringfence devnet                           # a local chain that stays up, markets deployed
+    ringfence dev round --price 3100           # local chains: a round on a deployed mock feed
+    ringfence dev mint --amount 1000           # ... the mock token; dev time 1h; dev pause / unpause
 
 Every command takes ``--network`` (an Ape network choice, default ``ethereum:local``, or
-``ethereum:local:http://127.0.0.1:8545`` for a node already running) and ``--account`` (an Ape
-account alias or ``TEST::<n>``; on local networks and forks test account 0 by default). Markets
+``ethereum:local:http://127.0.0.1:8545`` for a node already running, e.g. the devnet) and
+``--account`` (an Ape account alias or ``TEST::<n>``, on local networks and forks also a role name of
+the devnet's accounts, :data:`ringfence.cli.app.DEV_ROLES`; there test account 0 by default). Markets
 come from ``--deployments`` (default ``deployments/<ecosystem>-<network>.json``, written by
 ``ape run deploy``; ``--market <id>`` picks one when it holds several) or ``--pool 0x…``; commands
 on a vault find its market from the vault (and refuse a ``--market``/``--pool`` that is not the
@@ -40,7 +43,7 @@ command reports it (exit status 0); a read after it that fails is one ``warning:
 from __future__ import annotations
 
 # Each command module registers its commands on ``main`` when imported.
-from ringfence.cli import lp, markets, mock, trade  # noqa: F401
+from ringfence.cli import dev, devnet, lp, markets, trade  # noqa: F401
 from ringfence.cli.app import Session, main
 from ringfence.cli.errors import CliError, human_error, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_price, fmt_ratio, fmt_shares, fmt_time

@@ -33,9 +33,17 @@ from ringfence.cli.errors import CliError, first_line, redecode
 from ringfence.errors import RingfenceError
 from ringfence.sdk import Market
 
-__all__ = ["DEFAULT_NETWORK", "Session", "common_options", "connected", "main", "resolve_account"]
+__all__ = ["DEFAULT_NETWORK", "DEVNET_HINT", "DEV_ROLES", "Session", "common_options", "connected", "main",
+           "resolve_account"]
 
 DEFAULT_NETWORK = "ethereum:local"
+
+DEV_ROLES = ("deployer", "lp", "lp2", "keeper", "keeper2", "trader", "trader2", "trader3", "trader4", "trader5")
+"""The names of the ten test accounts on local chains and forks (``--account trader`` is ``TEST::5``):
+the devnet (``ringfence devnet``) deploys from ``deployer``, the owner and guardian of its factory."""
+
+DEVNET_HINT = ("start a chain that stays up with `make devnet` and use "
+               "--network ethereum:local:http://127.0.0.1:8545")
 
 
 @click.group()
@@ -82,8 +90,15 @@ class Session:
             raise CliError(f"no deployments file {path}: give --deployments <file> or --pool <address>")
         if data.get("chain_id") != self.provider.chain_id:
             raise CliError(f"{path} is for chain id {data.get('chain_id')}, this network has chain id "
-                           f"{self.provider.chain_id}")
+                           f"{self.provider.chain_id}{self._devnet_hint()}")
+        genesis = data.get("genesis_hash")
+        if genesis and self.dev and genesis.lower() != _genesis_hash(self.provider).lower():
+            raise CliError(f"{path} was written on another chain (this one has another genesis block): "
+                           f"its contracts are not here; {DEVNET_HINT}")
         return Path(path), data
+
+    def _devnet_hint(self) -> str:
+        return f" ({DEVNET_HINT})" if self.dev else ""
 
     def markets(self) -> list[tuple[str, Any]]:
         """``(id, Market)`` of every market in scope (one with --pool or --market)."""
@@ -114,9 +129,8 @@ class Session:
         """The SDK's Market of the pool at ``pool``, or a one-line refusal."""
         if not self.provider.get_code(pool):
             hint = ""
-            if self.provider.name == "test":
-                hint = (" (the embedded chain lives only as long as one process: use a running "
-                        "node, e.g. --network ethereum:local:http://127.0.0.1:8545)")
+            if self.dev:
+                hint = f" (a chain that stopped, or one that ends with this command: {DEVNET_HINT})"
             raise CliError(f"no contract at pool {pool} on {self.provider.network.choice}{hint}")
         try:
             return Market(at(container("MarginPool"), pool), self.lens)
@@ -170,8 +184,14 @@ class Session:
         raise CliError(f"vault {vault} is in {actual}, not {given}")
 
 
+def _genesis_hash(provider: Any) -> str:
+    block_hash = provider.get_block(0).hash
+    return block_hash if isinstance(block_hash, str) else "0x" + bytes(block_hash).hex()
+
+
 def resolve_account(value: str | None, dev: bool) -> Any:
-    """An Ape account: an alias, ``TEST::<n>``, or (local networks and forks) test account 0."""
+    """An Ape account: an alias, ``TEST::<n>``, on local networks and forks a role name of
+    :data:`DEV_ROLES` (an alias of the same name wins), or there test account 0 by default."""
     from ape import accounts
 
     if value is None:
@@ -185,7 +205,10 @@ def resolve_account(value: str | None, dev: bool) -> Any:
         return accounts.test_accounts[int(index)]
     if value in accounts.aliases:
         return accounts.load(value)
-    raise CliError(f"no Ape account with alias {value!r} (see `ape accounts list`)")
+    if dev and value.lower() in DEV_ROLES:
+        return accounts.test_accounts[DEV_ROLES.index(value.lower())]
+    roles = f", or a test account's role: {', '.join(DEV_ROLES)}" if dev else ""
+    raise CliError(f"no Ape account with alias {value!r} (see `ape accounts list`{roles})")
 
 
 def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -195,7 +218,9 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Ape network choice, e.g. ethereum:local:foundry, "
                           "ethereum:local:http://127.0.0.1:8545, ethereum:mainnet:node"),
         click.option("--account", default=None,
-                     help="Ape account alias or TEST::<n> [default on local networks: TEST::0]"),
+                     help="Ape account alias or TEST::<n>; on local networks also a role: "
+                          "deployer (TEST::0), lp, lp2, keeper, keeper2, trader (TEST::5), trader2..5 "
+                          "[default on local networks: TEST::0]"),
         click.option("--deployments", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Deployments file [default: deployments/<ecosystem>-<network>.json]"),
         click.option("--pool", default=None, help="A pool address (instead of the deployments file)"),
