@@ -40,7 +40,7 @@ command reports it (exit status 0); a read after it that fails is one ``warning:
 from __future__ import annotations
 
 # Each command module registers its commands on ``main`` when imported.
-from ringfence.cli import fund, lp, markets, mock, positions, trade  # noqa: F401
+from ringfence.cli import admin, fund, lp, markets, mock, positions, trade  # noqa: F401
 from ringfence.cli.app import Session, main
 from ringfence.cli.errors import CliError, human_error, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_price, fmt_ratio, fmt_shares, fmt_time
