@@ -96,8 +96,7 @@ def _diff_lines(diff: list[dict[str, str]]) -> list[tuple[str, str]]:
     return [(d["field"], f"{d['from']} -> {d['to']}") for d in diff]
 
 
-def _queued(session: Session, gov: Governance, view: MarketView, market_id: str,
-            as_json: bool) -> None:
+def _queued(gov: Governance, view: MarketView, market_id: str, as_json: bool) -> None:
     """``set-params`` alone: the change queued for the market, if any."""
     pending, eta = gov.pending_params()
     roles = gov.roles()
@@ -127,7 +126,7 @@ def set_params(session: Session, as_json: bool, pairs: tuple[str, ...], execute:
     view = MarketView(market)
     gov = Governance(market)
     if not (pairs or execute or cancel):
-        _queued(session, gov, view, market_id, as_json)
+        _queued(gov, view, market_id, as_json)
         return
     owner = session.account
     roles = gov.roles()
