@@ -85,8 +85,9 @@ def _past(market: Any, now: int, seconds: int) -> PastPrice:
         return PastPrice(seconds, None, None, "the chain is younger")
     try:
         price = share_price(market, block)
-    except Exception:  # noqa: BLE001 - a node without that block's state (not an archive node)
-        return PastPrice(seconds, None, block, f"no state at block {block} on this node")
+    except Exception as exc:  # noqa: BLE001 - a node without that block's state (not an archive node)
+        detail = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        return PastPrice(seconds, None, block, f"no state at block {block} on this node: {detail}")
     return PastPrice(seconds, price, block, None if price is not None else "no shares or no price then")
 
 

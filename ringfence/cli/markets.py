@@ -100,6 +100,7 @@ def _stats(view: MarketView, stats: MarketStats, params: Any) -> tuple[dict[str,
     data = {
         "share_price": stats.share_price,
         "share_price_24h": stats.past[0].price, "share_price_7d": stats.past[1].price,
+        "share_price_24h_unavailable": stats.past[0].reason, "share_price_7d_unavailable": stats.past[1].reason,
         "share_price_change_24h": None if stats.past[0].change(stats.share_price) is None else
         str(stats.past[0].change(stats.share_price)),
         "share_price_change_7d": None if stats.past[1].change(stats.share_price) is None else

@@ -32,14 +32,22 @@ def test_markets_shows_the_share_price_its_change_the_fund_caps_and_oracle_age(
     market.close(alice, vault)
     data = cli("markets", "--json").json()[0]
     now = market.pool.convertToAssets(one_share)
-    assert now > before and data["share_price"] == now and data["share_price_24h"] == before
-    assert Fraction(data["share_price_change_24h"]) == Fraction(now - before, before)
+    assert now > before and data["share_price"] == now
+    if data["share_price_24h"] is None:
+        # Anvil drops the state of past blocks once a test's snapshot is reverted: the CLI says so.
+        assert chain.provider.name == "foundry", data["share_price_24h_unavailable"]
+        assert data["share_price_24h_unavailable"].startswith("no state at block")
+        assert data["share_price_change_24h"] is None
+    else:
+        assert data["share_price_24h"] == before and data["share_price_24h_unavailable"] is None
+        assert Fraction(data["share_price_change_24h"]) == Fraction(now - before, before)
+        assert re.search(r"share price 24h:\s+\+0\.\d{4}%", cli("markets").out)
+    assert data["share_price_7d_unavailable"] == "the chain is younger"
     fund = market.pool.insuranceFund()
     assert data["insurance_fund"] == fund and data["insurance_fund_balance"] == usdc.balanceOf(fund)
     updated = market.latest_round_time()
     assert data["oracle_updated_at"] == updated
     assert data["oracle_age"] == chain.blocks.head.timestamp - updated and data["oracle_max_age"] == 3600
-    assert re.search(r"share price 24h:\s+\+0\.\d{4}%", cli("markets").out)
 
 
 def test_markets_refuses_an_unknown_market(cli):
