@@ -21,6 +21,7 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 from ringfence import model
 from ringfence.chain.contracts import struct_fields
 from ringfence.errors import contract_errors, error_class
+from ringfence.progress import notify
 
 __all__ = ["MarketReads", "MarketSnapshot", "Quote", "predict_vault_address"]
 
@@ -284,6 +285,7 @@ class MarketReads:
     def check(self, function: str, *args: Any, sender: Any) -> None:
         """Runs the pool's ``function(*args)`` from ``sender`` as an ``eth_call`` (nothing is sent):
         returns if the transaction would go through, else raises its named error."""
+        notify("simulating", function)
         with contract_errors():
             getattr(self.pool, function).call(*args, sender=sender, skip_trace=True)
 

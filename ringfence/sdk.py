@@ -17,6 +17,7 @@ from ringfence.chain.contracts import container
 from ringfence.errors import contract_errors
 from ringfence.market_reads import MarketReads
 from ringfence.model import MarketParams, Position
+from ringfence.progress import notify, send
 from ringfence.units import WAD, from_units, from_wad
 
 SECONDS_PER_YEAR = 365 * 24 * 3600
@@ -152,22 +153,24 @@ class Market(MarketReads):
         """Opens a position in ``trader``'s vault ``nonce`` and returns the vault's address."""
         with contract_errors():
             self._approve(trader, margin, approve)
-            self.pool.openPosition(nonce, is_long, size, margin, acceptable_price_wad, sender=trader)
+            send("openPosition", self.pool.openPosition, nonce, is_long, size, margin, acceptable_price_wad,
+                 sender=trader)
         return self.vault_address(trader, nonce)
 
     def add_margin(self, payer: Any, vault: str, amount: int, approve: Approve = True) -> None:
         with contract_errors():
             self._approve(payer, amount, approve)
-            self.pool.addMargin(vault, amount, sender=payer)
+            send("addMargin", self.pool.addMargin, vault, amount, sender=payer)
 
     def remove_margin(self, owner: Any, vault: str, amount: int, receiver: Any = None) -> None:
         with contract_errors():
-            self.pool.removeMargin(vault, amount, receiver or owner, sender=owner)
+            send("removeMargin", self.pool.removeMargin, vault, amount, receiver or owner, sender=owner)
 
     def close(self, owner: Any, vault: str, receiver: Any = None, acceptable_price_wad: int = 0) -> int:
         """Closes the position; returns the payout read from the PositionClosed event."""
         with contract_errors():
-            receipt = self.pool.closePosition(vault, receiver or owner, acceptable_price_wad, sender=owner)
+            receipt = send("closePosition", self.pool.closePosition, vault, receiver or owner, acceptable_price_wad,
+                           sender=owner)
         events = receipt.decode_logs(self.pool.PositionClosed)
         return int(events[0].payout) if events else 0
 
@@ -178,7 +181,7 @@ class Market(MarketReads):
     def claim(self, owner: Any, vault: Any, receiver: Any = None) -> int:
         """Withdraws what the liquidation of ``owner``'s ``vault`` credited to them; returns the amount."""
         with contract_errors():
-            receipt = self.pool.claim(vault, receiver or owner, sender=owner)
+            receipt = send("claim", self.pool.claim, vault, receiver or owner, sender=owner)
         return int(receipt.decode_logs(self.pool.Claimed)[0].amount)
 
     # ------------------------------------------------------------ LPs
@@ -187,7 +190,7 @@ class Market(MarketReads):
         Once the pool has shares, LPs enter with :meth:`request_deposit` and :meth:`settle_deposit`."""
         with contract_errors():
             self._approve(lp, assets, approve)
-            receipt = self.pool.deposit(assets, lp, sender=lp)
+            receipt = send("deposit", self.pool.deposit, assets, lp, sender=lp)
         return int(receipt.decode_logs(self.pool.Deposit)[0].shares)
 
     def request_deposit(self, lp: Any, assets: int, controller: Any = None, approve: Approve = True) -> int:
@@ -195,26 +198,26 @@ class Market(MarketReads):
         once the oracle has published a round after this block; returns the most shares it can get."""
         with contract_errors():
             self._approve(lp, assets, approve)
-            receipt = self.pool.requestDeposit(assets, controller or lp, sender=lp)
+            receipt = send("requestDeposit", self.pool.requestDeposit, assets, controller or lp, sender=lp)
         return int(receipt.decode_logs(self.pool.DepositRequested)[0].quoteShares)
 
     def request_redeem(self, lp: Any, shares: int, controller: Any = None) -> int:
         """Hands ``shares`` of ``lp`` to the pool for a redemption paid to ``controller`` (default ``lp``)
         by :meth:`settle_redeem` after the next oracle round; returns the most assets it can get."""
         with contract_errors():
-            receipt = self.pool.requestRedeem(shares, controller or lp, lp, sender=lp)
+            receipt = send("requestRedeem", self.pool.requestRedeem, shares, controller or lp, lp, sender=lp)
         return int(receipt.decode_logs(self.pool.RedeemRequested)[0].quoteAssets)
 
     def settle_deposit(self, caller: Any, controller: Any) -> int:
         """Mints ``controller``'s requested shares (anyone may call it); returns the shares."""
         with contract_errors():
-            receipt = self.pool.settleDeposit(controller, sender=caller)
+            receipt = send("settleDeposit", self.pool.settleDeposit, controller, sender=caller)
         return int(receipt.decode_logs(self.pool.DepositSettled)[0].shares)
 
     def settle_redeem(self, caller: Any, controller: Any) -> int:
         """Pays ``controller``'s requested redemption (anyone may call it); returns the assets."""
         with contract_errors():
-            receipt = self.pool.settleRedeem(controller, sender=caller)
+            receipt = send("settleRedeem", self.pool.settleRedeem, controller, sender=caller)
         return int(receipt.decode_logs(self.pool.RedeemSettled)[0].assets)
 
     def lp_requests(self, controller: Any) -> LpRequests:
@@ -268,7 +271,9 @@ class Market(MarketReads):
             return
         token = self.token()
         if int(token.allowance(owner, self.pool.address)) < amount:
-            token.approve(self.pool.address, 2**256 - 1 if approve == "unlimited" else amount, sender=owner)
+            allowance = 2**256 - 1 if approve == "unlimited" else amount
+            notify("approving", "approve", amount=allowance, token=self.asset_address)
+            send("approve", token.approve, self.pool.address, allowance, sender=owner)
 
 
 class Protocol:
@@ -319,13 +324,13 @@ class Protocol:
     def queue_params(self, owner: Any, pool: Any, params: MarketParams) -> int:
         """Queues new parameters for ``pool``; returns the timestamp from which they can be executed."""
         with contract_errors():
-            receipt = self.factory.queueParams(pool, params.as_tuple(), sender=owner)
+            receipt = send("queueParams", self.factory.queueParams, pool, params.as_tuple(), sender=owner)
         return int(receipt.decode_logs(self.factory.ParamsQueued)[0].eta)
 
     def execute_params(self, owner: Any, pool: Any) -> Any:
         """Applies ``pool``'s queued parameters (after the delay); returns the receipt."""
         with contract_errors():
-            return self.factory.executeParams(pool, sender=owner)
+            return send("executeParams", self.factory.executeParams, pool, sender=owner)
 
     def pending_params(self, pool: Any) -> tuple[MarketParams | None, int]:
         """``pool``'s queued parameters and their ETA, or ``(None, 0)``."""
@@ -335,13 +340,13 @@ class Protocol:
     def queue_oracle(self, owner: Any, pool: Any, oracle: Any) -> int:
         """Queues moving ``pool`` to the price adapter ``oracle``; returns the ETA."""
         with contract_errors():
-            receipt = self.factory.queueOracle(pool, oracle, sender=owner)
+            receipt = send("queueOracle", self.factory.queueOracle, pool, oracle, sender=owner)
         return int(receipt.decode_logs(self.factory.OracleQueued)[0].eta)
 
     def execute_oracle(self, owner: Any, pool: Any) -> Any:
         """Moves ``pool`` to its queued price adapter (after the delay); returns the receipt."""
         with contract_errors():
-            return self.factory.executeOracle(pool, sender=owner)
+            return send("executeOracle", self.factory.executeOracle, pool, sender=owner)
 
     def liquidate(self, keeper: Any, vault: str) -> Any:
         """Liquidates one vault (reverts by name if it cannot be); returns the receipt."""

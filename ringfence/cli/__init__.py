@@ -11,10 +11,14 @@ in a checkout, else from the package's bundled copy (:mod:`ringfence.chain.contr
     ringfence remove-margin 0xVault --amount 50
     ringfence close 0xVault
     ringfence claim <vault>                    # what a liquidation credited to you
+    ringfence positions                        # every vault of the account, open and closed
+    ringfence status <vault> --watch           # re-printed until Ctrl-C
     ringfence lp deposit --amount 10000        # a request once the pool has shares
     ringfence lp redeem --amount 5000          # or --shares N, or --all: a request
     ringfence lp settle                        # after the next oracle round (anyone may, for anyone)
     ringfence lp show
+    ringfence fund show                        # the market's insurance fund (fund deposit: pay into it)
+    ringfence admin pause                      # guardian/owner; admin set-params: through the owner delay
     ringfence devnet                           # a local chain that stays up, markets deployed
     ringfence dev round --price 3100           # local chains: a round on a deployed mock feed
     ringfence dev mint --amount 1000           # ... the mock token; dev time 1h; dev pause / unpause
@@ -37,13 +41,16 @@ would fail sends nothing — no approval, no reverted transaction. Approvals are
 amount. Any failure — a contract error, a model check, a bad argument, no node — is one line
 ``error: …`` on stderr and exit status 1 (2 for usage errors). Once a transaction is mined the
 command reports it (exit status 0); a read after it that fails is one ``warning: …`` line.
-``--json`` prints a command's result as JSON (integers raw, plus human strings).
+``--json`` prints a command's result as JSON (integers raw, plus human strings), and an error as
+one JSON object (``error``, ``message``). Sending commands list their mined transactions (hash,
+block, gas used) in their output, and report each step on stderr with ``--progress`` (the default
+when stderr is a terminal).
 """
 
 from __future__ import annotations
 
 # Each command module registers its commands on ``main`` when imported.
-from ringfence.cli import dev, devnet, lp, markets, trade  # noqa: F401
+from ringfence.cli import admin, dev, devnet, fund, lp, markets, positions, trade  # noqa: F401
 from ringfence.cli.app import Session, main
 from ringfence.cli.errors import CliError, human_error, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_price, fmt_ratio, fmt_shares, fmt_time

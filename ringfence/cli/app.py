@@ -30,6 +30,7 @@ from ringfence.chain.deployments import (
     load_deployments,
 )
 from ringfence.cli.errors import CliError, first_line, redecode
+from ringfence.cli.receipts import forget, recording, set_json_mode, show_progress
 from ringfence.errors import RingfenceError
 from ringfence.sdk import Market
 
@@ -50,6 +51,7 @@ DEVNET_HINT = ("start a chain that stays up with `make devnet` and use "
 @click.version_option(package_name="ringfence")
 def main() -> None:
     """Ringfence: isolated-margin trading."""
+    forget()  # a new command: no transactions yet, no JSON until its --json
 
 
 class Session:
@@ -212,7 +214,7 @@ def resolve_account(value: str | None, dev: bool) -> Any:
 
 
 def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--network, --account, --deployments, --pool, --market, --json, -v on a command."""
+    """--network, --account, --deployments, --pool, --market, --json, --progress, -v on a command."""
     options = [
         click.option("--network", default=DEFAULT_NETWORK, show_default=True,
                      help="Ape network choice, e.g. ethereum:local:foundry, "
@@ -225,7 +227,10 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Deployments file [default: deployments/<ecosystem>-<network>.json]"),
         click.option("--pool", default=None, help="A pool address (instead of the deployments file)"),
         click.option("--market", default=None, help="Market id in the deployments file"),
-        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON"),
+        click.option("--json", "as_json", is_flag=True, callback=set_json_mode,
+                     help="Print the result (and any error) as JSON"),
+        click.option("--progress/--no-progress", "progress", default=None,
+                     help="Show each transaction's steps on stderr [default: when stderr is a terminal]"),
         click.option("-v", "--verbose", is_flag=True, help="Show Ape's log"),
     ]
     for option in reversed(options):
@@ -242,6 +247,7 @@ def connected(f: Callable[..., Any]) -> Callable[..., Any]:
         opts = {k: kwargs.pop(k) for k in ("network", "account", "deployments", "pool", "market",
                                            "verbose")}
         as_json = kwargs.pop("as_json")
+        progress = kwargs.pop("progress")
         _quiet(opts["verbose"])
         try:
             from ape import networks
@@ -258,7 +264,8 @@ def connected(f: Callable[..., Any]) -> Callable[..., Any]:
                                f"{first_line(str(exc)) or type(exc).__name__}") from None
             try:
                 _check_chain_id(provider)
-                return f(Session(provider, opts), as_json=as_json, **kwargs)
+                with recording(show_progress(progress, as_json)):
+                    return f(Session(provider, opts), as_json=as_json, **kwargs)
             finally:
                 context.__exit__(None, None, None)
         except (click.ClickException, click.Abort, click.exceptions.Exit):
@@ -266,7 +273,8 @@ def connected(f: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:  # the reader went away (`| head`)
             raise SystemExit(1) from None
         except RingfenceError as exc:
-            raise CliError(str(redecode(exc).message)) from None
+            error = redecode(exc)
+            raise CliError(str(error.message), error.name) from None
         except ApeException as exc:
             raise CliError(first_line(str(exc)) or type(exc).__name__) from None
         except (ValueError, OSError) as exc:

@@ -3,6 +3,7 @@ the same errors) in the market's units, and reads and simulations that name the 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ from ape.exceptions import ContractLogicError
 from eth_utils import is_address, to_checksum_address
 
 from ringfence.cli.formatting import distinct_places, fmt_amount, fmt_price, fmt_shares, fmt_time
+from ringfence.cli.receipts import json_mode, transactions
 from ringfence.errors import (
     MESSAGES,
     UnknownRevertError,
@@ -37,9 +39,22 @@ _TIME_ARGS = {"requestedAt", "priceUpdatedAt", "updatedAt"}
 
 
 class CliError(click.ClickException):
-    """One line on stderr, exit status 1."""
+    """One line on stderr, exit status 1; with ``--json``, one JSON object on stdout instead
+    (``error``: the contract error's name, else ``CliError``; ``message``; and the transactions
+    mined before it, if any)."""
+
+    def __init__(self, message: str, name: str | None = None):
+        super().__init__(message)
+        self.name = name or "CliError"
 
     def show(self, file: Any = None) -> None:
+        if json_mode():
+            data: dict[str, Any] = {"error": self.name, "message": self.format_message()}
+            sent = transactions()
+            if sent:
+                data["transactions"] = sent
+            click.echo(json.dumps(data, indent=2, default=str))
+            return
         click.echo(f"error: {self.format_message()}", err=True)
 
 

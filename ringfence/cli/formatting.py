@@ -10,9 +10,10 @@ from typing import Any
 
 import click
 
+from ringfence.cli.receipts import transactions
 from ringfence.units import from_units, from_wad
 
-__all__ = ["distinct_places", "emit", "fmt_amount", "fmt_price", "fmt_ratio", "fmt_shares", "fmt_time"]
+__all__ = ["distinct_places", "emit", "fmt_amount", "fmt_price", "fmt_ratio", "fmt_shares", "fmt_time", "tx_line"]
 
 
 def _rounded(value: Decimal, places: int, up: bool) -> str:
@@ -58,12 +59,20 @@ def fmt_ratio(wad: int) -> str:
     return f"{percent:f}%"
 
 
+def tx_line(tx: dict[str, Any]) -> str:
+    """A mined transaction of :func:`ringfence.cli.receipts.transactions` as one line."""
+    return f"{tx['tx_hash']} ({tx['function']}, block {tx['block']}, gas used {tx['gas_used']:,})"
+
+
 def emit(as_json: bool, data: dict[str, Any], lines: list[tuple[str, str]]) -> None:
     """A command's result: ``data`` as JSON with ``--json``, else ``lines`` as aligned
-    ``key: value`` lines."""
+    ``key: value`` lines; either way with the transactions the command has sent
+    (``transactions``: hash, function, block, gas used)."""
+    sent = transactions()
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(json.dumps({**data, "transactions": sent} if sent else data, indent=2, default=str))
         return
+    lines = [*lines, *(("transaction", tx_line(tx)) for tx in sent)]
     width = max((len(k) for k, _ in lines), default=0)
     for key, value in lines:
         click.echo(f"{key + ':':<{width + 1}} {value}")

@@ -23,6 +23,7 @@ from ringfence.cli.errors import CliError
 from ringfence.cli.formatting import distinct_places, emit, fmt_price
 from ringfence.cli.vaults import leverage_text, report_after_sent, vault_report
 from ringfence.cli.view import MarketView, check, ensure_balance
+from ringfence.cli.watch import watch
 from ringfence.errors import RingfenceError, error_class
 from ringfence.sdk import Position
 from ringfence.units import from_wad
@@ -153,16 +154,31 @@ def _bound_text(bound: int) -> str:
 
 @main.command()
 @click.argument("vault")
+@click.option("--watch", "watching", is_flag=True, help="Re-read and re-print every --interval seconds until Ctrl-C")
+@click.option("--interval", type=click.FloatRange(min=0), default=None,
+              help="Seconds between two reports with --watch [default: 5]")
+@click.option("--max-iterations", type=click.IntRange(min=1), default=None, hidden=True)
 @common_options
 @connected
-def status(session: Session, as_json: bool, vault: str) -> None:
+def status(session: Session, as_json: bool, vault: str, watching: bool, interval: float | None,
+           max_iterations: int | None) -> None:
     """A vault: margin, PnL, equity, leverage, health, liquidation and bankruptcy prices (without a
-    price, what can be shown without one); liquidated, the liquidation and the credit to claim."""
+    price, what can be shown without one); liquidated, the liquidation and the credit to claim.
+    --watch re-prints it until Ctrl-C."""
+    if not watching and (interval is not None or max_iterations is not None):
+        raise CliError("--interval needs --watch")
     vault, market = session.vault_market(vault)
     view = MarketView(market)
-    with view.guard():
-        data, lines = vault_report(view, vault)
-    emit(as_json, {"pool": market.address, **data}, [("vault", vault), ("pool", market.address), *lines])
+
+    def report() -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        with view.guard():
+            data, lines = vault_report(view, vault)
+        return {"pool": market.address, **data}, [("vault", vault), ("pool", market.address), *lines]
+
+    if watching:
+        watch(report, as_json, 5.0 if interval is None else interval, max_iterations)
+        return
+    emit(as_json, *report())
 
 
 def _open_position(view: MarketView, vault: str) -> Any:

@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 
 import click
 
+from ringfence.cli import receipts
 from ringfence.cli.errors import CliError, first_line, human_error, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_shares
 from ringfence.errors import RingfenceError
@@ -38,6 +39,9 @@ class MarketView:
             self.symbol = str(market.token().symbol())
         except Exception:  # noqa: BLE001
             self.symbol = ""
+        recorder = receipts.current()
+        if recorder is not None and recorder.view is None:
+            recorder.view = self  # formats the amounts of the approvals it reports
 
     def amount(self, value: int, *, up: bool = False, places: int = 2) -> str:
         """``value`` in tokens, rounded down (held, received) or ``up`` (owed, required)."""
@@ -73,7 +77,7 @@ class _Guard:
         if exc is None:
             return False
         if isinstance(exc, RingfenceError):
-            raise CliError(self.view.message(exc)) from None
+            raise CliError(self.view.message(exc), redecode(exc).name) from None
         return False
 
 
