@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ringfence.abi import at
+from ringfence.abi import at, erc20_abi
 from ringfence.chain.contracts import container
 from ringfence.errors import contract_errors
 from ringfence.model import GuardPolicy, Position, TopUpQuote, top_up_quote
@@ -41,6 +41,13 @@ class TopUp:
     reserve_id: int
     health_after_wad: int
     budget_after: int
+
+
+def erc20(address: str) -> Any:
+    """An ERC-20 contract instance at ``address`` (the standard ABI)."""
+    from ape import Contract
+
+    return Contract(address, abi=erc20_abi())
 
 
 def _address(value: Any) -> str:
@@ -84,8 +91,6 @@ class Guard:
     def approve_wallet(self, owner: Any, token: Any, amount: int) -> Any:
         """Lets the guard pull up to ``amount`` of ``token`` from ``owner``'s wallet: a standing
         permission, used only by ``owner``'s policies and bounded by their budgets."""
-        from ringfence.sdk import erc20
-
         with contract_errors():
             return erc20(_address(token)).approve(self.address, amount, sender=owner)
 
@@ -102,8 +107,6 @@ class Guard:
 
     def deposit_reserve(self, owner: Any, reserve_id: int, amount: int, approve: bool = True) -> Any:
         """Deposits ``amount`` into the reserve (approving the guard for exactly it when short)."""
-        from ringfence.sdk import erc20
-
         with contract_errors():
             if approve:
                 token = erc20(self.reserve(reserve_id).token)
