@@ -190,7 +190,8 @@ def test_fuzz_top_up_equals_model(guard, market, armed, alice, keeper, chain, ow
                  max_per_top_up=max_per, fee=max_per * fee_share // 10_000, budget=budget)
     snapshot = chain.snapshot()
     try:
-        advance_to(chain, chain.blocks.head.timestamp + elapsed + 1)
+        sync_clock(chain)
+        advance_to(chain, chain.pending_timestamp + elapsed)
         feed.setAnswer(price * 10**8 + cents * 10**6, sender=owner)
         guard.set_policy(alice, armed, pol)
         position = market.position(armed)
