@@ -15,6 +15,7 @@ from typing import Any, Literal
 from ringfence.abi import at, erc20_abi
 from ringfence.chain.contracts import container
 from ringfence.errors import contract_errors
+from ringfence.guard import Guard, GuardPolicy  # noqa: F401 - re-exported: the MarginGuard's SDK
 from ringfence.market_reads import MarketReads
 from ringfence.model import MarketParams, Position
 from ringfence.progress import notify, send

@@ -51,7 +51,8 @@ The package's modules, each importing only from those above it:
 * :mod:`~ringfence.model.flows`: open, add and remove margin, close;
 * :mod:`~ringfence.model.outcomes` and :mod:`~ringfence.model.liquidation`: liquidation;
 * :mod:`~ringfence.model.exact`: the exact rationals;
-* :mod:`~ringfence.model.lp`: LP accounting.
+* :mod:`~ringfence.model.lp`: LP accounting;
+* :mod:`~ringfence.model.guard`: the MarginGuard's policy and top-up amount (:func:`top_up_quote`).
 
 Code outside the package imports from ``ringfence.model`` itself (``from ringfence import model``),
 not from these modules.
@@ -108,6 +109,13 @@ from ringfence.model.flows import (
     remove_margin,
     remove_margin_allowed,
     settle_close,
+)
+from ringfence.model.guard import (
+    MAX_FEE_BPS,
+    POLICY_FIELDS,
+    GuardPolicy,
+    TopUpQuote,
+    top_up_quote,
 )
 from ringfence.model.helpers import (
     available_margin,
@@ -180,17 +188,20 @@ from ringfence.model.structs import (
 
 __all__ = [
     "MARKET_PARAMS_FIELDS",
+    "MAX_FEE_BPS",
     "MAX_UINT128",
     "MAX_UINT256",
     "PANIC_DIVISION_BY_ZERO",
     "PANIC_UNDER_OVERFLOW",
     "PARTIAL_SLACK",
+    "POLICY_FIELDS",
     "POSITION_FIELDS",
     "SHARE_DECIMALS_OFFSET",
     "WAD",
     "BatchOutcome",
     "CloseSettlement",
     "EvmPanic",
+    "GuardPolicy",
     "HealthyPosition",
     "InsufficientLiquidity",
     "InsufficientMargin",
@@ -209,6 +220,7 @@ __all__ = [
     "PositionNotOpen",
     "PositionTooLarge",
     "SafeCastOverflowedUintDowncast",
+    "TopUpQuote",
     "VaultKey",
     "ZeroAmount",
     "ZeroSize",
@@ -275,4 +287,5 @@ __all__ = [
     "settle_deposit_shares",
     "settle_redeem_assets",
     "share_price",
+    "top_up_quote",
 ]

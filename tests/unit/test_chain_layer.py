@@ -319,7 +319,7 @@ def test_the_bundle_is_the_build():
 def test_the_bundle_holds_the_protocol_and_the_mocks():
     names = set(contracts.read_bundle())
     assert {"MarginPool", "PositionVault", "PoolFactory", "MarginPoolDeployer", "Liquidator", "Lens",
-            "ChainlinkOracle", "InsuranceFund", *contracts.MOCKS} <= names
+            "ChainlinkOracle", "InsuranceFund", "MarginGuard", *contracts.MOCKS} <= names
     assert not {"FuzzReader", "Attacker", "LpSkimmer"} & names  # test contracts stay out
 
 

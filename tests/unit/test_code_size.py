@@ -21,6 +21,7 @@ BUDGET = {
     "MarginPool": 23_000,
     "PoolFactory": 17_700,
     "Lens": 6_900,
+    "MarginGuard": 9_200,
     "PositionVault": 4_200,
     "MarginPoolDeployer": 1_900,
     "ChainlinkOracle": 1_700,
