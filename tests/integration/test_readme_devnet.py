@@ -74,6 +74,8 @@ def expected_output(line: str) -> str:
               ("open", "opened:"), ("dev round", "round at:"), ("keeper", "1 liquidated"),
               ("ape run deploy", "0 transaction(s) sent"), ("dev mint", "minted:  5,000.00 USDC"),
               ("dev time", "moved:      7200 s"), ("dev pause", "paused: yes"), ("dev unpause", "paused: no"),
+              ("admin pause", "opening: paused"), ("admin unpause", "opening: open"),
+              ("admin set-params", "market: ETH-USD"),
               ("status", "")]
     return next(text for key, text in checks if f" {key} " in f" {line} ".replace("ringfence ", " "))
 
