@@ -160,6 +160,15 @@ def test_sample_is_seeded():
     assert [m.id for m in sample(all_m, {}, "a")] != [m.id for m in sample(all_m, {}, "b")]
 
 
+def test_judging_an_equivalent_keeps_the_others_order():
+    """A new line in equivalent.txt removes that mutant from a seed's order and moves no other."""
+    all_m = mutants_of_source("Pool", "contracts/Pool.sol", SNIPPET)
+    before = [m.id for m in sample(all_m, {}, "a")]
+    judged = sample(all_m, {}, "a")[1]
+    after = [m.id for m in sample(all_m, {judged.key: "same behaviour"}, "a")]
+    assert after == [i for i in before if i != judged.id] and judged.id not in after
+
+
 def test_dependents_follow_imports():
     root = Path(__file__).resolve().parents[2]
     deps = dependents(root, "contracts/libraries/MarginMath.sol")

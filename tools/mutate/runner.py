@@ -255,7 +255,9 @@ def _compile_error(output: str) -> str:
 
 
 def sample(mutants: Iterable[Mutant], equivalents: dict[str, str], seed: str) -> list[Mutant]:
-    """The non-equivalent mutants in a seeded random order (a sample is a prefix of it)."""
-    pool = [m for m in mutants if m.key not in equivalents]
-    random.Random(seed).shuffle(pool)
-    return pool
+    """The non-equivalent mutants in a seeded random order (a sample is a prefix of it). All mutants are
+    shuffled before the equivalents are dropped, so judging one more mutant equivalent leaves the others'
+    order (and a seed's sample, but for that mutant) as it was."""
+    order = list(mutants)
+    random.Random(seed).shuffle(order)
+    return [m for m in order if m.key not in equivalents]
