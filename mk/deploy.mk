@@ -1,5 +1,5 @@
 # Deployment, the devnet and ABI export (included by the main Makefile).
-#   make devnet [DEVNET_PORT=8545] [DEVNET_BLOCK_TIME=1]   Anvil (chain id 31337) with markets/local.yaml
+#   make devnet [DEVNET_PORT=8545] [DEVNET_BLOCK_TIME=1]   Anvil (chain id 1337) with markets/local.yaml
 #                                       deployed and the mock tokens minted, until Ctrl-C; every other
 #                                       command takes --network ethereum:local:http://127.0.0.1:8545
 #   make deploy-local                   deploy markets/local.yaml (mocks included) on the embedded chain:
@@ -15,7 +15,7 @@ DEPLOY_ACCOUNT ?=
 DEVNET_PORT ?= 8545
 DEVNET_BLOCK_TIME ?= 1
 
-devnet: compile ## a local chain that stays up (Anvil :8545, chain id 31337) with markets/local.yaml deployed
+devnet: compile ## a local chain that stays up (Anvil :8545, chain id 1337) with markets/local.yaml deployed
 	$(VENV)/bin/ringfence devnet --port $(DEVNET_PORT) --block-time $(DEVNET_BLOCK_TIME)
 
 deploy-local: compile ## throwaway check: deploy markets/local.yaml on the embedded chain (nothing recorded)

@@ -1,12 +1,13 @@
 """``ringfence devnet`` (``make devnet``): a local chain that stays up, with the example markets on it.
 
 Starts Anvil (the npm build, :class:`ringfence.chain.anvil.Anvil`) on ``127.0.0.1:<port>`` (8545 by
-default) with chain id 31337 and the test mnemonic's ten accounts, deploys a markets file
+default) with chain id 1337 and the test mnemonic's ten accounts, deploys a markets file
 (``markets/local.yaml``, mocks included) with :func:`ringfence.deploy.deploy` from ``TEST::0``, mints
 the mock settlement tokens to the ten accounts, writes the deployments file, then mines a block every
 ``--block-time`` seconds (interval mining: bots that wait for blocks keep running) until Ctrl-C, which
 stops Anvil. Every other command reaches it with ``--network ethereum:local:http://127.0.0.1:<port>``
-(Ape's node provider, which signs for ``node.ethereum.local.chain_id``: 31337 in ``ape-config.yaml``).
+(Ape's node provider, which signs for chain id 1337 there unless configured otherwise: so the devnet
+uses 1337, also MetaMask's "Localhost 8545", and works from any directory, in or out of a checkout).
 
 The accounts' roles (:data:`ringfence.cli.app.DEV_ROLES`, accepted by ``--account`` on local chains):
 ``deployer`` (``TEST::0``: the factory's owner and guardian), ``lp`` and ``lp2`` (1, 2), ``keeper`` and
@@ -37,7 +38,7 @@ from ringfence.units import from_units
 
 __all__ = ["DEVNET_CHAIN_ID", "devnet", "devnet_network"]
 
-DEVNET_CHAIN_ID = 31337
+DEVNET_CHAIN_ID = 1337
 DEFAULT_PORT = 8545
 ACCOUNT_BALANCE = 10_000  # ether per account
 
@@ -63,7 +64,7 @@ def devnet_network(port: int) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Show the deployment's transactions and Ape's log")
 def devnet(port: int, block_time: int, markets_file: Path, deployments: Path, mint_amount: str,
            verbose: bool) -> None:
-    """Start a local chain that stays up (Anvil, chain id 31337) with the example markets deployed,
+    """Start a local chain that stays up (Anvil, chain id 1337) with the example markets deployed,
     the mock tokens minted to ten named accounts, and a block every --block-time seconds; print how
     to reach it; run until Ctrl-C."""
     from ape.logging import logger

@@ -94,7 +94,7 @@ def test_readme_devnet_quick_start_runs_as_written(tmp_path):
         assert f"network:      ethereum:local:http://127.0.0.1:{port}" in banner, banner
         assert any(re.match(r"\s+TEST::5\s+trader\s+0x", line) for line in banner), banner
         assert any("ETH-USD" in line and "price 3,000 USDC" in line for line in banner), banner
-        assert int(call(f"http://127.0.0.1:{port}", "eth_chainId"), 16) == 31337
+        assert int(call(f"http://127.0.0.1:{port}", "eth_chainId"), 16) == 1337
         outputs = [(line, run(line, port, deployments)) for line in commands]
         refused = run(f"ringfence devnet --port {port}", port, deployments)
     finally:
