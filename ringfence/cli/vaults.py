@@ -11,13 +11,14 @@ from ringfence import model
 from ringfence.cli.formatting import fmt_price
 from ringfence.cli.view import MarketView, after_sent, price_refusal, warn
 from ringfence.errors import RingfenceError, error_class
+from ringfence.portfolio import LOOKBACK, pool_events
 from ringfence.sdk import Position
 from ringfence.units import from_wad
 
 __all__ = ["LIQUIDATION_LOOKBACK", "liquidations", "report_after_sent", "state_data", "state_lines",
            "vault_report"]
 
-LIQUIDATION_LOOKBACK = 50_000
+LIQUIDATION_LOOKBACK = LOOKBACK
 """Blocks searched back from the head for a closed vault's ``Liquidated`` event."""
 
 LEVERAGE_LABEL = "(notional / margin)"
@@ -113,16 +114,8 @@ def _priceless_report(view: MarketView, vault: str, position: Any,
 
 def liquidations(market: Any, vault: str) -> list[Any]:
     """The pool's ``Liquidated`` events of ``vault`` in the last :data:`LIQUIDATION_LOOKBACK` blocks,
-    oldest first (none if the node will not search its logs)."""
-    from ape import chain
-
-    try:
-        head = chain.blocks.height
-        found = market.pool.Liquidated.range(max(0, head - LIQUIDATION_LOOKBACK), head + 1,
-                                             search_topics={"vault": vault})
-        return sorted(found, key=lambda log: (int(log.block_number), int(log.log_index)))
-    except Exception:  # noqa: BLE001 - the details are optional: the claimable credit is read anyway
-        return []
+    oldest first (none if the node will not search its logs: the claimable credit is read anyway)."""
+    return pool_events(market, "Liquidated", LIQUIDATION_LOOKBACK, vault=vault)
 
 
 def _closed_report(view: MarketView, vault: str,
