@@ -10,7 +10,7 @@ from typing import Any
 from ringfence.abi import at
 from ringfence.chain.contracts import container
 from ringfence.errors import contract_errors
-from ringfence.progress import notify, send
+from ringfence.progress import approve_when_short, notify, send
 
 __all__ = ["FundHistory", "InsuranceFund"]
 
@@ -63,11 +63,9 @@ class InsuranceFund:
 
     def approve(self, funder: Any, amount: int) -> None:
         """Lets the fund pull exactly ``amount`` of ``funder``'s tokens (when the allowance is short)."""
-        token = self.market.token()
-        if int(token.allowance(funder, self.address)) < amount:
-            notify("approving", "approve", amount=amount, token=self.market.asset_address)
-            with contract_errors():
-                send("approve", token.approve, self.address, amount, sender=funder)
+        with contract_errors():
+            approve_when_short(self.market.token(), funder, self.address, amount,
+                               asset=self.market.asset_address)
 
     def deposit(self, funder: Any, amount: int) -> Any:
         """Pays ``amount`` into the fund (approving it exactly first); returns the receipt."""

@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TxStep", "notify", "observe", "send", "tx_hash"]
+__all__ = ["TxStep", "approve_when_short", "notify", "observe", "send", "tx_hash"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,13 @@ def send(what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
     notify("confirmed", what, tx_hash=tx_hash(receipt), block=int(receipt.block_number),
            gas_used=int(receipt.gas_used))
     return receipt
+
+
+def approve_when_short(token: Any, owner: Any, spender: str, amount: int, *, asset: str,
+                       allowance: int | None = None) -> None:
+    """Lets ``spender`` pull ``owner``'s ``token`` when its allowance is below ``amount``: exactly
+    ``amount`` unless an ``allowance`` is given; the observers told as for any transaction."""
+    if int(token.allowance(owner, spender)) < amount:
+        value = amount if allowance is None else allowance
+        notify("approving", "approve", amount=value, token=asset)
+        send("approve", token.approve, spender, value, sender=owner)

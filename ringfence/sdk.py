@@ -18,7 +18,7 @@ from ringfence.errors import contract_errors
 from ringfence.guard import Guard, GuardPolicy  # noqa: F401 - re-exported: the MarginGuard's SDK
 from ringfence.market_reads import MarketReads
 from ringfence.model import MarketParams, Position
-from ringfence.progress import notify, send
+from ringfence.progress import approve_when_short, send
 from ringfence.units import WAD, from_units, from_wad
 
 SECONDS_PER_YEAR = 365 * 24 * 3600
@@ -270,11 +270,8 @@ class Market(MarketReads):
         """Lets the pool pull ``amount`` of ``owner``'s tokens (see :data:`Approve`)."""
         if approve is False:
             return
-        token = self.token()
-        if int(token.allowance(owner, self.pool.address)) < amount:
-            allowance = 2**256 - 1 if approve == "unlimited" else amount
-            notify("approving", "approve", amount=allowance, token=self.asset_address)
-            send("approve", token.approve, self.pool.address, allowance, sender=owner)
+        approve_when_short(self.token(), owner, self.pool.address, amount, asset=self.asset_address,
+                           allowance=2**256 - 1 if approve == "unlimited" else amount)
 
 
 class Protocol:
