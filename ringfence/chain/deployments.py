@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "DEVNET_HINT",
     "FORMAT_VERSION",
     "DeployError",
     "check_chain_id",
@@ -55,13 +56,20 @@ def is_live(provider: Any) -> bool:
     return not provider.network.is_dev
 
 
+DEVNET_HINT = ("start a chain that stays up with `make devnet` and use "
+               "--network ethereum:local:http://127.0.0.1:8545")
+"""What to do on a local chain without the protocol: the devnet, everything deployed (``ringfence devnet``)."""
+
+
 def no_deployment_message(provider: Any, path: str | Path) -> str:
     """One line for a command that found no Ringfence deployment in ``path`` for the connected
     network (no file, no factory in it, or no code at its factory): what to run first."""
     choice = getattr(provider, "network_choice", None) or provider.network.choice
-    markets = "markets/<file>.yaml" if is_live(provider) else "markets/local.yaml"
+    live = is_live(provider)
+    markets = "markets/<file>.yaml" if live else "markets/local.yaml"
     return (f"no Ringfence deployment for {provider.network.choice} in {path}: run "
-            f"`ape run deploy --network {choice} --markets {markets}` first")
+            f"`ape run deploy --network {choice} --markets {markets}` first"
+            + ("" if live else f", or {DEVNET_HINT}"))
 
 
 def check_chain_id(provider: Any) -> None:

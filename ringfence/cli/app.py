@@ -12,6 +12,7 @@ directory: the contract types come from the checkout's build or the package's bu
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from eth_utils import is_address, to_checksum_address
 from ringfence.abi import at
 from ringfence.chain.contracts import container
 from ringfence.chain.deployments import (
+    DEVNET_HINT,
     DeployError,
     check_chain_id,
     default_deployments_path,
@@ -43,11 +45,25 @@ DEV_ROLES = ("deployer", "lp", "lp2", "keeper", "keeper2", "trader", "trader2", 
 """The names of the ten test accounts on local chains and forks (``--account trader`` is ``TEST::5``):
 the devnet (``ringfence devnet``) deploys from ``deployer``, the owner and guardian of its factory."""
 
-DEVNET_HINT = ("start a chain that stays up with `make devnet` and use "
-               "--network ethereum:local:http://127.0.0.1:8545")
 
 
-@click.group()
+class _Group(click.Group):
+    """The command group; with ``--json`` among a command's arguments, a usage error (a missing or
+    unknown option, a bad value) is one JSON object on stdout too, like every other error
+    (``error``: ``UsageError``; exit status 2, as click's)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        args = [*ctx.protected_args, *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if "--json" not in args:
+                raise
+            click.echo(json.dumps({"error": "UsageError", "message": exc.format_message()}, indent=2))
+            raise SystemExit(exc.exit_code) from None
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="ringfence")
 def main() -> None:
     """Ringfence: isolated-margin trading."""

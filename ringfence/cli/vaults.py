@@ -11,15 +11,11 @@ from ringfence import model
 from ringfence.cli.formatting import fmt_price
 from ringfence.cli.view import MarketView, after_sent, price_refusal, warn
 from ringfence.errors import RingfenceError, error_class
-from ringfence.portfolio import LOOKBACK, pool_events
+from ringfence.portfolio import vault_record
 from ringfence.sdk import Position
 from ringfence.units import from_wad
 
-__all__ = ["LIQUIDATION_LOOKBACK", "liquidations", "report_after_sent", "state_data", "state_lines",
-           "vault_report"]
-
-LIQUIDATION_LOOKBACK = LOOKBACK
-"""Blocks searched back from the head for a closed vault's ``Liquidated`` event."""
+__all__ = ["report_after_sent", "state_data", "state_lines", "vault_report"]
 
 LEVERAGE_LABEL = "(notional / margin)"
 
@@ -112,41 +108,34 @@ def _priceless_report(view: MarketView, vault: str, position: Any,
     return data, lines
 
 
-def liquidations(market: Any, vault: str) -> list[Any]:
-    """The pool's ``Liquidated`` events of ``vault`` in the last :data:`LIQUIDATION_LOOKBACK` blocks,
-    oldest first (none if the node will not search its logs: the claimable credit is read anyway)."""
-    return pool_events(market, "Liquidated", LIQUIDATION_LOOKBACK, vault=vault)
-
-
 def _closed_report(view: MarketView, vault: str,
                    position: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """A vault without an open position: its last liquidation and the credit it left to claim."""
-    market = view.market
-    claimable = market.claimable(vault)
-    events = liquidations(market, vault)
-    if not claimable and not events:
+    """A vault without an open position: how it ended (closed by its owner: price, PnL, fees, payout;
+    liquidated: price, bonus, penalty, credit, bad debt) and the credit left to claim. The contract's
+    PositionNotOpen when none of that is found (never opened, or ended before the lookback)."""
+    record = vault_record(view.market, vault, None)
+    close, liq = record.last_close, record.last_liquidation
+    if close is None and liq is None and not record.claimable:
         raise error_class("PositionNotOpen")({"vault": vault})
-    full = bool(claimable) or (bool(events) and bool(events[-1].full))
-    data: dict[str, Any] = {"vault": vault, "owner": position.owner, "status": "liquidated" if full else "closed",
-                            "claimable": claimable, "liquidation": None}
+    data: dict[str, Any] = {"vault": vault, "owner": position.owner, "status": record.status,
+                            "claimable": record.claimable, "liquidation": liq, "close": close}
     lines = [("owner", position.owner)]
-    if events:
-        e = events[-1]
-        data["liquidation"] = {
-            "full": bool(e.full), "block": int(e.block_number), "price_wad": int(e.priceWad),
-            "closed_size_wad": int(e.closedSize), "keeper_bonus": int(e.keeperBonus),
-            "penalty": int(e.penalty), "owner_credit": int(e.ownerCredit), "bad_debt": int(e.badDebt),
-        }
-        at_price = f"at {fmt_price(int(e.priceWad))} (block {int(e.block_number)})"
-        lines.append(("status", f"liquidated in full {at_price}" if e.full else
+    if close is not None and (liq is None or close["block"] >= liq["block"]):
+        lines.append(("status", f"closed at {fmt_price(close['price_wad'])} (block {close['block']})"))
+        lines.append(("close", (f"pnl {view.amount(close['pnl'])}, fees {view.amount(close['fees'], up=True)}, "
+                                f"payout {view.amount(close['payout'])}")))
+    elif liq is not None:
+        at_price = f"at {fmt_price(liq['price_wad'])} (block {liq['block']})"
+        lines.append(("status", f"liquidated in full {at_price}" if liq["full"] else
                       f"closed (after a partial liquidation {at_price})"))
-        lines.append(("liquidation", (f"keeper bonus {view.amount(int(e.keeperBonus))}, penalty "
-                                      f"{view.amount(int(e.penalty))}, credit to the owner "
-                                      f"{view.amount(int(e.ownerCredit))}, bad debt {view.amount(int(e.badDebt))}")))
     else:
         lines.append(("status", "liquidated in full (no open position)"))
-    claim = (f"{view.amount(claimable)}: run `ringfence claim {vault}` from the owner's account"
-             if claimable else "nothing")
+    if liq is not None:
+        lines.append(("liquidation", (f"keeper bonus {view.amount(liq['keeper_bonus'])}, penalty "
+                                      f"{view.amount(liq['penalty'])}, credit to the owner "
+                                      f"{view.amount(liq['owner_credit'])}, bad debt {view.amount(liq['bad_debt'])}")))
+    claim = (f"{view.amount(record.claimable)}: run `ringfence claim {vault}` from the owner's account"
+             if record.claimable else "nothing")
     lines.append(("claimable", claim))
     return data, lines
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,9 @@ def watch(report: Callable[[], tuple[dict[str, Any], list[tuple[str, str]]]], as
     """Prints ``report()`` (JSON data and lines) every ``interval`` seconds until Ctrl-C (or
     ``max_iterations`` reports); returns how many were printed. Ctrl-C ends it with exit status 0."""
     count = 0
+    # `import ape` makes SIGINT exit with status 130 at once (sys.exit in its handler): restore Python's
+    # KeyboardInterrupt for the loop, so that Ctrl-C ends the watch as documented, with status 0.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while True:
             block, timestamp = _head()
@@ -44,3 +48,5 @@ def watch(report: Callable[[], tuple[dict[str, Any], list[tuple[str, str]]]], as
             time.sleep(interval)
     except KeyboardInterrupt:
         return count
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -12,8 +12,6 @@ LP contract errors' one-line messages are checked in-process, on both chains.
 from __future__ import annotations
 
 import json
-import re
-import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -34,7 +32,6 @@ from tests.integration.test_deploy import (
     ape_env,
     local_deployment,
     only_in_embedded_pass,
-    VENV_BIN,
     rpc,
     run_ape_deploy,
 )
@@ -426,60 +423,9 @@ def test_every_error_is_one_line_and_sends_nothing(node):
         (["lp", "deposit", "--amount", "10", *ETH_USD, "--account", "TEST::9"],
          f"balance 0.00 USDC of {node.accounts[9]} is below 10.00 USDC"),
         (["mock", "round", "--price", "3000.000000001", *ETH_USD], "at most 8 decimals"),
-        (["status", closed], f"the position of {closed} is not open"),
         (["claim", closed, "--account", "TEST::6"], f"nothing to claim in vault {closed}"),
     ])
     assert [node.nonce(a) for a in watched] == nonces  # no approval, no reverted transaction
-
-
-# ==================================================================================== README
-
-
-def readme_lp_walkthrough() -> list[str]:
-    """The commands of the README's local LP walkthrough (the bash block of "For liquidity providers"
-    that starts an Anvil), comments dropped."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## For liquidity providers", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", section, re.DOTALL)
-    block = next(b for b in blocks if b.startswith("anvil "))
-    return [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-
-
-def test_readme_lp_walkthrough_runs_as_written(tmp_path):
-    """Every command of the README's LP walkthrough, as written, on a fresh node: only the node's
-    URL (a free port instead of 8545) and the deployments file (a temporary one) change."""
-    only_in_embedded_pass()
-    commands = readme_lp_walkthrough()
-    assert commands[0].startswith(f"anvil --chain-id {APE_LOCAL_CHAIN_ID} --port 8545 ")
-    assert commands[-1].startswith("kill %1")
-    anvil = AnvilNode("--chain-id", str(APE_LOCAL_CHAIN_ID))
-    outputs = []
-    try:
-        for line in commands[1:-1]:
-            line = line.replace("http://127.0.0.1:8545", anvil.url)
-            argv = shlex.split(line.split("  #", 1)[0])
-            if argv[:3] == ["ape", "run", "deploy"]:
-                run_ape_deploy(argv[argv.index("--network") + 1], ROOT / argv[argv.index("--markets") + 1],
-                               tmp_path)
-                continue
-            assert argv[0] == "ringfence", line
-            argv = [str(VENV_BIN / "ringfence"), *argv[1:], "--deployments",
-                    str(tmp_path / "ethereum-local.json")]
-            result = subprocess.run(argv, cwd=ROOT, env=ape_env(), capture_output=True, text=True,
-                                    timeout=180)
-            outputs.append((line, result))
-    finally:
-        anvil.stop()
-    codes = [result.returncode for _, result in outputs]
-    settles = [i for i, (line, _) in enumerate(outputs) if " lp settle " in line]
-    # The first settle comes before any new oracle round: the one expected failure.
-    assert codes == [1 if i == settles[0] else 0 for i in range(len(outputs))], \
-        [(line, r.returncode, r.stderr) for line, r in outputs]
-    too_early = outputs[settles[0]][1]
-    assert too_early.stdout == "" and too_early.stderr.startswith("error: the deposit request of ")
-    assert "waits for an oracle round after" in too_early.stderr
-    assert "deposit settled:" in outputs[settles[1]][1].stdout
-    assert "redemption settled:" in outputs[settles[2]][1].stdout
 
 
 # ==================================================================================== LP errors

@@ -56,3 +56,15 @@ def test_errors_with_json_are_one_object_with_the_error_name(cli, alice):
     assert alice.nonce == nonce
     # Without --json the same refusal is one line on stderr, as before.
     assert "--long" in one_line_error(cli("open", "--long", "--short", "--size", "1", "--margin", "400"))
+
+
+def test_usage_errors_with_json_are_one_object_too(cli):
+    missing = cli("open", "--long", "--size", "1", "--json")
+    assert missing.code == 2 and missing.err == [], (missing.out, missing.err)
+    assert missing.json() == {"error": "UsageError", "message": "Missing option '--margin'."}
+    unknown = cli("status", "0x" + "11" * 20, "--interval", "x", "--json")
+    assert unknown.code == 2 and unknown.json()["error"] == "UsageError" and "'x'" in unknown.json()["message"]
+    assert cli("no-such-command", "--json").json()["error"] == "UsageError"
+    # Without --json, click's usage text on stderr, as before.
+    plain = cli("open", "--long", "--size", "1")
+    assert plain.code == 2 and plain.out == "" and "Missing option '--margin'" in "\n".join(plain.err)

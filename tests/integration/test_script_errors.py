@@ -74,7 +74,8 @@ def test_unreachable_and_no_deployment_messages():
         "cannot reach the chain at http://127.0.0.1:9: Connection refused"
     assert no_deployment_message(provider, "deployments/ethereum-local.json") == (
         "no Ringfence deployment for ethereum:local in deployments/ethereum-local.json: run "
-        "`ape run deploy --network ethereum:local:http://127.0.0.1:9 --markets markets/local.yaml` first")
+        "`ape run deploy --network ethereum:local:http://127.0.0.1:9 --markets markets/local.yaml` first, or "
+        "start a chain that stays up with `make devnet` and use --network ethereum:local:http://127.0.0.1:8545")
 
 
 def test_a_fork_without_its_upstream_variable_is_named(monkeypatch):

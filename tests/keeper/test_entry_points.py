@@ -168,6 +168,7 @@ def test_ape_run_keeper_needs_a_deployment(chain, tmp_path, cli):
         assert lines[0].startswith(f"Error: no Ringfence deployment for {network} in {path}: run `ape run deploy "
                                    f"--network {chain.provider.network_choice} --markets markets/local.yaml` first")
         assert "Traceback" not in result.output and "ContractNotFound" not in result.output
+        assert "`make devnet`" in lines[0], lines[0]  # a local chain: the devnet has it all deployed
     assert "has no code on this chain" in lines[0]
     result = CliRunner().invoke(cli, ["--network", network, "--factory", "0x" + "de" * 20, "--once"])
     factory = to_checksum_address("0x" + "de" * 20)
