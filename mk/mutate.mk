@@ -1,6 +1,6 @@
 # Mutation testing of the contracts (included by the main Makefile): deliberate bugs the tests must catch.
 #   make mutate                          every mutant of MarginMath, MarginPool, Liquidator, ChainlinkOracle,
-#                                        PositionVault, PoolFactory, Lens and InsuranceFund -> reports/mutation/
+#                                        PositionVault, PoolFactory, Lens, InsuranceFund and MarginGuard -> reports/mutation/
 #                                        report.md + report.json (status of each mutant, score per contract)
 #   make mutate MUTATE_CONTRACTS=MarginPool   a subset (comma-separated contract names)
 #   make mutate MUTATE_SAMPLE=20 MUTATE_SEED=7   a seeded sample of 20 mutants that compile

@@ -20,7 +20,7 @@ from tools.mutate.runner import ERROR, SURVIVED, TIMEOUT, Runner, load_equivalen
 from tools.mutate.workspace import ROOT
 
 DEFAULT_CONTRACTS = ["MarginMath", "MarginPool", "Liquidator", "ChainlinkOracle", "PositionVault", "PoolFactory",
-                     "Lens", "InsuranceFund"]
+                     "Lens", "InsuranceFund", "MarginGuard"]
 
 
 def default_seed() -> str:

@@ -21,6 +21,8 @@ DEEP_SUITES = ("tests/stateful", "tests/keeper", "tests/sim")
 ENTRY = re.compile(r"\b(external|public)\b")
 CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 MAP_FILE = Path(__file__).with_name("test_map.json")
+# The typed wrappers tests call instead of the contracts (``market.close(`` for ``closePosition``).
+WRAPPERS = ("sdk.py", "guard.py", "insurance.py", "governance.py")
 MODIFIER = re.compile(r"\b(only[A-Z]\w*|nonReentrant\w*)\b")
 # Internal overrides reached from OpenZeppelin's ERC-4626 entry points, by their names.
 OVERRIDES = {
@@ -68,16 +70,18 @@ def reachers(bodies: dict[str, tuple[str, str]]) -> dict[str, set[str]]:
 
 
 def sdk_aliases(root: Path) -> dict[str, set[str]]:
-    """Contract function name -> the Python wrappers (ringfence/sdk.py) that call it."""
+    """Contract function name -> the Python wrappers (the SDK's modules in WRAPPERS) that call it."""
     aliases: dict[str, set[str]] = {}
-    current = ""
-    for line in (root / "ringfence" / "sdk.py").read_text().splitlines():
-        m = re.match(r"\s*def (\w+)\(", line)
-        if m:
-            current = m.group(1)
-        for called in re.findall(r"\.(\w+)\(", line):
-            if current and not current.startswith("_"):
-                aliases.setdefault(called, set()).add(current)
+    for module in WRAPPERS:
+        current = ""
+        for line in (root / "ringfence" / module).read_text().splitlines():
+            m = re.match(r"\s*def (\w+)\(", line)
+            if m:
+                current = m.group(1)
+            # `pool.closePosition(…)`, or the method handed to a sender: `send(…, self.pool.closePosition, …)`
+            for called in re.findall(r"\.(\w+)\s*[(,)]", line):
+                if current and not current.startswith("_"):
+                    aliases.setdefault(called, set()).add(current)
     return aliases
 
 
