@@ -176,6 +176,7 @@ def _print_summary(node: Anvil, summary: dict[str, Any], deployments: Path, bloc
         f"factory:      {contracts['PoolFactory']['address']}  (owner and guardian: deployer)",
         f"liquidator:   {contracts['Liquidator']['address']}",
         f"lens:         {contracts['Lens']['address']}",
+        f"guard:        {contracts['MarginGuard']['address']}  (margin top-ups: docs/guard.md)",
         "markets:",
         *(f"  {market_id:<8} {line}" for market_id, line in summary["markets"].items()),
         (f"accounts (mnemonic \"{DEFAULT_MNEMONIC}\"; {ACCOUNT_BALANCE:,} ETH and "

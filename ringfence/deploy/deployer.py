@@ -8,6 +8,7 @@ What is deployed, in order:
 2. per market: the mocks a local markets file asks for (``deploy-mock``), one
    ``ChainlinkOracle(feed, maxAge, minAnswer, maxAnswer, sequencerFeed, gracePeriod)`` adapter,
    and the pool (``factory.createPool(asset, oracle, params, maxKeeperBonusMin, name, symbol)``);
+   then ``MarginGuard(factory)``, which serves every pool of the factory;
 3. the guardian and the owner of the markets file (``factory.setGuardian``,
    ``factory.transferOwnership``: the factory is created owned by the deploying account, which
    must send ``setLiquidator`` and ``createPool``, and is handed over at the end; the new owner
@@ -108,6 +109,10 @@ class ProtocolDeployer(ContractDeployer):
             self._need_owner(is_owner, factory, f"create market(s) {', '.join(missing)}")
         for market in self.spec.markets:
             self._market(market, factory)
+        # The MarginGuard (owner-authorised margin top-ups) serves every pool of the factory. Last,
+        # so that without the CREATE2 proxy (addresses from the account's nonce) nothing before moves.
+        self._record("contracts", "MarginGuard", self.deploy_contract(
+            "MarginGuard", (factory_entry["address"],), "MarginGuard", contracts.get("MarginGuard")))
 
         self._hand_over(factory, owner, guardian, is_owner)
         self.report.data["owner"] = str(factory.owner())

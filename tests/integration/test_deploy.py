@@ -300,12 +300,13 @@ def test_deploys_everything_then_nothing(accounts, project, chain, tmp_path):
     data = json.loads(path.read_text())
     assert data == report.data and data["method"] == ("create2" if create2 else "create")
     assert data["chain_id"] == chain.provider.chain_id
-    # Core 4 + setLiquidator, one mock token, two feeds, two oracles, two pools.
-    assert len(report.sent) == 12
+    # Core 4 + setLiquidator, one mock token, two feeds, two oracles, two pools, the guard.
+    assert len(report.sent) == 13
     factory = at(project.PoolFactory, report.factory)
     contracts = data["contracts"]
     assert factory.liquidator() == contracts["Liquidator"]["address"] == data["liquidator"]
     assert at(project.Liquidator, contracts["Liquidator"]["address"]).factory() == factory.address
+    assert at(project.MarginGuard, contracts["MarginGuard"]["address"]).factory() == factory.address
     assert factory.owner() == owner.address and factory.guardian() == owner.address
     assert contracts["PoolFactory"]["args"] == [owner.address, owner.address,
                                                 contracts["MarginPoolDeployer"]["address"], 24 * 3600]
@@ -414,8 +415,8 @@ def test_owner_and_guardian_from_the_file(accounts, project, tmp_path):
 
 
 @pytest.mark.parametrize("declined, stops_at, left", [
-    (3, "deploy Liquidator", 10),
-    (9, "factory.createPool", 4),  # the ETH-USD oracle is deployed, its pool is not
+    (3, "deploy Liquidator", 11),
+    (9, "factory.createPool", 5),  # the ETH-USD oracle is deployed, its pool is not
 ])
 def test_declining_a_transaction_stops_and_a_rerun_finishes(accounts, tmp_path, declined, stops_at,
                                                             left):
