@@ -14,7 +14,9 @@ gas-check: compile ## tests/gas on Anvil: fails if an operation costs more than 
 	$(APE) test tests/gas -p no:cacheprovider --network ethereum:local:foundry
 
 # Keeper bench: one keeper pass over 5,000 real vaults right after a mass partial liquidation, on an
-# Anvil (RINGFENCE_BENCH_VAULTS sets the count). Prints the figures; times nothing in the suite.
+# Anvil (RINGFENCE_BENCH_VAULTS sets the count). Prints the figures; times nothing in the suite. Its
+# Anvil keeps no step traces (tools/anvil-wrapper.sh): with them it outgrew 23 GB during the liquidations.
 .PHONY: bench-keeper
 bench-keeper: compile ## one keeper pass over 5,000 vaults after a mass partial liquidation (Anvil)
-	$(APE) test tests/keeper/bench_keeper_step.py -p no:cacheprovider -s -q --network ethereum:local:foundry
+	RINGFENCE_ANVIL_STEPS_TRACING=0 $(APE) test tests/keeper/bench_keeper_step.py -p no:cacheprovider -s -q \
+	  --network ethereum:local:foundry

@@ -8,7 +8,9 @@ One pass (:meth:`Keeper.step`), on the chain's newest block ``N`` (minus ``confi
    ``MarginAdded``, ``MarginRemoved``, ``PositionClosed``, ``Liquidated``, ``ParamsUpdated`` and the
    LP requests' four events (see 5.) from every pool, fetched with ``eth_getLogs`` in chunks of
    ``chunk_size`` blocks from where the last pass stopped (the start block on the first pass: a
-   restart rebuilds everything from events). A new pool, or one whose parameters changed, has its
+   restart rebuilds everything from events) and decoded against the events' ABIs
+   (:mod:`ringfence.keeper.logs`); the blocks that date them are read in one batch
+   (:mod:`ringfence.keeper.blocks`). A new pool, or one whose parameters changed, has its
    parameters, price scale and fee index read at block ``N``; the partially liquidated vaults are
    re-read with one ``Lens.vaults`` call per market and chunk (:mod:`ringfence.keeper.reread`; a
    vault the Lens cannot settle is read with ``pool.position(vault)``).
@@ -59,14 +61,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from eth_utils import encode_hex, keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from ringfence.abi import at
 from ringfence.chain.contracts import container, contract_type
+from ringfence.keeper.blocks import block_times
 from ringfence.keeper.config import KeeperConfig
 from ringfence.keeper.failures import describe_error, is_revert
 from ringfence.keeper.index import VaultIndex
 from ringfence.keeper.liquidation import Liquidation
+from ringfence.keeper.logs import EventDecoder, Log, get_logs
 from ringfence.keeper.report import SentTx, StepReport, hex_str
 from ringfence.keeper.reread import LensReader, position_of
 from ringfence.keeper.settlement import LpSettlement
@@ -119,20 +123,19 @@ class Keeper(Liquidation, LpSettlement):
         index, count = self.config.shard or (0, 1)
         self.shard = Shard(index, count, self.config.shard_grace)
         self.metrics = metrics
-        self._pool_events = [contract_type("MarginPool").events[n] for n in VaultIndex.POOL_EVENTS]
-        self._factory_events = [contract_type("PoolFactory").events["PoolCreated"]]
+        pool_events = [contract_type("MarginPool").events[n] for n in VaultIndex.POOL_EVENTS]
+        self._pool_decoder = EventDecoder(pool_events)
+        self._all_decoder = EventDecoder([contract_type("PoolFactory").events["PoolCreated"], *pool_events])
         if lens is None:
             self.log.warning("no Lens: candidates are confirmed vault by vault (isLiquidatable)")
 
     # ================================================================== indexing
-    def _logs(self, addresses: list[str], events: list[Any], start: int, stop: int) -> list[Any]:
-        from ape.types import LogFilter
-
-        selectors = [encode_hex(keccak(text=e.selector)) for e in events]
-        log_filter = LogFilter(addresses=addresses, events=events, topic_filter=[selectors],
-                               start_block=start, stop_block=stop)
-        logs = list(self.chain.provider.get_contract_logs(log_filter))
-        logs.sort(key=lambda lg: (int(lg.block_number), int(lg.log_index)))
+    def _logs(self, addresses: list[str], decoder: EventDecoder, start: int, stop: int) -> list[Log]:
+        """The ``decoder``'s events of ``addresses`` in blocks ``start..stop`` (one ``eth_getLogs``),
+        in chain order (:mod:`ringfence.keeper.logs`)."""
+        raw = get_logs(self.chain.provider, addresses, decoder.topics, start, stop)
+        logs = [log for log in map(decoder.decode, raw) if log is not None]
+        logs.sort(key=lambda lg: (lg.block_number, lg.log_index))
         return logs
 
     def _read_market(self, pool: Any, block: int) -> dict[str, int]:
@@ -181,24 +184,23 @@ class Keeper(Liquidation, LpSettlement):
             end = min(start + self.config.chunk_size - 1, to_block)
             # One request for the factory and every known pool; a pool created in this chunk has
             # its own events of the chunk fetched in a second one (they all follow its creation).
-            logs = self._logs([self.factory.address, *self.pools],
-                              self._factory_events + self._pool_events, start, end)
+            logs = self._logs([self.factory.address, *self.pools], self._all_decoder, start, end)
             created = [lg for lg in logs if lg.event_name == "PoolCreated"
                        and _same(lg.contract_address, self.factory.address)]
             if created:
                 for lg in created:
                     self._add_pool(lg.event_arguments["pool"], to_block)
-                new = [str(to_checksum_address(str(lg.event_arguments["pool"]))) for lg in created]
-                logs += self._logs(new, self._pool_events, int(created[0].block_number), end)
-                logs.sort(key=lambda lg: (int(lg.block_number), int(lg.log_index)))
+                new = [lg.event_arguments["pool"] for lg in created]  # checksummed by the decoder
+                logs += self._logs(new, self._pool_decoder, created[0].block_number, end)
+                logs.sort(key=lambda lg: (lg.block_number, lg.log_index))
+            # The pools' events (addresses checksummed by the decoder), their blocks' times read at once.
+            logs = [lg for lg in logs if lg.event_name in VaultIndex.POOL_EVENTS and lg.contract_address in self.pools]
+            self._prefetch_block_times([lg.block_number for lg in logs if _dated(lg.event_name)] + [to_block])
             for log in logs:
-                pool = to_checksum_address(str(log.contract_address))
-                if log.event_name in VaultIndex.POOL_EVENTS and pool in self.pools:
-                    number = int(log.block_number)
-                    dated = log.event_name.endswith("Requested") or log.event_name == "Liquidated"
-                    when = self._block_time(number) if dated else None
-                    self.index.apply(pool, log.event_name, log.event_arguments, timestamp=when, block=number)
-                    applied += 1
+                when = self._block_time(log.block_number) if _dated(log.event_name) else None
+                self.index.apply(log.contract_address, log.event_name, log.event_arguments, timestamp=when,
+                                 block=log.block_number)
+                applied += 1
             start = end + 1
             self.next_block = start
         self._refresh(to_block)
@@ -218,6 +220,19 @@ class Keeper(Liquidation, LpSettlement):
                 self._block_times.clear()
             when = self._block_times[number] = int(self.chain.blocks[number].timestamp)
         return when
+
+    def _prefetch_block_times(self, numbers: list[int]) -> None:
+        """Reads the timestamps of the blocks among ``numbers`` not cached yet in one batch request
+        (:mod:`ringfence.keeper.blocks`); if that fails, :meth:`_block_time` reads them one by one."""
+        missing = sorted(set(numbers).difference(self._block_times))
+        if len(missing) < 2:
+            return
+        if len(self._block_times) + len(missing) > 4_096:
+            self._block_times.clear()
+        try:
+            self._block_times.update(block_times(self.chain.provider, missing))
+        except Exception as exc:  # noqa: BLE001 - e.g. a node refusing batches: one by one then
+            self.log.debug("block timestamps in one batch refused (%s): read one by one", describe_error(exc))
 
     def _check_reorg(self, to_block: int) -> None:
         """Rebuilds the index from the start block when the last indexed block is no longer on the
@@ -451,6 +466,12 @@ class Keeper(Liquidation, LpSettlement):
     def indexed_vaults(self) -> dict[str, set[str]]:
         """Every open vault the index holds, per pool."""
         return {pool: set(market.vaults) for pool, market in self.index.markets.items()}
+
+
+def _dated(event_name: str) -> bool:
+    """Events applied with their block's timestamp: LP requests (their request time) and
+    liquidations (a partial one's fee base is the pool's fee index then)."""
+    return event_name.endswith("Requested") or event_name == "Liquidated"
 
 
 def _same(a: Any, b: Any) -> bool:

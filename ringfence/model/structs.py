@@ -36,13 +36,19 @@ def _check_widths(struct: str, value: Any) -> None:
         _uint(name, getattr(value, name), bits)
 
 
+@cache
+def _spellings(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The field names in camelCase, then as given (once per struct: the keeper converts thousands of
+    positions a pass)."""
+    return tuple(camel_case(name) for name in names), tuple(str(name) for name in names)
+
+
 def struct_values(names: Sequence[str], raw: Any) -> tuple[Any, ...]:
     """A Solidity struct as a contract returns it, as the values of the fields ``names`` (snake_case,
     in declaration order): from a struct object (camelCase attributes) or a mapping (camelCase keys,
     as in an event's arguments), from an object or a mapping with the snake_case names, or from a tuple
     in declaration order. Only the leading fields ``raw`` has are returned."""
-    for spell in (camel_case, str):
-        keys = [spell(name) for name in names]
+    for keys in _spellings(tuple(names)):
         if isinstance(raw, Mapping):
             if keys[0] in raw:
                 return tuple(raw[key] for key in itertools.takewhile(raw.__contains__, keys))
