@@ -16,6 +16,7 @@ from ringfence.abi import at, erc20_abi
 from ringfence.chain.contracts import container
 from ringfence.errors import contract_errors
 from ringfence.model import GuardPolicy, Position, TopUpQuote, top_up_quote
+from ringfence.progress import send
 
 __all__ = ["Guard", "GuardPolicy", "ReserveState", "TopUp"]
 
@@ -78,11 +79,11 @@ class Guard:
     def set_policy(self, owner: Any, vault: str, policy: GuardPolicy) -> Any:
         """Sets (or replaces) ``owner``'s policy for ``vault``; returns the receipt."""
         with contract_errors():
-            return self.contract.setPolicy(vault, policy.as_tuple(), sender=owner)
+            return send("setPolicy", self.contract.setPolicy, vault, policy.as_tuple(), sender=owner)
 
     def cancel_policy(self, owner: Any, vault: str) -> Any:
         with contract_errors():
-            return self.contract.cancelPolicy(vault, sender=owner)
+            return send("cancelPolicy", self.contract.cancelPolicy, vault, sender=owner)
 
     def policy(self, owner: Any, vault: str) -> GuardPolicy:
         """``owner``'s policy for ``vault`` (all zero, ``exists`` false, when none)."""

@@ -4,12 +4,13 @@ It runs from any directory: the contract types come from the checkout's build wh
 in a checkout, else from the package's bundled copy (:mod:`ringfence.chain.contracts`)::
 
     ringfence markets
-    ringfence quote  --long --size 1.5 --margin 400
-    ringfence open   --long --size 1.5 --margin 400 --account alice
-    ringfence status 0xVault
-    ringfence add-margin 0xVault --amount 100
-    ringfence remove-margin 0xVault --amount 50
-    ringfence close 0xVault
+    ringfence quote  --long --size 1.5 --margin 500
+    ringfence open   --long --size 1.5 --margin 500 --account trader
+    ringfence status <vault>
+    ringfence add-margin <vault> --amount 100
+    ringfence remove-margin <vault> --amount 50
+    ringfence close <vault>
+    ringfence guard set <vault> --trigger 1.3 --target 1.6 --max-per-top-up 100 --budget 300   # top-ups
     ringfence claim <vault>                    # what a liquidation credited to you
     ringfence positions                        # every vault of the account, open and closed
     ringfence status <vault> --watch           # re-printed until Ctrl-C
@@ -50,7 +51,7 @@ when stderr is a terminal).
 from __future__ import annotations
 
 # Each command module registers its commands on ``main`` when imported.
-from ringfence.cli import admin, dev, devnet, fund, lp, markets, positions, trade  # noqa: F401
+from ringfence.cli import admin, dev, devnet, fund, guard, lp, markets, positions, trade  # noqa: F401
 from ringfence.cli.app import Session, main
 from ringfence.cli.errors import CliError, human_error, redecode
 from ringfence.cli.formatting import fmt_amount, fmt_price, fmt_ratio, fmt_shares, fmt_time

@@ -10,7 +10,14 @@ import click
 from ape.exceptions import ContractLogicError
 from eth_utils import is_address, to_checksum_address
 
-from ringfence.cli.formatting import distinct_places, fmt_amount, fmt_price, fmt_shares, fmt_time
+from ringfence.cli.formatting import (
+    distinct_places,
+    fmt_amount,
+    fmt_health,
+    fmt_price,
+    fmt_shares,
+    fmt_time,
+)
 from ringfence.cli.receipts import json_mode, transactions
 from ringfence.errors import (
     MESSAGES,
@@ -26,10 +33,12 @@ __all__ = ["CliError", "first_line", "human_error", "read", "redecode"]
 # Error arguments that are settlement-token amounts, and those that are WAD prices.
 _AMOUNT_ARGS = {"margin", "minimum", "notional", "maximum", "openInterest", "cap", "available",
                 "required", "free", "needed", "balance", "allowance", "assets", "max", "amount",
-                "expected", "received"}
+                "expected", "received", "fee", "budget"}
 # Amount arguments that are requirements (shown rounded up; the others rounded down).
 _REQUIREMENT_ARGS = {"minimum", "required", "needed"}
 _PRICE_ARGS = {"priceWad", "acceptablePriceWad", "liquidationPriceWad"}
+# Error arguments that are healths (WAD; the MarginGuard's).
+_HEALTH_ARGS = {"health", "trigger", "target"}
 # Errors whose arguments are not the market's amounts (ratios): shown raw.
 _RAW_ERRORS = {"ParameterOutOfBounds"}
 # Errors whose amounts are pool shares (shown with the pool's decimals when known, else raw).
@@ -81,6 +90,8 @@ def human_error(error: Any, decimals: int | None = None, symbol: str = "",
             values[key] = fmt_amount(value, decimals, symbol, up=key in _REQUIREMENT_ARGS, places=places)
         elif key in _PRICE_ARGS and isinstance(value, int):
             values[key] = fmt_price(value)
+        elif key in _HEALTH_ARGS and isinstance(value, int):
+            values[key] = fmt_health(value)
         elif isinstance(value, str) and is_address(value):
             values[key] = to_checksum_address(value)
         else:

@@ -54,6 +54,11 @@ def fmt_time(timestamp: int) -> str:
     return datetime.fromtimestamp(int(timestamp), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def fmt_health(wad: int) -> str:
+    """A health (WAD) with three decimals, ``inf`` for a position without a requirement."""
+    return "inf" if wad >= 2**255 else f"{from_wad(wad):.3f}"
+
+
 def fmt_ratio(wad: int) -> str:
     percent = (from_wad(wad) * 100).quantize(Decimal("0.0001")).normalize()
     return f"{percent:f}%"

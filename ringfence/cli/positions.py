@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ringfence.cli.app import Session, common_options, connected, main
-from ringfence.cli.formatting import emit, fmt_price
+from ringfence.cli.formatting import emit, fmt_health, fmt_price
 from ringfence.cli.vaults import state_data
 from ringfence.cli.view import MarketView
 from ringfence.portfolio import LOOKBACK, VaultRecord, account_vaults
@@ -51,7 +51,7 @@ def _open_lines(view: MarketView, record: VaultRecord) -> list[tuple[str, str]]:
     if s is None:
         return [("position", side), ("margin", view.amount(p.margin)),
                 ("price", f"unavailable ({record.price_refused}): pnl, health unavailable")]
-    health = "inf" if s.health_wad >= 2**255 else f"{from_wad(s.health_wad):.3f}"
+    health = fmt_health(s.health_wad)
     return [
         ("position", side), ("price", fmt_price(s.price_wad)), ("margin", view.amount(s.margin)),
         ("pnl", view.amount(s.pnl)), ("equity", view.amount(s.equity)),

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ringfence import model
-from ringfence.cli.formatting import fmt_price
+from ringfence.cli.formatting import fmt_health, fmt_price
 from ringfence.cli.view import MarketView, after_sent, price_refusal, warn
 from ringfence.errors import RingfenceError, error_class
 from ringfence.portfolio import vault_record
@@ -47,7 +47,7 @@ def _price_or_none(value: int | None) -> str:
 
 def state_lines(view: MarketView, state: Any) -> list[tuple[str, str]]:
     """A vault's state as the lines the trade commands print, in human units."""
-    health = "inf" if state.health_wad >= 2**255 else f"{from_wad(state.health_wad):.3f}"
+    health = fmt_health(state.health_wad)
     return [
         ("owner", state.owner), ("side", "long" if state.is_long else "short"),
         ("size", f"{from_wad(state.size).normalize():f}"), ("entry price", fmt_price(state.entry_price_wad)),

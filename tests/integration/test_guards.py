@@ -64,3 +64,25 @@ def test_vault_views_of_a_closed_position_revert_with_PositionNotOpen(market, op
     with reverts("PositionNotOpen", vault=vault):
         view.equity()
     assert view.owner() == alice.address  # the record keeps its owner
+
+
+def test_every_action_on_a_closed_position_reverts_with_PositionNotOpen(market, open_vault, alice, keeper, usdc,
+                                                                         owner):
+    """A closed vault's record keeps its owner and status: adding or removing margin, closing it again
+    and a strict liquidation are refused by name (not UnknownVault, and nothing moves)."""
+    vault = open_vault(alice)
+    market.close(alice, vault)
+    pool = market.pool
+    usdc.mint(alice, 100 * 10**6, sender=owner)
+    usdc.approve(pool, 100 * 10**6, sender=alice)
+    balance, held = usdc.balanceOf(alice), usdc.balanceOf(vault)
+    with reverts("PositionNotOpen", vault=vault):
+        pool.addMargin(vault, 10 * 10**6, sender=alice)
+    with reverts("PositionNotOpen", vault=vault):
+        pool.removeMargin(vault, 1, alice, sender=alice)
+    with reverts("PositionNotOpen", vault=vault):
+        pool.closePosition(vault, alice, 0, sender=alice)
+    with reverts("PositionNotOpen", vault=vault):
+        pool.liquidate([vault], keeper, True, sender=keeper)
+    assert (usdc.balanceOf(alice), usdc.balanceOf(vault)) == (balance, held)
+    usdc.approve(pool, 0, sender=alice)

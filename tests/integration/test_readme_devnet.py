@@ -110,6 +110,7 @@ def _shows(output: str, text: str) -> bool:
 def expected_output(line: str) -> str:
     """What each kind of README command must print."""
     checks = [("--watch", "(Ctrl-C to stop)"), ("--help", "Usage:"), ("silverback", "Startup complete"),
+              ("guard set", "trigger: health below 1.300"), ("guard show", "is not below the trigger 1.300"),
               ("--dry-run", "0 transaction(s)"),
               ("lp deposit --amount 100000", "the pool's first deposit: immediate"),
               ("lp deposit", "deposit requested:"),
