@@ -310,3 +310,15 @@ def test_gas_figures(guard, market, open_vault, alice, keeper, set_price, usdc, 
           f"reserve {reserve_one}, batch of 49 per vault {batch:.0f}")
     assert first < 76_000 and change < 38_000
     assert wallet_one < 180_000 and reserve_one < 158_000 and batch < 86_000
+
+
+def test_set_policy_expiry_at_the_block_time_is_already_past(guard, open_vault, alice, chain):
+    """``expiry <= block.timestamp`` is refused: a policy expiring in its own block would never act."""
+    vault = open_vault()
+    now = chain.pending_timestamp + 10
+    chain.pending_timestamp = now
+    with reverts("ExpiryInPast", expiry=now):
+        guard.set_policy(alice, vault, policy(expiry=now))
+    chain.pending_timestamp = now + 10
+    guard.set_policy(alice, vault, policy(expiry=now + 11))  # one second ahead of its block: accepted
+    assert guard.policy(alice, vault).expiry == now + 11

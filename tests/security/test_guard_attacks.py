@@ -221,3 +221,24 @@ def test_fee_on_transfer_token_refused_by_name(project, owner, guard, alice, ope
     token.mint(alice, 1_000 * USDC, sender=owner)
     with reverts("TransferAmountMismatch", expected=1_000 * USDC, received=990 * USDC):
         guard.deposit_reserve(alice, rid, 1_000 * USDC)
+
+
+def test_reserve_amounts_zero_and_beyond_uint96_refused_by_name(guard, open_vault, alice, owner, usdc):
+    """A reserve's deposit and withdrawal of 0 are refused (ZeroAmount); its balance is a uint96: a
+    deposit that would take it past 2**96 - 1 is refused (AmountTooLarge), up to it is accepted."""
+    rid = guard.open_reserve(alice, usdc, [open_vault()])
+    with reverts("ZeroAmount"):
+        guard.deposit_reserve(alice, rid, 0)
+    with reverts("ZeroAmount"):
+        guard.withdraw_reserve(alice, rid, 0)
+    top = 2**96 - 1
+    usdc.mint(alice, top + 1, sender=owner)
+    usdc.approve(guard.address, top + 1, sender=alice)
+    guard.deposit_reserve(alice, rid, top - 5, approve=False)
+    with reverts("AmountTooLarge", amount=top + 1):
+        guard.deposit_reserve(alice, rid, 6, approve=False)
+    guard.deposit_reserve(alice, rid, 5, approve=False)  # exactly 2**96 - 1: accepted
+    assert guard.reserve(rid).balance == top
+    guard.withdraw_reserve(alice, rid, top)
+    assert guard.reserve(rid).balance == 0
+    usdc.approve(guard.address, 0, sender=alice)
