@@ -54,6 +54,29 @@ class RpcError(Exception):
         return None
 
 
+def in_process(web3: Any) -> bool:
+    """A web3 whose provider is the embedded chain's tester (it takes web3's API, not raw JSON-RPC)."""
+    return hasattr(web3.provider, "ethereum_tester")
+
+
+def batched(transport: Any, requests: Sequence[tuple[str, list[Any]]], size: int) -> list[Any]:
+    """The raw JSON-RPC answers to ``requests`` (``(method, params)``), in order: ``size`` requests a
+    batch where the node takes batches (one round trip each), else one request at a time."""
+    answers: list[Any] = []
+    for i in range(0, len(requests), size):
+        part = list(requests[i:i + size])
+        reply = None
+        if len(part) > 1 and hasattr(transport, "make_batch_request"):
+            try:
+                reply = transport.make_batch_request(part)
+            except Exception:  # noqa: BLE001 - e.g. a node or proxy refusing batches: one by one
+                reply = None
+        if not (isinstance(reply, list) and len(reply) == len(part)):
+            reply = [transport.make_request(method, params) for method, params in part]
+        answers.extend(reply)
+    return answers
+
+
 class TransactionFailed(AssertionError):
     """A transaction whose dry run succeeded failed on chain (the two disagree: a fuzzer or node bug)."""
 

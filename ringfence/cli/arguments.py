@@ -18,14 +18,15 @@ SLIPPAGE_HELP = (f"The most the price may move against you, in percent of the pr
                  f"is half a percent [default: {DEFAULT_SLIPPAGE}]")
 
 
-def parse_amount(text: str, decimals: int, what: str) -> int:
-    """A positive amount in units of ``decimals`` decimals (``what``: the option, for the error)."""
+def parse_amount(text: str, decimals: int, what: str, *, zero: bool = False) -> int:
+    """A positive amount (or zero, where ``zero`` allows it) in units of ``decimals`` decimals
+    (``what``: the option, for the error)."""
     try:
         value = to_units(text, decimals)
     except (ValueError, ArithmeticError):
         raise CliError(f"{what}: {text!r} is not an amount with at most {decimals} decimals") from None
-    if value <= 0:
-        raise CliError(f"{what} must be positive")
+    if value < 0 or (value == 0 and not zero):
+        raise CliError(f"{what} must be {'zero or more' if zero else 'positive'}")
     return value
 
 

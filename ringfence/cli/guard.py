@@ -47,6 +47,12 @@ def _guard(session: Session, address: str | None) -> Guard:
     return Guard.at(address)
 
 
+def _vault_and_guard(session: Session, vault: str, guard_address: str | None) -> tuple[str, MarketView, Guard]:
+    """What every guard command starts from: the vault (checksummed), its market's view, the guard."""
+    vault, market = session.vault_market(vault)
+    return vault, MarketView(market), _guard(session, guard_address)
+
+
 def _health(text: str, what: str) -> int:
     """A health ratio (``1.3``) as WAD, exactly, or a one-line refusal."""
     try:
@@ -59,7 +65,7 @@ def _health(text: str, what: str) -> int:
     return int(wad)
 
 
-def _policy_data(view: MarketView, policy: GuardPolicy) -> dict[str, Any]:
+def _policy_data(policy: GuardPolicy) -> dict[str, Any]:
     return {"exists": policy.exists, "trigger_health_wad": policy.trigger_health_wad,
             "target_health_wad": policy.target_health_wad, "expiry": policy.expiry, "fee": policy.fee,
             "max_per_top_up": policy.max_per_top_up, "budget": policy.budget, "reserve_id": policy.reserve_id}
@@ -97,14 +103,12 @@ def _now_lines(view: MarketView, g: Guard, vault: str) -> tuple[dict[str, Any], 
 @connected
 def show(session: Session, as_json: bool, vault: str, guard_address: str | None) -> None:
     """The vault owner's policy, and what a top-up would add now."""
-    vault, market = session.vault_market(vault)
-    view = MarketView(market)
-    g = _guard(session, guard_address)
+    vault, view, g = _vault_and_guard(session, vault, guard_address)
     with view.guard():
-        owner = str(market.position(vault).owner)
+        owner = str(view.market.position(vault).owner)
         policy = g.policy(owner, vault)
         now, now_lines = _now_lines(view, g, vault) if policy.exists else ({}, [])
-    data = {"vault": vault, "owner": owner, "guard": g.address, **_policy_data(view, policy), **now}
+    data = {"vault": vault, "owner": owner, "guard": g.address, **_policy_data(policy), **now}
     emit(as_json, data, [("vault", vault), ("owner", owner), ("guard", g.address),
                          *_policy_lines(view, policy), *now_lines])
 
@@ -126,9 +130,7 @@ def set_policy(session: Session, as_json: bool, vault: str, trigger: str, target
                budget: str, fee: str, expires: str | None, reserve_id: int | None, guard_address: str | None) -> None:
     """Set (or replace) your top-up policy for a vault. From your wallet, the guard is approved for
     exactly the budget."""
-    vault, market = session.vault_market(vault)
-    view = MarketView(market)
-    g = _guard(session, guard_address)
+    vault, view, g = _vault_and_guard(session, vault, guard_address)
     owner = session.account
     try:
         lifetime = parse_duration(expires, "--expires") if expires is not None else 0
@@ -141,23 +143,23 @@ def set_policy(session: Session, as_json: bool, vault: str, trigger: str, target
         policy = GuardPolicy(
             trigger_health_wad=_health(trigger, "--trigger"), target_health_wad=_health(target, "--target"),
             expiry=now + lifetime if lifetime else 0,
-            fee=0 if fee.strip() in ("0", "0.0") else parse_amount(fee, view.decimals, "--fee"),
+            fee=parse_amount(fee, view.decimals, "--fee", zero=True),
             max_per_top_up=parse_amount(max_per_top_up, view.decimals, "--max-per-top-up"),
             budget=parse_amount(budget, view.decimals, "--budget"), reserve_id=reserve_id or 0)
     except (TypeError, ValueError) as exc:  # a value too large for its field
         raise CliError(str(exc)) from None
     with view.guard():
-        position_owner = str(market.position(vault).owner)
+        position_owner = str(view.market.position(vault).owner)
         if position_owner != str(owner.address):
             raise CliError(f"{owner.address} does not own vault {vault} (owner {position_owner}): a policy "
                            f"acts only for the vault's owner")
         policy.check(now)
         if not policy.reserve_id:
-            approve_when_short(erc20(str(market.token().address)), owner, g.address, policy.budget,
+            approve_when_short(erc20(str(view.market.token().address)), owner, g.address, policy.budget,
                                asset=view.symbol)
         g.set_policy(owner, vault, policy)
     stored = after_sent(view, "the policy", lambda: g.policy(str(owner.address), vault)) or policy
-    emit(as_json, {"vault": vault, "owner": str(owner.address), "guard": g.address, **_policy_data(view, stored)},
+    emit(as_json, {"vault": vault, "owner": str(owner.address), "guard": g.address, **_policy_data(stored)},
          [("policy set", vault), ("guard", g.address), *_policy_lines(view, stored)])
 
 
@@ -168,9 +170,7 @@ def set_policy(session: Session, as_json: bool, vault: str, trigger: str, target
 @connected
 def cancel(session: Session, as_json: bool, vault: str, guard_address: str | None) -> None:
     """Cancel your top-up policy for a vault (the guard's allowance stays: revoke it in your wallet)."""
-    vault, market = session.vault_market(vault)
-    view = MarketView(market)
-    g = _guard(session, guard_address)
+    vault, view, g = _vault_and_guard(session, vault, guard_address)
     owner = session.account
     with view.guard():
         if not g.policy(str(owner.address), vault).exists:

@@ -25,6 +25,8 @@ from typing import Any, NamedTuple
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
+from ringfence.chain.rpc import in_process
+
 __all__ = ["EventDecoder", "Log", "get_logs", "topic0"]
 
 _WORD = 64  # hex digits a word
@@ -184,6 +186,6 @@ def get_logs(provider: Any, addresses: Sequence[str], topics: Sequence[str], sta
     logs from the embedded chain, whose web3 provider expects its own request format)."""
     params = {"address": list(addresses), "fromBlock": hex(start), "toBlock": hex(stop), "topics": [list(topics)]}
     web3 = provider.web3
-    if hasattr(web3.provider, "ethereum_tester"):
+    if in_process(web3):
         return list(web3.eth.get_logs(params))
     return list(provider.make_request("eth_getLogs", [params]) or [])

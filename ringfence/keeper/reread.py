@@ -26,7 +26,7 @@ from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
 from ringfence import model
-from ringfence.chain.rpc import RpcError
+from ringfence.chain.rpc import RpcError, batched, in_process
 
 __all__ = ["VIEW_FIELDS", "LensReader", "decode_views", "encode_call", "position_of"]
 
@@ -105,32 +105,16 @@ class LensReader:
         """The Lens's answers to ``calldata`` at ``block``: raw JSON-RPC on a node, ``batch`` calls a
         batch request (web3's ``eth.call`` adds its middleware and a ``chain_id`` request or two to each
         call, and a request per chunk its round trip); web3's API on the embedded chain."""
-        transport = self.web3.provider
-        if hasattr(transport, "ethereum_tester"):
+        if in_process(self.web3):
             return [bytes(self.web3.eth.call({"to": self.lens, "data": "0x" + data.hex()}, block)) for data in calldata]
         tag = hex(block) if isinstance(block, int) else block
         requests = [("eth_call", [{"to": self.lens, "data": "0x" + data.hex()}, tag]) for data in calldata]
-        answers: list[Any] = []
-        for i in range(0, len(requests), self.batch):
-            answers.extend(self._batch(transport, requests[i:i + self.batch]))
         out = []
-        for answer in answers:
+        for answer in batched(self.web3.provider, requests, self.batch):
             if "error" in answer:
                 raise RpcError("eth_call", answer["error"])
             out.append(bytes.fromhex(str(answer["result"])[2:]))
         return out
-
-    @staticmethod
-    def _batch(transport: Any, requests: list[tuple[str, list[Any]]]) -> list[Any]:
-        """The answers to ``requests``, in one batch when the node takes it, else one by one."""
-        if len(requests) > 1 and hasattr(transport, "make_batch_request"):
-            try:
-                answers = transport.make_batch_request(requests)
-            except Exception:  # noqa: BLE001 - e.g. a node or proxy refusing batches: one by one
-                answers = None
-            if isinstance(answers, list) and len(answers) == len(requests):
-                return answers
-        return [transport.make_request(method, params) for method, params in requests]
 
 
 def position_of(view: tuple, fee_base_wad: int, fee_index_wad: int, scale: int) -> tuple | None:
