@@ -52,7 +52,8 @@ The package's modules, each importing only from those above it:
 * :mod:`~ringfence.model.outcomes` and :mod:`~ringfence.model.liquidation`: liquidation;
 * :mod:`~ringfence.model.exact`: the exact rationals;
 * :mod:`~ringfence.model.lp`: LP accounting;
-* :mod:`~ringfence.model.guard`: the MarginGuard's policy and top-up amount (:func:`top_up_quote`).
+* :mod:`~ringfence.model.guard`: the MarginGuard's policy, top-up amount (:func:`top_up_quote`) and trigger price
+  (:func:`top_up_price`).
 
 Code outside the package imports from ``ringfence.model`` itself (``from ringfence import model``),
 not from these modules.
@@ -115,6 +116,7 @@ from ringfence.model.guard import (
     POLICY_FIELDS,
     GuardPolicy,
     TopUpQuote,
+    top_up_price,
     top_up_quote,
 )
 from ringfence.model.helpers import (
@@ -287,5 +289,6 @@ __all__ = [
     "settle_deposit_shares",
     "settle_redeem_assets",
     "share_price",
+    "top_up_price",
     "top_up_quote",
 ]

@@ -20,7 +20,7 @@ from ringfence.model.constants import MAX_UINT256, WAD
 from ringfence.model.errors import ModelError
 from ringfence.model.evm import _uint
 from ringfence.model.margin_math import mul_div_down, mul_div_up, notional_ratio_up
-from ringfence.model.position import equity_down, position_fees_up
+from ringfence.model.position import equity_down, position_fees_up, position_liquidation_price
 from ringfence.model.structs import Position, struct_values
 from ringfence.solidity import abi_struct, snake_case
 
@@ -37,6 +37,7 @@ __all__ = [
     "TopUpQuote",
     "VaultHealthy",
     "ZeroMaxPerTopUp",
+    "top_up_price",
     "top_up_quote",
 ]
 
@@ -207,3 +208,20 @@ def top_up_quote(
         needed=needed,
         budget_after=policy.budget - amount - policy.fee,
     )
+
+
+def top_up_price(position: Position, fees: int, scale: int, mm_wad: int, trigger_health_wad: int) -> int:
+    """The price at which ``position`` (owing ``fees``) falls below the policy's trigger, in WAD: a long
+    is topped up below it, a short above it (the fees and the time they accrue held fixed).
+
+    Health below ``T`` is ``equity < T * MM * notional``: the liquidation boundary of
+    :func:`~ringfence.model.liquidation_price` with the ratio ``T * MM`` rounded **up** (towards an
+    earlier top-up), so the figure is the liquidation price a top-up keeps the vault away from,
+    moved by the trigger. It can differ from the chain's rounded health by a unit of price either
+    side; keepers use it to order their watch list and confirm with :func:`top_up_quote`. A long whose
+    ratio ``T * MM`` is at least 1 is below its trigger at every price (``2**256 - 1``).
+    """
+    ratio = mul_div_up(mm_wad, trigger_health_wad, WAD)
+    if position.is_long and ratio >= WAD:
+        return MAX_UINT256
+    return position_liquidation_price(position, fees, scale, ratio)
