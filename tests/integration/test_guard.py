@@ -231,6 +231,36 @@ def test_healthy_vault_refused_with_VaultHealthy(guard, market, armed, keeper, s
         guard.top_up(keeper, armed)
 
 
+def test_health_exactly_at_the_trigger_is_refused_and_one_wei_above_it_is_topped_up(
+        guard, market, armed, alice, keeper, set_price, chain):
+    """A top-up starts strictly below the trigger: at health == trigger the vault is healthy
+    (``VaultHealthy``); the same vault at the same second with the trigger one wei higher is topped up.
+    The health at that second comes from the model (fees accrue every second)."""
+    set_price(2780)
+    at_second = chain.blocks.head.timestamp + 10
+    position = market.position(armed)
+    scale = int(market.pool.priceScale())
+    index = int(market.pool.currentFeeIndex()) + market.params().borrow_rate_wad * (
+        at_second - chain.blocks.head.timestamp)
+    health = model.health_down(position, int(at_oracle(market).price()), model.position_fees_up(position, index, scale),
+                               scale, market.params().maintenance_margin_wad)
+    for trigger, refused in ((health + 1, False), (health, True)):
+        snapshot = chain.snapshot()
+        try:
+            chain.pending_timestamp = at_second - 1
+            guard.set_policy(alice, armed, policy(trigger_health_wad=trigger, target_health_wad=trigger + WAD // 10))
+            chain.pending_timestamp = at_second
+            if refused:
+                with reverts("VaultHealthy", vault=armed, health=health, trigger=trigger):
+                    guard.top_up(keeper, armed)
+            else:
+                assert guard.top_up(keeper, armed).amount > 0
+                assert chain.blocks.head.timestamp == at_second
+        finally:
+            chain.restore(snapshot)
+            sync_clock(chain)
+
+
 def test_expiry_refuses_from_its_second(guard, armed, alice, keeper, set_price, chain):
     expiry = chain.pending_timestamp + 100
     guard.set_policy(alice, armed, policy(expiry=expiry))
