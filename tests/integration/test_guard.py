@@ -300,6 +300,8 @@ def test_closed_vault_and_non_vaults_refused(guard, market, armed, alice, keeper
     market.close(alice, armed)
     with reverts("PositionNotOpen", vault=armed):
         guard.top_up(keeper, armed)
+    with reverts("PositionNotOpen", vault=armed):  # the guard's own check: the view has no pool behind it
+        guard.quote(armed)
 
 
 # ---------------------------------------------------------------- batches and gas
