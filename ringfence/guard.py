@@ -16,7 +16,7 @@ from ringfence.abi import at, erc20_abi
 from ringfence.chain.contracts import container
 from ringfence.errors import contract_errors
 from ringfence.model import GuardPolicy, Position, TopUpQuote, top_up_quote
-from ringfence.progress import send
+from ringfence.progress import approve_when_short, notify, send
 
 __all__ = ["Guard", "GuardPolicy", "ReserveState", "TopUp"]
 
@@ -99,25 +99,25 @@ class Guard:
     def open_reserve(self, owner: Any, token: Any, vaults: Sequence[str] = ()) -> int:
         """Opens a reserve of ``token`` earmarked to ``vaults``; returns its id."""
         with contract_errors():
-            receipt = self.contract.openReserve(_address(token), list(vaults), sender=owner)
+            receipt = send("openReserve", self.contract.openReserve, _address(token), list(vaults), sender=owner)
         return int(receipt.decode_logs(self.contract.ReserveOpened)[0].reserveId)
 
     def earmark(self, owner: Any, reserve_id: int, vaults: Sequence[str], earmarked: bool = True) -> Any:
         with contract_errors():
-            return self.contract.earmark(reserve_id, list(vaults), earmarked, sender=owner)
+            return send("earmark", self.contract.earmark, reserve_id, list(vaults), earmarked, sender=owner)
 
     def deposit_reserve(self, owner: Any, reserve_id: int, amount: int, approve: bool = True) -> Any:
         """Deposits ``amount`` into the reserve (approving the guard for exactly it when short)."""
         with contract_errors():
             if approve:
-                token = erc20(self.reserve(reserve_id).token)
-                if int(token.allowance(_address(owner), self.address)) < amount:
-                    token.approve(self.address, amount, sender=owner)
-            return self.contract.depositReserve(reserve_id, amount, sender=owner)
+                token = self.reserve(reserve_id).token
+                approve_when_short(erc20(token), owner, self.address, amount, asset=token)
+            return send("depositReserve", self.contract.depositReserve, reserve_id, amount, sender=owner)
 
     def withdraw_reserve(self, owner: Any, reserve_id: int, amount: int, receiver: Any = None) -> Any:
         with contract_errors():
-            return self.contract.withdrawReserve(reserve_id, amount, _address(receiver or owner), sender=owner)
+            return send("withdrawReserve", self.contract.withdrawReserve, reserve_id, amount,
+                        _address(receiver or owner), sender=owner)
 
     def reserve(self, reserve_id: int) -> ReserveState:
         raw = self.contract.reserve(reserve_id)
@@ -125,6 +125,14 @@ class Guard:
 
     def is_earmarked(self, reserve_id: int, vault: str) -> bool:
         return bool(self.contract.isEarmarked(reserve_id, vault))
+
+    # ------------------------------------------------------------ simulations
+    def check(self, function: str, *args: Any, sender: Any) -> None:
+        """Runs the guard's ``function(*args)`` from ``sender`` as an ``eth_call`` (nothing is sent):
+        returns if the transaction would go through, else raises its named error."""
+        notify("simulating", function)
+        with contract_errors():
+            getattr(self.contract, function).call(*args, sender=sender, skip_trace=True)
 
     # ------------------------------------------------------------ anyone: top-ups
     def quote(self, vault: str) -> tuple[int, int, int]:

@@ -11,6 +11,7 @@ in a checkout, else from the package's bundled copy (:mod:`ringfence.chain.contr
     ringfence remove-margin <vault> --amount 50
     ringfence close <vault>
     ringfence guard set <vault> --trigger 1.3 --target 1.6 --max-per-top-up 100 --budget 300   # top-ups
+    ringfence guard reserve open --market ETH-USD --vault <vault>   # then reserve deposit <id> 500, set --reserve <id>
     ringfence claim <vault>                    # what a liquidation credited to you
     ringfence positions                        # every vault of the account, open and closed
     ringfence status <vault> --watch           # re-printed until Ctrl-C

@@ -21,10 +21,12 @@ from ringfence.cli.arguments import (
 )
 from ringfence.cli.errors import CliError
 from ringfence.cli.formatting import distinct_places, emit, fmt_price
+from ringfence.cli.guard import GUARD_OPTION, find_guard, top_up_price_report
 from ringfence.cli.vaults import leverage_text, report_after_sent, vault_report
 from ringfence.cli.view import MarketView, check, ensure_balance
 from ringfence.cli.watch import watch
 from ringfence.errors import RingfenceError, error_class
+from ringfence.guard import Guard
 from ringfence.sdk import Position
 from ringfence.units import from_wad
 
@@ -158,27 +160,45 @@ def _bound_text(bound: int) -> str:
 @click.option("--interval", type=click.FloatRange(min=0), default=None,
               help="Seconds between two reports with --watch [default: 5]")
 @click.option("--max-iterations", type=click.IntRange(min=1), default=None, hidden=True)
+@GUARD_OPTION
 @common_options
 @connected
 def status(session: Session, as_json: bool, vault: str, watching: bool, interval: float | None,
-           max_iterations: int | None) -> None:
+           max_iterations: int | None, guard_address: str | None) -> None:
     """A vault: margin, PnL, equity, leverage, health, liquidation and bankruptcy prices (without a
-    price, what can be shown without one); liquidated, the liquidation and the credit to claim.
-    --watch re-prints it until Ctrl-C."""
+    price, what can be shown without one), and with a top-up policy at the guard the price at which
+    it acts; liquidated, the liquidation and the credit to claim. --watch re-prints it until Ctrl-C."""
     if not watching and (interval is not None or max_iterations is not None):
         raise CliError("--interval needs --watch")
     vault, market = session.vault_market(vault)
     view = MarketView(market)
+    g = find_guard(session, guard_address)
 
     def report() -> tuple[dict[str, Any], list[tuple[str, str]]]:
         with view.guard():
             data, lines = vault_report(view, vault)
+            if g is not None and data.get("status") == "open":
+                data, lines = _with_top_up_price(view, g, vault, data, lines)
         return {"pool": market.address, **data}, [("vault", vault), ("pool", market.address), *lines]
 
     if watching:
         watch(report, as_json, 5.0 if interval is None else interval, max_iterations)
         return
     emit(as_json, *report())
+
+
+def _with_top_up_price(view: MarketView, g: Guard, vault: str, data: dict[str, Any],
+                       lines: list[tuple[str, str]]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """An open vault's report with its owner's policy at the guard: the top-up price after the
+    liquidation price (:func:`ringfence.cli.guard.top_up_price_report`)."""
+    policy = g.policy(data["owner"], vault)
+    prices, price_lines = top_up_price_report(view, vault, policy)
+    if not prices:
+        return data, lines
+    at = next((i + 1 for i, (key, _) in enumerate(lines) if key == "liquidation price"), len(lines))
+    extra = {"top_up_price_wad": prices["top_up_price_wad"], "top_up_trigger_wad": policy.trigger_health_wad,
+             "top_up_guard": g.address}
+    return {**data, **extra}, [*lines[:at], price_lines[0], *lines[at:]]
 
 
 def _open_position(view: MarketView, vault: str) -> Any:
