@@ -292,6 +292,44 @@ def test_budget_is_spent_then_exhausted(guard, market, armed, alice, keeper, set
         guard.top_up(keeper, armed)
 
 
+@pytest.mark.parametrize("source", ["allowance", "wallet", "reserve"])
+def test_a_source_holding_exactly_amount_plus_fee_pays_the_top_up(guard, market, armed, alice, bob, keeper,
+                                                                  set_price, usdc, source):
+    """A top-up capped at 20 USDC with a 1 USDC fee (so its total is known before it runs) goes through
+    when the allowance, the wallet or the reserve holds exactly 21 USDC, and leaves it at zero."""
+    total = 21 * USDC
+    capped = dict(max_per_top_up=20 * USDC, fee=USDC)
+    if source == "reserve":
+        rid = guard.open_reserve(alice, usdc, [armed])
+        guard.deposit_reserve(alice, rid, total)
+        guard.set_policy(alice, armed, policy(reserve_id=rid, **capped))
+    else:
+        guard.set_policy(alice, armed, policy(**capped))
+        if source == "allowance":
+            usdc.approve(guard.address, total, sender=alice)
+        else:
+            usdc.transfer(bob, int(usdc.balanceOf(alice)) - total, sender=alice)
+    set_price(2760)
+    done = guard.top_up(keeper, armed)
+    assert (done.amount, done.fee) == (20 * USDC, USDC)
+    left = {"allowance": lambda: usdc.allowance(alice, guard.address), "wallet": lambda: usdc.balanceOf(alice),
+            "reserve": lambda: guard.reserve(rid).balance}[source]
+    assert int(left()) == 0
+
+
+def test_budget_between_needed_and_needed_plus_fee_caps_the_amount_at_budget_minus_fee(
+        guard, market, armed, alice, keeper, set_price):
+    """The budget counts the fee: when what the target needs fits in the budget but not with the fee,
+    the top-up adds ``budget - fee`` and spends the budget to zero."""
+    set_price(2760)
+    needed, _, _ = guard.quote(armed)  # the default policy's amount, uncapped at this price
+    assert needed < policy().max_per_top_up
+    guard.set_policy(alice, armed, policy(budget=needed + USDC, fee=2 * USDC))
+    done, quote = top_up_checked(guard, market, armed, keeper)
+    assert quote.budget_after == 0 and done.amount == needed + USDC - 2 * USDC
+    assert done.amount < quote.needed < policy(budget=needed + USDC).budget
+
+
 def test_closed_vault_and_non_vaults_refused(guard, market, armed, alice, keeper, usdc):
     with reverts("NotAVault", vault=alice.address):
         guard.top_up(keeper, alice.address)
