@@ -8,12 +8,16 @@ or RINGFENCE_KEEPER_DEPLOYMENTS, RINGFENCE_KEEPER_LENS, RINGFENCE_KEEPER_START_B
 RINGFENCE_KEEPER_BATCH_SIZE, RINGFENCE_KEEPER_MAX_GAS, RINGFENCE_KEEPER_CONFIRMATIONS,
 RINGFENCE_KEEPER_DRY_RUN, RINGFENCE_KEEPER_SHARD (i/n) and RINGFENCE_KEEPER_SHARD_GRACE,
 RINGFENCE_KEEPER_METRICS_PORT (Prometheus /metrics and /health; off when unset) and
-RINGFENCE_KEEPER_HEALTH_MAX_AGE. The signer is Silverback's (--account, i.e. SILVERBACK_SIGNER_ALIAS);
+RINGFENCE_KEEPER_HEALTH_MAX_AGE; for MarginGuard top-ups RINGFENCE_KEEPER_GUARD (default: the deployments
+file's contracts.MarginGuard, if any), RINGFENCE_KEEPER_TOP_UPS (0 turns them off),
+RINGFENCE_KEEPER_NATIVE_PRICE and RINGFENCE_KEEPER_GAS_PRICE_GWEI (skip top-ups whose fee does not pay
+their gas) and RINGFENCE_KEEPER_TOP_UP_GAS. The signer is Silverback's (--account, i.e. SILVERBACK_SIGNER_ALIAS);
 without one the bot only decides and logs (dry run).
 
 On startup the bot rebuilds its index from the protocol's events (nothing is persisted: a restart is
-safe); on every new block it runs one keeper pass: index the block's events, find the vaults whose
-liquidation price the price crossed, confirm them with the Lens, liquidate them; then settle the LP
+safe); on every new block it runs one keeper pass: index the block's events, top up the vaults below
+their MarginGuard policy's trigger (when there is a guard), find the vaults whose liquidation price the
+price crossed, confirm them with the Lens, liquidate them; then settle the LP
 deposit and redemption requests that an oracle round published after them made ready (promptly: a
 requester must not get to choose the round its request settles on). Passes never
 overlap (a block that arrives during a pass is skipped; the next pass covers it).
@@ -65,6 +69,9 @@ def liquidate_underwater(block: Any) -> dict[str, int]:
         "liquidatable": sum(len(v) for v in report.confirmed.values()),
         "transactions": len(report.sent),
         "liquidated": report.liquidated,
+        "top_up_candidates": len(report.top_up_candidates),
+        "topped_up": report.topped_up,
+        "top_up_transactions": len(report.top_ups),
         "lp_requests_pending": report.lp_pending,
         "lp_requests_settled": len(report.settled),
         "errors": len(report.errors),

@@ -4,6 +4,8 @@ also settles the LPs' pending deposit and redemption requests after each new ora
 
 * :mod:`ringfence.keeper.index` — the chain-free index (:class:`VaultIndex`, :class:`MarketIndex`);
 * :mod:`ringfence.keeper.plan` — packing vaults into transactions;
+* :mod:`ringfence.keeper.policies` and :mod:`ringfence.keeper.topup` — the MarginGuard's policies, indexed
+  from its events, and the top-up pass that runs before the liquidations when there is a guard;
 * :mod:`ringfence.keeper.keeper` — :class:`Keeper`, the chain-facing loop (``ape run keeper``,
   ``bots/keeper.py``), with :mod:`~ringfence.keeper.settlement` (its LP-request half),
   :mod:`~ringfence.keeper.config` (:class:`KeeperConfig`, where the protocol is),

@@ -11,11 +11,18 @@ Continuous by default (one pass per new block, until interrupted); ``--once`` ru
 oracle), 0 otherwise. Without ``--factory`` the factory, Lens and start block come from the
 deployments file (default ``deployments/<ecosystem>-<network>.json``). On a live network
 ``--account`` is required unless ``--dry-run``; on a local one the first test account is the default.
+
+With a MarginGuard (``--guard``, else the deployments file's ``contracts.MarginGuard`` when the file
+records the same factory) each pass first tops up the vaults below their policy's trigger
+(:mod:`ringfence.keeper.topup`); ``--native-price`` (settlement tokens per native coin) makes it skip
+the top-ups whose fee does not pay for their gas at ``--gas-price`` (gwei; default the chain's).
+``--no-top-ups`` turns the pass off.
 """
 
 from __future__ import annotations
 
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,7 @@ import click
 from ape.cli import account_option
 
 from ringfence.chain.connection import ChainCommand
-from ringfence.keeper.config import KeeperConfig, resolve_deployment
+from ringfence.keeper.config import KeeperConfig, resolve_deployment, resolve_guard
 from ringfence.keeper.failures import describe_error
 from ringfence.keeper.keeper import Keeper
 from ringfence.keeper.settings import configure_logging, start_metrics
@@ -36,7 +43,7 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
         lens: str | None = None, start_block: int | None = None, once: bool = False,
         poll_interval: float = 2.0, max_steps: int | None = None, echo=click.echo,
         metrics_port: int | None = None, metrics_host: str = "127.0.0.1", health_max_age: float = 60.0,
-        **config: Any) -> int:
+        guard: str | None = None, top_ups: bool = True, **config: Any) -> int:
     """The command's body (also callable in-process): returns the exit status."""
     from ape import accounts
 
@@ -53,6 +60,9 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
     factory_address, lens_address, start = _deployment(provider, factory=factory, deployments=deployments,
                                                        lens=lens, start_block=start_block)
     settings = {k: v for k, v in config.items() if v is not None}
+    if top_ups:
+        settings["guard"] = resolve_guard(factory=factory_address, guard=guard, deployments=deployments,
+                                          provider=provider)
     if isinstance(settings.get("shard"), str):
         settings["shard"] = parse_shard(settings["shard"])
     metrics = start_metrics(metrics_port, host=metrics_host, max_age=health_max_age)
@@ -60,12 +70,15 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
                     config=KeeperConfig(**settings), metrics=metrics)
     echo(f"Ringfence keeper on {provider.network.choice} (chain id {provider.chain_id}): factory "
          f"{factory_address}, lens {lens_address or '-'}, liquidator {keeper.liquidator.address}, from block "
-         f"{start}, account {getattr(account, 'address', None) or '- (dry run)'}")
+         f"{start}, account {getattr(account, 'address', None) or '- (dry run)'}, guard "
+         f"{keeper.guard.address if keeper.guard is not None else '- (no top-ups)'}")
     if once:
         report = keeper.step()
         echo(report.summary())
         for tx in report.sent:
             echo(f"  {tx.txn_hash}: {tx.liquidated}/{tx.attempted} liquidated, gas {tx.gas_used}")
+        for top in report.top_ups:
+            echo(f"  {top.txn_hash}: {len(top.done)}/{top.attempted} topped up, fees {top.fees}, gas {top.gas_used}")
         for st in report.settled:
             echo(f"  {st.txn_hash}: settled the {st.kind} request of {st.controller}, gas {st.gas_used}")
         return 1 if report.errors else 0
@@ -81,6 +94,23 @@ def _shard_option(value: str | None) -> tuple[int, int] | None:
         return parse_shard(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _wad_option(scale: int):
+    """A click callback: a decimal number of whole units as an integer of ``scale`` units (None stays)."""
+
+    def parse(ctx: Any, param: Any, value: str | None) -> int | None:
+        if value is None:
+            return None
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            raise click.BadParameter(f"{value!r} is not a number") from None
+        if amount < 0:
+            raise click.BadParameter("must be >= 0")
+        return int(amount * scale)
+
+    return parse
 
 
 class DeploymentMissing(click.ClickException):
@@ -141,20 +171,33 @@ def _deployment(provider: Any, *, factory: str | None, deployments: Path | None,
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address the metrics server binds")
 @click.option("--health-max-age", type=float, default=60.0, show_default=True,
               help="/health answers 503 when the last successful pass is older than this (seconds)")
+@click.option("--guard", default=None,
+              help="The MarginGuard to top up through [default: from the deployments file, if it has one]")
+@click.option("--top-ups/--no-top-ups", default=True, show_default=True,
+              help="Top up the vaults below their MarginGuard policy's trigger before liquidating")
+@click.option("--native-price", default=None, callback=_wad_option(10**18),
+              help="Settlement tokens per native coin: skip top-ups whose fee does not pay their gas [default: "
+                   "fees not weighed]")
+@click.option("--gas-price", default=None, callback=_wad_option(10**9),
+              help="Gwei per gas for the top-up fee check [default: the chain's gas price]")
+@click.option("--top-up-gas", type=click.IntRange(min=1), default=None,
+              help="Gas of one top-up in a batch, for packing and the fee check [default: 100000]")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def cli(provider, factory, deployments, lens, account, start_block, batch_size, max_gas, once, dry_run,
         confirmations, chunk_size, estimate_gas, poll_interval, shard, shard_grace, metrics_port, metrics_host,
-        health_max_age, log_level):
-    """Index open vaults and LP requests from events, liquidate the underwater vaults, settle the LP
-    requests an oracle round made ready, follow new blocks."""
+        health_max_age, guard, top_ups, native_price, gas_price, top_up_gas, log_level):
+    """Index open vaults, MarginGuard policies and LP requests from events, top up the vaults below their
+    policy's trigger, liquidate the underwater vaults, settle the LP requests an oracle round made ready,
+    follow new blocks."""
     configure_logging(log_level)
     try:
         status = run(provider, account=account, factory=factory, deployments=deployments, lens=lens,
                      start_block=start_block, once=once, poll_interval=poll_interval, batch_size=batch_size,
                      max_gas=max_gas, dry_run=dry_run, confirmations=confirmations, chunk_size=chunk_size,
                      estimate_gas=estimate_gas, shard=shard, shard_grace=shard_grace, metrics_port=metrics_port,
-                     metrics_host=metrics_host, health_max_age=health_max_age)
+                     metrics_host=metrics_host, health_max_age=health_max_age, guard=guard, top_ups=top_ups,
+                     native_price_wad=native_price, gas_price=gas_price, top_up_gas=top_up_gas)
     except click.ClickException:
         raise
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback

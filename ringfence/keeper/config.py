@@ -8,7 +8,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-__all__ = ["KeeperConfig", "NoDeployment", "resolve_deployment"]
+__all__ = ["KeeperConfig", "NoDeployment", "resolve_deployment", "resolve_guard", "top_up_gas_cost"]
 
 
 class NoDeployment(ValueError):
@@ -59,6 +59,23 @@ class KeeperConfig:
     None: every vault is this keeper's."""
     shard_grace: int = 30
     """Seconds (chain time) a vault of another shard must have been liquidatable before this keeper takes it."""
+    guard: str | None = None
+    """The factory's MarginGuard: with one, each pass tops up the vaults below their policy's trigger
+    (``topUpBatch``) before it liquidates (:mod:`ringfence.keeper.topup`); None: no top-up pass."""
+    top_up_gas: int = 100_000
+    """Gas of one more top-up inside a ``topUpBatch``, for packing and for the fee-against-gas check
+    (measured: ~82k per vault in a batch of 49)."""
+    top_up_gas_per_batch: int = 150_000
+    """Gas a ``topUpBatch`` needs besides ``gas_per_tx`` and ``top_up_gas`` a vault (the first vault's cold
+    reads and the executor's first fee receipt: a single top-up takes ~154k-176k with the transaction's
+    base). The gas limit sent is ``gas_per_tx + top_up_gas_per_batch + top_up_gas * vaults`` unless
+    estimated; a batch that tops up fewer vaults than its simulation near its gas limit doubles ``top_up_gas``."""
+    gas_price: int | None = None
+    """Wei per gas for the fee-against-gas check (None: the chain's current gas price)."""
+    native_price_wad: int | None = None
+    """Settlement tokens per native coin (WAD, whole units: 3,000 USDC per ETH is ``3000 * 10**18``): a
+    top-up is sent only when its fee pays for ``top_up_gas`` at ``gas_price`` (None: fees are not weighed
+    against gas, every due top-up is sent)."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -71,6 +88,19 @@ class KeeperConfig:
             raise ValueError("shard (i, n) needs 0 <= i < n")
         if self.shard_grace < 0:
             raise ValueError("shard_grace must be >= 0")
+        if self.top_up_gas < 1 or self.top_up_gas_per_batch < 0:
+            raise ValueError("top_up_gas must be >= 1 and top_up_gas_per_batch >= 0")
+        if (self.gas_price is not None and self.gas_price < 0) or (self.native_price_wad or 0) < 0:
+            raise ValueError("gas_price and native_price_wad must be >= 0")
+        if self.guard is not None:
+            self.guard = to_checksum_address(self.guard)
+
+
+def top_up_gas_cost(gas: int, gas_price_wei: int, native_price_wad: int, decimals: int) -> int:
+    """What ``gas`` at ``gas_price_wei`` costs in units of a settlement token with ``decimals`` decimals
+    priced ``native_price_wad`` tokens per native coin, rounded up (against the top-up)."""
+    numerator = gas * gas_price_wei * native_price_wad * 10**decimals
+    return -(-numerator // 10**36)
 
 
 def resolve_deployment(*, factory: str | None = None, deployments: str | Path | None = None,
@@ -102,3 +132,24 @@ def resolve_deployment(*, factory: str | None = None, deployments: str | Path | 
         same = record.get("address") and str(record["address"]).lower() == str(factory).lower()
         start_block = int(record.get("block") or 0) if same else 0
     return to_checksum_address(factory), (to_checksum_address(lens) if lens else None), int(start_block)
+
+
+def resolve_guard(*, factory: str, guard: str | None = None, deployments: str | Path | None = None,
+                  provider: Any = None) -> str | None:
+    """The MarginGuard the keeper tops up through: ``guard`` when given, else the deployments file's
+    ``contracts.MarginGuard`` (default file as :func:`resolve_deployment`) when that file records the
+    same factory; None when there is none (an older deployments file, or no file: no top-up pass)."""
+    if guard:
+        return to_checksum_address(guard)
+    from ringfence.chain.deployments import default_deployments_path, load_deployments
+
+    try:
+        path = Path(deployments) if deployments is not None else default_deployments_path(provider)
+        contracts = load_deployments(path).get("contracts", {})
+    except Exception:  # noqa: BLE001 - no file, or one without a guard: no top-up pass
+        return None
+    recorded = contracts.get("PoolFactory", {}).get("address")
+    address = contracts.get("MarginGuard", {}).get("address")
+    if not address or not recorded or str(recorded).lower() != str(factory).lower():
+        return None
+    return to_checksum_address(address)

@@ -291,6 +291,7 @@ class VaultIndex:
         self.dirty_pools: set[str] = set()
         self.pending: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}  # events before add_market
         self.requests: dict[str, dict[tuple[str, str], LpRequest]] = {}  # pool -> (kind, controller) -> request
+        self.owners: dict[str, str] = {}  # vault -> its owner (fixed for the vault's life; the guard's policies)
 
     def add_market(self, pool: str, *, scale: int, mm_wad: int, borrow_rate_wad: int, fee_index: int,
                    fee_index_ts: int) -> MarketIndex:
@@ -330,6 +331,8 @@ class VaultIndex:
                 vault=vault, is_long=bool(args["isLong"]), size=int(args["size"]),
                 entry_price_wad=int(args["entryPriceWad"]), margin=int(args["margin"]),
                 max_profit=int(args["maxProfit"]), fee_base_wad=int(args["feeBaseWad"])))
+            if args.get("owner"):
+                self.owners[vault] = str(args["owner"])
             self._clean(pool, vault)
         elif name in ("MarginAdded", "MarginRemoved"):
             vault = str(args["vault"])
@@ -388,6 +391,8 @@ class VaultIndex:
         if read is None or not read.is_open:
             market.remove(vault)
             return
+        if read.owner:
+            self.owners[vault] = read.owner
         market.upsert(VaultRecord.of(vault, read))
 
     def _clean(self, pool: str, vault: str) -> None:

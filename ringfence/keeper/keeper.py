@@ -35,6 +35,13 @@ One pass (:meth:`Keeper.step`), on the chain's newest block ``N`` (minus ``confi
    is logged and its vaults retried on the next block (a failure without a named error, i.e. out
    of gas, doubles the gas model first).
 
+Before 3. and 4., with a MarginGuard (``KeeperConfig.guard``), a **top-up pass**
+(:mod:`ringfence.keeper.topup`): the guard's ``PolicySet`` / ``PolicyCancelled`` / ``ToppedUp``
+events are indexed in the same ``eth_getLogs`` requests (:mod:`ringfence.keeper.policies`); with the
+prices of 2., the vaults below their owner's policy trigger are confirmed with ``MarginGuard.quote``,
+weighed fee against gas and topped up with gas-sized ``topUpBatch`` transactions, whose
+``MarginAdded`` events update the index before the liquidation candidates are taken.
+
 5. **Settle LP requests**: the pools' LPs enter and leave by requests (``requestDeposit``,
    ``requestRedeem``) that anyone may settle once the oracle has published a round after them. The
    index keeps the pending ones (``DepositRequested`` / ``RedeemRequested``, dropped on
@@ -71,10 +78,12 @@ from ringfence.keeper.failures import describe_error, is_revert
 from ringfence.keeper.index import VaultIndex
 from ringfence.keeper.liquidation import Liquidation
 from ringfence.keeper.logs import EventDecoder, Log, get_logs
+from ringfence.keeper.policies import GUARD_EVENTS, PolicyIndex
 from ringfence.keeper.report import SentTx, StepReport, hex_str
 from ringfence.keeper.reread import LensReader, position_of
 from ringfence.keeper.settlement import LpSettlement
 from ringfence.keeper.shard import Shard
+from ringfence.keeper.topup import TopUps
 
 __all__ = ["Keeper"]
 
@@ -88,7 +97,7 @@ class _Named(logging.LoggerAdapter):
         return f"[{self.extra['keeper']}] {msg}", kwargs  # type: ignore[index]
 
 
-class Keeper(Liquidation, LpSettlement):
+class Keeper(Liquidation, TopUps, LpSettlement):
     """A liquidation keeper for every market of one factory (see the module docstring)."""
 
     def __init__(self, factory: Any, *, account: Any = None, lens: Any = None, start_block: int = 0,
@@ -123,11 +132,19 @@ class Keeper(Liquidation, LpSettlement):
         index, count = self.config.shard or (0, 1)
         self.shard = Shard(index, count, self.config.shard_grace)
         self.metrics = metrics
+        self.guard = at(container("MarginGuard"), self.config.guard) if self.config.guard else None
+        self.policies = PolicyIndex()
+        self._top_up_gas = self.config.top_up_gas
         pool_events = [contract_type("MarginPool").events[n] for n in VaultIndex.POOL_EVENTS]
+        guard_events = [contract_type("MarginGuard").events[n] for n in GUARD_EVENTS] if self.guard else []
         self._pool_decoder = EventDecoder(pool_events)
-        self._all_decoder = EventDecoder([contract_type("PoolFactory").events["PoolCreated"], *pool_events])
+        self._all_decoder = EventDecoder([contract_type("PoolFactory").events["PoolCreated"], *pool_events,
+                                          *guard_events])
         if lens is None:
             self.log.warning("no Lens: candidates are confirmed vault by vault (isLiquidatable)")
+        if self.guard is not None and self.config.native_price_wad is None:
+            self.log.info("guard %s: top-up fees are not weighed against gas (no native price set)",
+                          self.guard.address)
 
     # ================================================================== indexing
     def _logs(self, addresses: list[str], decoder: EventDecoder, start: int, stop: int) -> list[Log]:
@@ -184,7 +201,12 @@ class Keeper(Liquidation, LpSettlement):
             end = min(start + self.config.chunk_size - 1, to_block)
             # One request for the factory and every known pool; a pool created in this chunk has
             # its own events of the chunk fetched in a second one (they all follow its creation).
-            logs = self._logs([self.factory.address, *self.pools], self._all_decoder, start, end)
+            sources = [self.factory.address, *self.pools] + ([self.guard.address] if self.guard else [])
+            logs = self._logs(sources, self._all_decoder, start, end)
+            if self.guard is not None:
+                for lg in logs:
+                    if lg.event_name in GUARD_EVENTS and _same(lg.contract_address, self.guard.address):
+                        self.policies.apply(lg.event_name, lg.event_arguments)
             created = [lg for lg in logs if lg.event_name == "PoolCreated"
                        and _same(lg.contract_address, self.factory.address)]
             if created:
@@ -249,6 +271,7 @@ class Keeper(Liquidation, LpSettlement):
         self.log.warning("block %d is no longer the one indexed (reorg or chain reset): rebuilding the index "
                          "from block %d", number, self.start_block)
         self.index = VaultIndex(horizon_ts=self.index.horizon_ts)
+        self.policies = PolicyIndex()
         self._block_times.clear()
         self.pools.clear()
         self.oracles.clear()
@@ -338,6 +361,7 @@ class Keeper(Liquidation, LpSettlement):
         report = StepReport(block=block, timestamp=now, indexed=len(self.index), reread=self.reread - reread,
                             sync_seconds=time.perf_counter() - started)
         rounds: dict[str, int | None] = {}  # pool -> updatedAt of the price read (None: refused, logged)
+        prices: dict[str, int] = {}
         for address, market in self.index.markets.items():
             if not len(market):
                 continue
@@ -345,8 +369,14 @@ class Keeper(Liquidation, LpSettlement):
             read = self._price(address, report)
             if read is None:
                 continue
-            price, rounds[address] = read
-            report.prices[address] = price
+            prices[address], rounds[address] = read
+            report.prices[address] = prices[address]
+        if self.guard is not None:  # top-ups first: a vault saved by its policy is not liquidated
+            top_up_started = time.perf_counter()
+            self._top_up(report, prices, now)
+            report.top_up_seconds = time.perf_counter() - top_up_started
+        for address, price in prices.items():
+            market = self.index.markets[address]
             candidates = market.candidates(price)
             if not candidates:
                 continue
@@ -366,7 +396,7 @@ class Keeper(Liquidation, LpSettlement):
             self.log.info("shard %d/%d: %d liquidatable vault(s) of other shards left to their keeper (grace %d s)",
                           self.shard.index, self.shard.count, sum(map(len, report.deferred.values())),
                           self.shard.grace)
-        report.decision_seconds = time.perf_counter() - started - report.sync_seconds
+        report.decision_seconds = time.perf_counter() - started - report.sync_seconds - report.top_up_seconds
         if send:
             self._liquidate(report, send)
         self._settle_requests(report, rounds)

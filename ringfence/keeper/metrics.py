@@ -6,7 +6,7 @@ One HTTP server per keeper (:meth:`KeeperMetrics.serve`) answers:
   ``liquidations_total{kind="full"|"partial"}``, ``bonus_total{pool}`` (settlement-token units,
   scaled by the token's decimals), ``bad_debt_total{pool}``, ``insurance_fund_used_total{pool}``,
   ``gas_used_total``, ``gas_spent_native_total`` (native token, scaled by 10^18),
-  ``transactions_total``, ``rpc_errors_total``, ``steps_total{result="ok"|"failed"}``,
+  ``transactions_total``, ``top_ups_total`` (MarginGuard top-ups done), ``rpc_errors_total``, ``steps_total{result="ok"|"failed"}``,
   ``vaults_tracked`` and ``markets_tracked`` (the index), ``decision_seconds`` (histogram: price reads
   to confirmed vaults), ``step_seconds`` (histogram: the whole pass), ``last_step_timestamp_seconds``
   and ``last_success_timestamp_seconds`` (Unix time);
@@ -60,6 +60,7 @@ class KeeperMetrics:
         self.gas_used = Counter(p + "gas_used", "Gas used by this keeper's liquidation transactions", registry=r)
         self.gas_native = Counter(p + "gas_spent_native", "Gas paid for liquidations, in the native token", registry=r)
         self.transactions = Counter(p + "transactions", "Liquidation transactions sent", registry=r)
+        self.top_ups = Counter(p + "top_ups", "Vaults topped up through the MarginGuard", registry=r)
         self.rpc_errors = Counter(p + "rpc_errors", "Failures that were not a contract revert", registry=r)
         self.steps = Counter(p + "steps", "Keeper passes", ["result"], registry=r)
         self.vaults = Gauge(p + "vaults_tracked", "Open vaults in the keeper's index", registry=r)
@@ -94,6 +95,8 @@ class KeeperMetrics:
             self.rpc_errors.inc(report.rpc_errors)
         for tx in report.sent:
             self._transaction(tx, keeper)
+        if report.topped_up:
+            self.top_ups.inc(report.topped_up)
 
     def _transaction(self, tx: Any, keeper: Keeper) -> None:
         self.transactions.inc()

@@ -8,7 +8,7 @@ from typing import Any
 from ringfence.keeper.outcome import TxOutcome
 from ringfence.keeper.plan import Batches
 
-__all__ = ["SentTx", "SettledTx", "StepReport", "hex_str"]
+__all__ = ["SentTx", "SettledTx", "StepReport", "TopUpDone", "TopUpTx", "hex_str"]
 
 
 @dataclass
@@ -38,6 +38,41 @@ class SettledTx:
     amount: int  # shares minted (deposit) or assets paid (redeem)
 
 
+@dataclass(frozen=True)
+class TopUpDone:
+    """One vault a top-up transaction topped up (its ``ToppedUp`` event)."""
+
+    vault: str
+    owner: str
+    amount: int  # margin added, settlement-token units
+    fee: int  # paid to the keeper
+    health_after_wad: int
+    budget_after: int
+
+
+@dataclass
+class TopUpTx:
+    """One ``MarginGuard.topUpBatch`` transaction the keeper sent."""
+
+    txn_hash: str
+    block: int
+    vaults: list[str]
+    gas_limit: int
+    gas_used: int
+    attempted: int
+    done: list[TopUpDone] = field(default_factory=list)
+    gas_price: int = 0  # wei per gas
+
+    @property
+    def fees(self) -> int:
+        return sum(d.fee for d in self.done)
+
+    @property
+    def gas_cost(self) -> int:
+        """Wei: gas used × effective gas price."""
+        return self.gas_used * self.gas_price
+
+
 @dataclass
 class StepReport:
     """What one pass saw and did."""
@@ -61,6 +96,13 @@ class StepReport:
     sync_seconds: float = 0.0  # indexing the new blocks' events and re-reading positions
     decision_seconds: float = 0.0  # from the price reads to the confirmed vaults (the Lens included)
     seconds: float = 0.0  # the whole pass, wall clock
+    top_up_seconds: float = 0.0  # the top-up pass, its transactions included
+    guarded: bool = False  # the keeper runs the MarginGuard's top-up pass (it knows a guard)
+    top_up_candidates: list[str] = field(default_factory=list)  # below their policy's trigger by the index
+    top_up_due: list[str] = field(default_factory=list)  # confirmed on chain, fee paying for its gas
+    top_up_unprofitable: list[str] = field(default_factory=list)  # fee below the gas of a top-up: skipped
+    top_up_quotes: dict[str, tuple[int, int]] = field(default_factory=dict)  # vault -> (amount, fee) quoted
+    top_ups: list[TopUpTx] = field(default_factory=list)  # topUpBatch transactions sent
 
     @property
     def liquidated(self) -> int:
@@ -73,6 +115,16 @@ class StepReport:
     @property
     def partial(self) -> int:
         return sum(tx.outcome.partial for tx in self.sent if tx.outcome is not None)
+
+    @property
+    def topped_up(self) -> int:
+        """Vaults the pass's top-up transactions topped up."""
+        return sum(len(tx.done) for tx in self.top_ups)
+
+    @property
+    def top_up_fees(self) -> int:
+        """Fees the pass's top-ups paid the keeper (settlement-token units, summed over markets)."""
+        return sum(tx.fees for tx in self.top_ups)
 
     @property
     def lost_races(self) -> int:
@@ -90,6 +142,10 @@ class StepReport:
                 f"({self.full} full, {self.partial} partial), {self.lost_races} lost to other keepers, "
                 f"{len(self.errors)} error(s); {self.reread} position(s) re-read; pass {self.seconds:.3f} s "
                 f"(sync {self.sync_seconds:.3f} s, decision {self.decision_seconds:.3f} s)")
+        if self.guarded:
+            line += (f"; top-ups: {len(self.top_up_candidates)} candidate(s), {len(self.top_up_due)} due, "
+                     f"{len(self.top_up_unprofitable)} below gas, {self.topped_up} topped up in "
+                     f"{len(self.top_ups)} transaction(s)")
         deferred = sum(len(v) for v in self.deferred.values())
         if deferred:
             line += f"; {deferred} left to their shard's keeper"

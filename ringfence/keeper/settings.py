@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ringfence.keeper.config import KeeperConfig, resolve_deployment
+from ringfence.keeper.config import KeeperConfig, resolve_deployment, resolve_guard
 from ringfence.keeper.keeper import Keeper
 from ringfence.keeper.shard import parse_shard
 
@@ -60,9 +61,18 @@ class KeeperOptions(BaseModel):
     metrics_host: str = "127.0.0.1"
     health_max_age: float = 60.0
     """``/health`` answers 503 when the last successful pass is older than this many seconds."""
+    guard: str | None = None
+    """The MarginGuard to top up through (else the deployments file's, when it records the same factory)."""
+    top_ups: bool = True
+    """Top up the vaults below their policy's trigger before liquidating (when there is a guard)."""
+    native_price: Decimal | None = None
+    """Settlement tokens per native coin: skip top-ups whose fee does not pay their gas (unset: not weighed)."""
+    gas_price_gwei: Decimal | None = None
+    """Gwei per gas for that check (unset: the chain's gas price)."""
+    top_up_gas: int | None = None
 
     @field_validator("start_block", "batch_size", "max_gas", "confirmations", "chunk_size", "horizon",
-                     "shard_grace", "metrics_port", mode="before")
+                     "shard_grace", "metrics_port", "top_up_gas", mode="before")
     @classmethod
     def _any_base(cls, value: Any) -> Any:
         return int(value, 0) if isinstance(value, str) else value
@@ -73,10 +83,17 @@ class KeeperOptions(BaseModel):
         parse_shard(value)
         return value
 
-    def keeper_config(self, *, has_account: bool) -> KeeperConfig:
-        """The :class:`KeeperConfig` these settings describe (dry run also when there is no signer)."""
-        fields = ("batch_size", "max_gas", "confirmations", "chunk_size", "horizon", "estimate_gas", "shard_grace")
+    def keeper_config(self, *, has_account: bool, guard: str | None = None) -> KeeperConfig:
+        """The :class:`KeeperConfig` these settings describe (dry run also when there is no signer;
+        ``guard`` the MarginGuard resolved, used unless top-ups are off)."""
+        fields = ("batch_size", "max_gas", "confirmations", "chunk_size", "horizon", "estimate_gas", "shard_grace",
+                  "top_up_gas")
         settings: dict[str, Any] = {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
+        settings["guard"] = (guard or self.guard) if self.top_ups else None
+        if self.native_price is not None:
+            settings["native_price_wad"] = int(self.native_price * 10**18)
+        if self.gas_price_gwei is not None:
+            settings["gas_price"] = int(self.gas_price_gwei * 10**9)
         settings["dry_run"] = self.dry_run or not has_account
         settings["shard"] = parse_shard(self.shard)
         if self.horizon is not None:
@@ -107,8 +124,10 @@ def keeper_from_env(account: Any = None, *, env: Mapping[str, str] | None = None
     factory, lens, start = resolve_deployment(factory=settings.factory, deployments=settings.deployments,
                                               lens=settings.lens, start_block=settings.start_block,
                                               provider=provider)
+    guard = resolve_guard(factory=factory, guard=settings.guard, deployments=settings.deployments,
+                          provider=provider) if settings.top_ups else None
     return Keeper(factory, account=account, lens=lens, start_block=start,
-                  config=settings.keeper_config(has_account=account is not None), name=name,
+                  config=settings.keeper_config(has_account=account is not None, guard=guard), name=name,
                   metrics=start_metrics(settings.metrics_port, host=settings.metrics_host,
                                         max_age=settings.health_max_age))
 

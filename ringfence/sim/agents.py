@@ -42,6 +42,7 @@ class PlannedPosition:
 class Trader:
     index: int
     topper: bool  # tops up margin when a vault's health falls
+    guarded: bool = False  # holds a MarginGuard policy on each vault, funded from a reserve (keepers top up)
     positions: list[PlannedPosition] = field(default_factory=list)
 
 
@@ -75,6 +76,11 @@ def plan_traders(scenario: Scenario) -> list[Trader]:
                 leverage=lev, notional=_notional(rng, scenario, scenario.markets[market].decimals),
                 open_block=open_block, close_block=close_block))
         traders.append(trader)
+    # Who holds a guard policy: drawn from a stream of its own, so the plans above (and the price
+    # paths) are the same with and without the guard.
+    guard_rng = random.Random(scenario.seed * 1_000_033 + 29)
+    for trader in traders:
+        trader.guarded = guard_rng.random() < float(t.guard_fraction)
     return traders
 
 

@@ -32,6 +32,8 @@ FNS = {
     "fund": fn("InsuranceFund", "fund"),
     "price": fn("ChainlinkOracle", "price"),
     "lensVaults": fn("Lens", "vaults"),
+    **{name: fn("MarginGuard", name) for name in (
+        "openReserve", "depositReserve", "withdrawReserve", "setPolicy", "reserve", "reserveCount")},
 }
 
 

@@ -56,6 +56,7 @@ class Action:
     market: int = 0
     pos: model.Position | None = None  # for opens: exactly what the pool recorded
     amount: int = 0  # for top-ups
+    by_guard: bool = False  # a top-up a keeper executed under the trader's MarginGuard policy
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 
 from ringfence import model
 
-__all__ = ["cross_figures", "drawdown", "isolated_figures"]
+__all__ = ["cross_figures", "drawdown", "guard_figures", "isolated_figures"]
 
 
 def drawdown(series: list[int]) -> int:
@@ -30,6 +30,7 @@ class _EventTally:
 
     size: dict[str, int] = field(default_factory=dict)  # vault -> open size
     paid_in: dict[str, int] = field(default_factory=dict)  # owner or payer -> margin paid in
+    owner: dict[str, str] = field(default_factory=dict)  # vault -> owner
     liquidated_vaults: set[str] = field(default_factory=set)
     full: int = 0
     partial: int = 0
@@ -44,14 +45,19 @@ class _EventTally:
 
     def read(self, run: Any) -> _EventTally:
         by_pool = {m.market.address.lower(): m for m in run.markets}
+        guard = (getattr(run, "guard", None) or "").lower()
         for e in run.events:
             a = e["args"]
             name = e["event"]
             if name == "PositionOpened":
                 self.size[a["vault"].lower()] = a["size"]
+                self.owner[a["vault"].lower()] = a["owner"].lower()
                 self.paid_in[a["owner"].lower()] = self.paid_in.get(a["owner"].lower(), 0) + a["margin"]
             elif name == "MarginAdded":
-                self.paid_in[a["payer"].lower()] = self.paid_in.get(a["payer"].lower(), 0) + a["amount"]
+                payer = a["payer"].lower()
+                if payer == guard:  # a MarginGuard top-up: from the owner's reserve
+                    payer = self.owner.get(a["vault"].lower(), payer)
+                self.paid_in[payer] = self.paid_in.get(payer, 0) + a["amount"]
             elif name == "Liquidated":
                 self._liquidated(run, e, by_pool[e["contract"].lower()])
             elif name == "BadDebtCovered":
@@ -183,6 +189,69 @@ def isolated_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str,
         "liquidation_marks": tally.liquidation_marks,
         "topups": sum(1 for a in run.actions if a.kind == "topup"),
         "topped_up": sum(a.amount for a in run.actions if a.kind == "topup"),
+    }
+
+
+def guard_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str, str], int], traders: list[str],
+                  reserve_left: dict[int, int]) -> dict[str, Any]:
+    """The MarginGuard's part of an isolated run, per group of traders (with a policy, without; every
+    trader counted in ``all``): positions opened and liquidated, the traders' net loss (minted - wallet -
+    claimable, after the reserves' remainders were withdrawn), the collateral each group committed
+    (margin at open, the traders' own top-ups and the reserves deposited) and what the reserves paid out;
+    and the keepers' income: liquidation bonuses (``KeeperPaid``) and top-up fees."""
+    tally = _EventTally().read(run)
+    guarded = {t.index for t in run.traders if t.guarded}
+    margin_at_open: dict[int, int] = {}
+    for e in run.events:
+        if e["event"] == "PositionOpened":
+            owner = e["args"]["owner"].lower()
+            i = next((n for n, t in enumerate(traders) if t.lower() == owner), None)
+            if i is not None:
+                margin_at_open[i] = margin_at_open.get(i, 0) + e["args"]["margin"]
+    own_top_ups: dict[int, int] = {}
+    guard_top_ups: dict[int, int] = {}
+    for a in run.actions:
+        if a.kind == "topup":
+            vault = run.positions[a.position].vault
+            target = guard_top_ups if vault and a.by_guard else own_top_ups
+            target[a.trader] = target.get(a.trader, 0) + a.amount
+    deposits: dict[int, int] = {}
+    used: dict[int, int] = {}
+    for reserve_id, (trader, _, deposit) in run.reserves.items():
+        deposits[trader] = deposits.get(trader, 0) + deposit
+        used[trader] = used.get(trader, 0) + deposit - reserve_left.get(reserve_id, 0)
+
+    def group(members: set[int]) -> dict[str, int]:
+        positions = [p for p in run.positions if p.trader in members and p.opened]
+        losses = 0
+        for i in members:
+            t = traders[i]
+            minted_t = sum(v for (_, who), v in minted.items() if who == t)
+            losses += minted_t - sum(b["holders"].get(t, 0) + b["claimable"].get(t, 0) for b in balances.values())
+        return {
+            "traders": len(members), "positions": len(positions),
+            "liquidated": sum(1 for p in positions if p.vault and p.vault.lower() in tally.liquidated_vaults),
+            "trader_loss": losses,
+            "margin_at_open": sum(margin_at_open.get(i, 0) for i in members),
+            "own_top_ups": sum(own_top_ups.get(i, 0) for i in members),
+            "reserve_deposits": sum(deposits.get(i, 0) for i in members),
+            "reserve_used": sum(used.get(i, 0) for i in members),
+            "committed": sum(margin_at_open.get(i, 0) + own_top_ups.get(i, 0) + deposits.get(i, 0) for i in members),
+        }
+
+    everyone = set(range(len(traders)))
+    income = getattr(run, "keeper_income", {}) or {}
+    return {
+        "guard": getattr(run, "guard", None),
+        "with_policy": group(guarded),
+        "without_policy": group(everyone - guarded),
+        "all": group(everyone),
+        "top_ups": income.get("top_ups", 0),
+        "top_up_amount": sum(guard_top_ups.values()),
+        "keeper_top_up_fees": income.get("top_up_fees", 0),
+        "keeper_top_up_gas": income.get("top_up_gas", 0),
+        "keeper_bonus": tally.keeper_total,
+        "keeper_income": tally.keeper_total + income.get("top_up_fees", 0),
     }
 
 

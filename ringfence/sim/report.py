@@ -21,8 +21,8 @@ from typing import Any
 from ringfence.sim.figures import cross_figures, isolated_figures
 from ringfence.sim.plots import plots
 
-__all__ = ["comparison_rows", "cross_figures", "figures_data", "isolated_figures", "reference_figures",
-           "save_events", "write_report"]
+__all__ = ["comparison_rows", "cross_figures", "figures_data", "guard_rows", "isolated_figures",
+           "reference_figures", "save_events", "write_guard_comparison", "write_report"]
 
 
 # ------------------------------------------------------------------------------------ output
@@ -58,6 +58,65 @@ def comparison_rows(figures: dict[str, Any], decimals: int) -> list[tuple[str, s
         ("collateral to hold every position to plan (peak need)", t(iso["capital"]["peak_need"]),
          f"{t(cro['capital']['peak_need'])} ({ratio:.0%} of isolated)"),
     ]
+
+
+def guard_rows(without: dict[str, Any], with_guard: dict[str, Any], decimals: int) -> list[tuple[str, str, str]]:
+    """The same scenario and seed without and with MarginGuard policies (``figures["guard"]`` of each
+    run; the group "with a policy" is the same traders in both: those holding one in the second run):
+    liquidations, trader losses, keeper income and the collateral the traders committed."""
+    t = lambda v: _tokens(v, decimals)
+    a, b = without["guard"], with_guard["guard"]
+    ah, bh, ar, br = a["with_policy"], b["with_policy"], a["without_policy"], b["without_policy"]
+    return [
+        ("traders (with a policy in the second run)", f"{a['all']['traders']} ({ah['traders']})",
+         f"{b['all']['traders']} ({bh['traders']})"),
+        ("positions liquidated: all traders", f"{a['all']['liquidated']} of {a['all']['positions']}",
+         f"{b['all']['liquidated']} of {b['all']['positions']}"),
+        ("positions liquidated: traders with a policy", f"{ah['liquidated']} of {ah['positions']}",
+         f"{bh['liquidated']} of {bh['positions']}"),
+        ("positions liquidated: the other traders", f"{ar['liquidated']} of {ar['positions']}",
+         f"{br['liquidated']} of {br['positions']}"),
+        ("trader losses, net: all traders", t(a["all"]["trader_loss"]), t(b["all"]["trader_loss"])),
+        ("trader losses, net: traders with a policy", t(ah["trader_loss"]), t(bh["trader_loss"])),
+        ("keeper income: liquidation bonuses", t(a["keeper_bonus"]), t(b["keeper_bonus"])),
+        ("keeper income: top-up fees (top-ups)", f"{t(a['keeper_top_up_fees'])} ({a['top_ups']})",
+         f"{t(b['keeper_top_up_fees'])} ({b['top_ups']})"),
+        ("keeper income: total", t(a["keeper_income"]), t(b["keeper_income"])),
+        ("margin the guard added from reserves", t(a["top_up_amount"]), t(b["top_up_amount"])),
+        ("collateral committed by traders with a policy (margin + own top-ups + reserve)", t(ah["committed"]),
+         f"{t(bh['committed'])} (reserve {t(bh['reserve_deposits'])}, {t(bh['reserve_used'])} used)"),
+        ("collateral committed by all traders", t(a["all"]["committed"]), t(b["all"]["committed"])),
+    ]
+
+
+def write_guard_comparison(pairs: list[tuple[Any, Any]], out: Path) -> Path:
+    """``guard-comparison.md`` and ``guard-comparison.json`` in ``out``: per scenario, the run without and
+    the run with the guard (same seed, same price paths, same traders and plans)."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines = ["# MarginGuard: the same runs without and with policies", "",
+             ("Each scenario is run twice with its seed: the price paths, the oracle rounds, the traders and "
+              "their plans are the same; in the second run the traders marked by `traders.guard` hold a "
+              "MarginGuard policy on each vault, funded from a reserve earmarked to their vaults, and the "
+              "keepers top up before they liquidate. Trader losses are net (minted - wallet - claimable, "
+              "after the reserves' remainders were withdrawn); committed collateral counts the reserve "
+              "deposited whether or not it was used."), ""]
+    data = []
+    for without, with_guard in pairs:
+        sc = with_guard.scenario
+        g = sc.traders
+        dec = with_guard.markets[0].spec.decimals
+        lines += [f"## {sc.name} (seed {sc.seed})", "",
+                  (f"Policy: trigger {float(g.guard_trigger):g}, target {float(g.guard_target):g}, most per top-up "
+                   f"{float(g.guard_max_per_top_up):g} x margin, budget {float(g.guard_budget):g} x margin, fee "
+                   f"{g.guard_fee} tokens."), "",
+                  "| figure | without the guard | with the guard |", "| --- | --- | --- |",
+                  *[f"| {a} | {b} | {c} |" for a, b, c in guard_rows(without.figures, with_guard.figures, dec)], ""]
+        data.append({"scenario": sc.name, "seed": sc.seed, "without": without.figures["guard"],
+                     "with": with_guard.figures["guard"]})
+    (out / "guard-comparison.json").write_text(json.dumps(data, indent=1, default=str))
+    path = out / "guard-comparison.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 _UNSTABLE = {"liquidation_marks", "pool", "token", "feed", "path"}
@@ -112,6 +171,7 @@ def figures_data(run: Any) -> dict[str, Any]:
         if run.timings.get("send_seconds") else 0.0,
         "timings": {k: round(v, 3) for k, v in run.timings.items()},
         "isolated": {k: v for k, v in figures["isolated"].items()},
+        **({"guard": figures["guard"]} if figures.get("guard") else {}),
         "cross": {k: v for k, v in figures["cross"].items() if k != "fund_series"},
         "keeper_activity": run.keeper_reports,
     }
@@ -128,6 +188,7 @@ def write_report(run: Any, out: Path) -> dict[str, Path]:
         *_summary_lines(run), "",
         *_comparison_lines(run.figures, dec), "",
         *_check_lines(run.figures, dec), "",
+        *_guard_lines(run, dec),
         "## Plots", "",
         *[f"![{p}]({p})" for p in files], "",
         "Files: `figures.json` (every figure, exact integers), `events.jsonl` (every protocol event), the plots above.",
@@ -181,6 +242,25 @@ def _comparison_lines(figures: dict[str, Any], dec: int) -> list[str]:
         "falls below the sum of MM x notional, after the fastest keeper's delay, with the pool's bonus, "
         "penalty and bad-debt waterfall and no partial liquidation. Contagion: a position closed by its "
         "account's liquidation although its own equity was at least MM x notional."),
+    ]
+
+
+def _guard_lines(run: Any, dec: int) -> list[str]:
+    """A guarded run's MarginGuard figures (none without a guard)."""
+    g = run.figures.get("guard")
+    if not g or not g.get("guard"):
+        return []
+    held = g["with_policy"]
+    return [
+        "## MarginGuard", "",
+        (f"- {held['traders']} of {g['all']['traders']} traders hold a policy on each vault, funded from reserves "
+         f"of {_tokens(held['reserve_deposits'], dec)} in all ({_tokens(held['reserve_used'], dec)} used)"),
+        (f"- {g['top_ups']} top-ups by the keepers added {_tokens(g['top_up_amount'], dec)} of margin and paid "
+         f"them {_tokens(g['keeper_top_up_fees'], dec)} in fees (liquidation bonuses: "
+         f"{_tokens(g['keeper_bonus'], dec)})"),
+        (f"- positions liquidated: {held['liquidated']} of {held['positions']} of the policy holders', "
+         f"{g['without_policy']['liquidated']} of {g['without_policy']['positions']} of the others'"),
+        "- `--guard-compare` runs the same seed without the guard and writes `guard-comparison.md`", "",
     ]
 
 

@@ -14,7 +14,10 @@ each block of the scenario, in this order:
    who watch their vaults' health (one ``Lens.vaults`` read per market), planned early closes;
 3. keepers: each keeper (:class:`ringfence.keeper.Keeper`, the real bot, one instance and account
    per keeper) runs one pass ``delay`` blocks after each oracle round, and on the next block again
-   while it has confirmed vaults it could not liquidate; its gas budget caps each transaction;
+   while it has confirmed vaults it could not liquidate; its gas budget caps each transaction. With
+   ``traders.guard`` some traders hold a MarginGuard policy on each vault, funded from a reserve
+   earmarked to their vaults (set up before block 0); the keepers then run their top-up pass first
+   (fees not weighed against gas), and the top-ups are recorded as the traders' ``topup`` actions;
 4. every ``sample_every`` blocks: vault health, insurance-fund balances, LP share prices.
 
 At the end the traders close what is still open and claim liquidation credits; every protocol
@@ -41,7 +44,7 @@ from ringfence.sdk import Protocol, deploy_oracle
 from ringfence.sim.agents import PlannedPosition, plan_traders, size_and_margin
 from ringfence.sim.chain import SimChain
 from ringfence.sim.cross import Action, CrossMarket, CrossModel, capital_needs
-from ringfence.sim.figures import cross_figures, isolated_figures
+from ringfence.sim.figures import cross_figures, guard_figures, isolated_figures
 from ringfence.sim.oracle import Round
 from ringfence.sim.oracle import rounds as oracle_rounds
 from ringfence.sim.prices import price_path
@@ -67,6 +70,15 @@ class SimKeeper(Keeper):
         start = time.perf_counter()
         try:
             return super()._transact(args, gas_limit)
+        finally:
+            self.sim_chain.transactions += 1
+            self.sim_chain.send_seconds += time.perf_counter() - start
+
+    def _transact_top_ups(self, vaults: list[str], gas_limit: int) -> Any:
+        self.sim_chain.tick()
+        start = time.perf_counter()
+        try:
+            return super()._transact_top_ups(vaults, gas_limit)
         finally:
             self.sim_chain.transactions += 1
             self.sim_chain.send_seconds += time.perf_counter() - start
@@ -144,12 +156,15 @@ class _Simulation:
         self.spent: dict[int, int] = {}  # margin each position's trader added, by position number
         self.gone: set[int] = set()  # positions known closed or fully liquidated
         self.liquidations = 0
+        self.by_vault: dict[str, PlannedPosition] = {}
+        self.reserve_left: dict[int, int] = {}
 
     def run(self) -> SimRun:
         self._deploy()
         self._fund_lps()
         self._fund_insurance()
         self.run_record = self._fund_traders()
+        self._arm_guards()
         self.run_record.timings["setup_seconds"] = time.perf_counter() - self.t_begin
         self._schedule()
         self._loop()
@@ -208,7 +223,12 @@ class _Simulation:
         keepers; the clock then starts a block after the head."""
         self.protocol = Protocol.deploy(self.owner, self.owner)
         self.markets = [self._deploy_market(i, spec) for i, spec in enumerate(self.scenario.markets)]
-        self.start_block = int(self.chain.blocks.head.number)
+        self.start_block = int(self.chain.blocks.head.number)  # the keepers index from the last market's block
+        self.guard: str | None = None
+        if self.scenario.guard and any(t.guarded for t in plan_traders(self.scenario)):
+            from ringfence.sdk import Guard
+
+            self.guard = Guard.deploy(self.owner, self.protocol.factory).address
         self.keepers = [self._keeper(k, kspec) for k, kspec in enumerate(self.scenario.keepers)]
         self.sim.sync_head()
         self.t0 = self.sim.last_ts + self.scenario.block_time
@@ -232,7 +252,7 @@ class _Simulation:
 
     def _keeper(self, k: int, kspec: KeeperSpec) -> SimKeeper:
         config = KeeperConfig(batch_size=kspec.batch_size, max_gas=kspec.gas_budget, horizon=3_600 * 6,
-                              horizon_lead=3_600)
+                              horizon_lead=3_600, guard=self.guard)
         return SimKeeper(self.protocol.factory, account=self.test_accounts[1 + k], lens=self.protocol.lens,
                          start_block=self.start_block, config=config, name=f"keeper{k}", sim_chain=self.sim)
 
@@ -285,6 +305,42 @@ class _Simulation:
         return SimRun(scenario=sc, network=f"{network.ecosystem.name}:{network.name}:{self.provider.name}",
                       chain_id=int(self.chain.chain_id), markets=self.markets, traders=traders,
                       positions=self.positions)
+
+    def _arm_guards(self) -> None:
+        """Each guarded trader opens a reserve per market, earmarked to its planned vaults (their
+        addresses are known before they open), deposits the policies' budgets into it and sets a policy
+        on each vault: trigger, target, most per top-up and budget (multiples of the planned margin
+        ``notional / leverage``) and the keeper's fee (at most a tenth of the most per top-up)."""
+        run, sim, spec = self.run_record, self.sim, self.scenario.traders
+        run.guard = self.guard
+        if self.guard is None:
+            return
+        trigger, target = (int(spec.guard_trigger * WAD), int(spec.guard_target * WAD))
+        for trader in run.traders:
+            if not trader.guarded:
+                continue
+            address = self.addresses[trader.index]
+            for mi in sorted({p.market for p in trader.positions}):
+                m = self.markets[mi]
+                mine = [p for p in trader.positions if p.market == mi]
+                policies = []
+                for p in mine:
+                    p.vault = str(sim.call(m.market.address, "vaultAddress", address, p.index))
+                    planned = Fraction(p.notional) / p.leverage
+                    most = _ceil(spec.guard_max_per_top_up * planned)
+                    budget = _ceil(spec.guard_budget * planned)
+                    fee = min(int(spec.guard_fee * 10**m.spec.decimals), most // 10)
+                    policies.append((p.vault, most, budget, fee))
+                deposit = sum(budget for _, _, budget, _ in policies)
+                self.mint(m.token, address, deposit)
+                sim.send(address, m.token, "approve", self.guard, MAX, dry_run=False)
+                sim.send(address, self.guard, "openReserve", m.token, [v for v, *_ in policies])
+                reserve_id = int(sim.call(self.guard, "reserveCount"))
+                sim.send(address, self.guard, "depositReserve", reserve_id, deposit)
+                run.reserves[reserve_id] = (trader.index, mi, deposit)
+                for vault, most, budget, fee in policies:
+                    sim.send(address, self.guard, "setPolicy", vault, (trigger, target, 0, fee, most, budget, reserve_id))
+        self.by_vault = {p.vault.lower(): p for p in self.positions if p.vault}
 
     # ---------------------------------------------------------------- the block loop
     def _schedule(self) -> None:
@@ -400,12 +456,29 @@ class _Simulation:
                 report = keeper.step()
                 confirmed = sum(len(v) for v in report.confirmed.values())
                 self.liquidations += report.liquidated
+                self._count_income(block, report)
                 self.backlog[k] = bool(report.errors) or confirmed > report.liquidated + report.lost_races
                 if report.sent or report.errors:
                     self.run_record.keeper_reports.append({
                         "block": block, "keeper": k, "confirmed": confirmed, "liquidated": report.liquidated,
                         "lost_races": report.lost_races, "txs": len(report.sent), "errors": report.errors[:3],
                         "gas": [s.gas_used for s in report.sent]})
+
+    def _count_income(self, block: int, report: Any) -> None:
+        """The keepers' liquidation bonuses and top-up fees; each top-up as its trader's action."""
+        income = self.run_record.keeper_income
+        bonus = sum(s.bonus for tx in report.sent if tx.outcome for s in tx.outcome.pools.values())
+        income["bonus"] = income.get("bonus", 0) + bonus
+        if not report.top_ups:
+            return
+        income["top_up_fees"] = income.get("top_up_fees", 0) + report.top_up_fees
+        income["top_ups"] = income.get("top_ups", 0) + report.topped_up
+        income["top_up_gas"] = income.get("top_up_gas", 0) + sum(tx.gas_used for tx in report.top_ups)
+        for tx in report.top_ups:
+            for done in tx.done:
+                p = self.by_vault[done.vault.lower()]
+                self.run_record.actions.append(Action(block, self.sim.last_ts, "topup", p.trader, self.pid[id(p)],
+                                                      p.market, amount=done.amount, by_guard=True))
 
     def _end(self) -> None:
         """The traders close what is still open and claim what full liquidations left them."""
@@ -420,6 +493,13 @@ class _Simulation:
             m = self.markets[p.market]
             if p.opened and int(sim.call(m.market.address, "claimable", p.vault)):
                 sim.send(self.addresses[p.trader], m.market.address, "claim", p.vault, self.addresses[p.trader])
+        guard = self.guard or ""
+        for reserve_id, (trader, _, _) in sorted(self.run_record.reserves.items()):  # what the top-ups left
+            left = int(sim.call(guard, "reserve", reserve_id)[1])
+            if left:
+                address = self.addresses[trader]
+                sim.send(address, guard, "withdrawReserve", reserve_id, left, address)
+            self.reserve_left[reserve_id] = left
 
     # ---------------------------------------------------------------- events, balances, models
     def _read_back(self) -> None:
@@ -431,6 +511,7 @@ class _Simulation:
         holders = {self.owner_addr, *self.lps, *self.addresses, *(str(k.account.address) for k in self.keepers)}
         balances = end_balances(self.sim, self.markets, self.positions, self.addresses, holders, self.lps)
         run.figures["isolated"] = isolated_figures(run, balances, self.minted, self.addresses)
+        run.figures["guard"] = guard_figures(run, balances, self.minted, self.addresses, self.reserve_left)
 
     def _cross_model(self) -> None:
         """The same actions replayed on the cross-margin model, and both columns' capital needs."""
@@ -448,6 +529,10 @@ class _Simulation:
         run.figures["isolated"]["capital"] = {"initial_margin": needs["initial_margin"],
                                               "peak_need": needs["isolated_peak_need"]}
         run.timings["model_seconds"] = time.perf_counter() - t_model
+
+
+def _ceil(value: Fraction) -> int:
+    return -(-value.numerator // value.denominator)
 
 
 def _progress(console: Any, enabled: bool) -> Any:

@@ -228,6 +228,7 @@ def parse_scenario(raw: Any, *, name: str | None = None, path: str | None = None
         seed=seed, blocks=n_blocks, block_time=block_time, markets=markets, traders=traders,
         lps=lps, keepers=keepers, sample_every=sample_every,
         close_at_end=bool(raw.get("close_at_end", True)), path=path,
+        guard=bool(((raw["traders"] or {}).get("guard") or {}).get("enabled", True)),
     )
 
 
@@ -308,7 +309,7 @@ def _parse_oracle(raw: Any, w: str, block_time: int) -> ScenarioOracle:
 
 def _parse_traders(raw: Any, markets: tuple[ScenarioMarket, ...], block_time: int, n_blocks: int) -> TraderSpec:
     t = _check_keys(raw, {"count", "positions", "leverage", "notional", "long_fraction", "open_window",
-                          "close", "topup"}, "traders", {"count"})
+                          "close", "topup", "guard"}, "traders", {"count"})
     if not isinstance(t["count"], int) or t["count"] < 1:
         raise ScenarioError("traders.count", "must be an integer >= 1")
     leverage = _trader_leverage(t.get("leverage", [2, 8]), markets)
@@ -317,6 +318,8 @@ def _parse_traders(raw: Any, markets: tuple[ScenarioMarket, ...], block_time: in
     c = _check_keys(t.get("close"), {"fraction", "after"}, "traders.close")
     hold = _trader_hold(c.get("after", [0, 0]), block_time)
     u = _check_keys(t.get("topup"), {"fraction", "below_health", "to_health", "budget", "every"}, "traders.topup")
+    g = _check_keys(t.get("guard"), {"fraction", "trigger", "target", "max_per_top_up", "budget", "fee", "enabled"},
+                    "traders.guard")
     traders = TraderSpec(
         count=t["count"],
         positions=_int_range(t.get("positions", [1, 2]), "traders.positions", lo=1),
@@ -334,7 +337,17 @@ def _parse_traders(raw: Any, markets: tuple[ScenarioMarket, ...], block_time: in
         topup_to=ratio(u.get("to_health", 3), "traders.topup.to_health"),
         topup_budget=ratio(u.get("budget", 1), "traders.topup.budget"),
         topup_every=blocks(u.get("every", 1), "traders.topup.every", block_time),
+        guard_fraction=_unit(g.get("fraction", 0), "traders.guard.fraction"),
+        guard_trigger=ratio(g.get("trigger", 1.3), "traders.guard.trigger"),
+        guard_target=ratio(g.get("target", 1.6), "traders.guard.target"),
+        guard_max_per_top_up=ratio(g.get("max_per_top_up", 0.5), "traders.guard.max_per_top_up"),
+        guard_budget=ratio(g.get("budget", 1), "traders.guard.budget"),
+        guard_fee=amount(g.get("fee", 1), "traders.guard.fee"),
     )
+    if not 1 <= traders.guard_trigger < traders.guard_target:
+        raise ScenarioError("traders.guard", "need 1 <= trigger < target")
+    if traders.guard_max_per_top_up <= 0 or traders.guard_budget <= 0:
+        raise ScenarioError("traders.guard", "need max_per_top_up > 0 and budget > 0")
     if traders.topup_to <= traders.topup_below or traders.topup_below <= 1:
         raise ScenarioError("traders.topup", "need 1 < below_health < to_health")
     if not 0 < traders.notional_min <= traders.notional_median <= traders.notional_max:

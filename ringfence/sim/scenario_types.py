@@ -85,6 +85,12 @@ class TraderSpec:
     topup_to: Fraction = Fraction(3)  # health a top-up restores
     topup_budget: Fraction = Fraction(1)  # top-ups per position, at most this multiple of its margin
     topup_every: int = 1  # blocks between a topper's checks
+    guard_fraction: Fraction = Fraction(0)  # traders holding a MarginGuard policy on each vault (a reserve)
+    guard_trigger: Fraction = Fraction(13, 10)  # the policy's trigger health
+    guard_target: Fraction = Fraction(8, 5)  # the health a top-up restores
+    guard_max_per_top_up: Fraction = Fraction(1, 2)  # most one top-up adds, a multiple of the position's margin
+    guard_budget: Fraction = Fraction(1)  # the policy's budget (and the reserve), a multiple of the margin
+    guard_fee: Decimal = Decimal(1)  # paid to the keeper per top-up (tokens; at most a tenth of the most)
 
 
 @dataclass(frozen=True)
@@ -114,10 +120,22 @@ class Scenario:
     sample_every: int = 5
     close_at_end: bool = True
     path: str | None = None
+    guard: bool = True  # with traders.guard.fraction > 0: deploy the MarginGuard and set the policies
 
     @property
     def duration(self) -> int:
         return self.blocks * self.block_time
+
+    def with_guard(self, fraction: Fraction | None = None, *, enabled: bool = True) -> Scenario:
+        """A copy where ``fraction`` of the traders are marked to hold a MarginGuard policy (None: the
+        scenario's share); ``enabled=False`` marks them the same but deploys no guard and sets no policy
+        (the same run without the guard, its traders grouped alike)."""
+        out = self
+        if fraction is not None:
+            if not 0 <= fraction <= 1:
+                raise ScenarioError("traders.guard.fraction", "must be within [0, 1]")
+            out = replace(out, traders=replace(out.traders, guard_fraction=Fraction(fraction)))
+        return replace(out, guard=enabled)
 
     def with_sizes(self, *, traders: int | None = None, positions: tuple[int, int] | None = None,
                    blocks_: int | None = None, seed: int | None = None) -> Scenario:

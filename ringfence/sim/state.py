@@ -54,6 +54,9 @@ class SimRun:
     transactions: int = 0
     keeper_reports: list[dict[str, Any]] = field(default_factory=list)
     block_map: list[tuple[int, int]] = field(default_factory=list)  # (chain block at a step's end, step)
+    guard: str | None = None  # the MarginGuard, when some traders hold policies
+    reserves: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # reserve id -> (trader, market, deposit)
+    keeper_income: dict[str, int] = field(default_factory=dict)  # "bonus", "top_up_fees", "top_ups", ...
 
     def step_of(self, chain_block: int) -> int:
         """The scenario block (step) in which a chain block was mined."""

@@ -96,6 +96,33 @@ def test_silverback_bot_handlers_liquidate(chain, protocol, market, few_vaults, 
     assert "liquidated 2 of 2" in caplog.text
 
 
+def test_silverback_bot_tops_up_before_it_liquidates(chain, protocol, market, few_vaults, owner, alice, usdc,
+                                                     keeper, set_price, import_bot):
+    """RINGFENCE_KEEPER_GUARD: the bot's pass tops up the vault with a policy (one of the three risky
+    longs), then liquidates the two others."""
+    from ringfence.sdk import Guard, GuardPolicy
+
+    guard = Guard.deploy(owner, protocol.factory)
+    guard.approve_wallet(alice, usdc, 10_000 * USDC)
+    saved = few_vaults[0]
+    guard.set_policy(alice, saved, GuardPolicy(trigger_health_wad=13 * 10**17, target_health_wad=15 * 10**17,
+                                               max_per_top_up=1_000 * USDC, budget=2_000 * USDC, fee=USDC))
+    module = import_bot({
+        "SILVERBACK_SIGNER_ALIAS": "TEST::5",
+        "RINGFENCE_KEEPER_FACTORY": protocol.factory.address,
+        "RINGFENCE_KEEPER_LENS": protocol.lens.address,
+        "RINGFENCE_KEEPER_START_BLOCK": "0",
+        "RINGFENCE_KEEPER_GUARD": guard.address,
+    })
+    module.catch_up(None)
+    set_price(2_800)
+    start = chain.blocks.head.number + 1
+    metrics = module.liquidate_underwater(chain.blocks.head)
+    assert metrics["topped_up"] == 1 and metrics["top_up_transactions"] == 1 and metrics["liquidated"] == 2
+    assert [str(e.vault) for e in events(chain, guard.contract, "ToppedUp", start)] == [saved]
+    assert {str(e.vault) for e in events(chain, market.pool, "Liquidated", start)} == set(few_vaults[1:3])
+
+
 def test_silverback_bot_without_signer_only_logs(chain, protocol, market, few_vaults, keeper, set_price,
                                                  import_bot, monkeypatch, caplog, tmp_path):
     caplog.set_level(logging.INFO, logger="ringfence.keeper")

@@ -43,6 +43,8 @@ def _minimal() -> dict:
     (lambda r: r["markets"][0].update(params={"maintenance_margin": "20%"}), "markets[0].params"),
     (lambda r: r["keepers"][0].update(speed=3), "keepers[0]"),
     (lambda r: r["markets"][0].update(feed="0x1234"), "markets[0].feed"),
+    (lambda r: r["traders"].update(guard={"trigger": 2, "target": 1.5}), "traders.guard"),
+    (lambda r: r["traders"].update(guard={"fraction": 2}), "traders.guard.fraction"),
 ])
 def test_bad_scenarios_are_named(change, where):
     raw = _minimal()
