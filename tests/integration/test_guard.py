@@ -330,6 +330,19 @@ def test_budget_between_needed_and_needed_plus_fee_caps_the_amount_at_budget_min
     assert done.amount < quote.needed < policy(budget=needed + USDC).budget
 
 
+def test_unknown_reserve_refused_by_name_before_any_owner_check(guard, alice, open_vault):
+    """A reserve id never opened is ``UnknownReserve`` for its would-be owner too (not ``NotReserveOwner``),
+    on every owner entry point."""
+    vault = open_vault()
+    unknown = int(guard.contract.reserveCount()) + 1
+    with reverts("UnknownReserve", reserveId=unknown):
+        guard.deposit_reserve(alice, unknown, USDC, approve=False)
+    with reverts("UnknownReserve", reserveId=unknown):
+        guard.withdraw_reserve(alice, unknown, USDC)
+    with reverts("UnknownReserve", reserveId=unknown):
+        guard.earmark(alice, unknown, [vault])
+
+
 def test_closed_vault_and_non_vaults_refused(guard, market, armed, alice, keeper, usdc):
     with reverts("NotAVault", vault=alice.address):
         guard.top_up(keeper, alice.address)
