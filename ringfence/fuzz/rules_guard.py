@@ -84,19 +84,20 @@ class GuardRules(TraderRules):
         sets one on it (it never acts). The trigger is ``trigger_pct`` % of the vault's health now (of 5.0
         when it is not open; at most 16), the target ``gap_tenths`` / 10 above it (0: refused). ``source``
         0: the wallet, with the allowance left as it is (``approval`` 0), set to exactly the budget (1) or
-        capped at a third of it (2); 1: one of the setter's reserves; 2: any reserve id (another owner's,
-        or one not opened yet)."""
+        capped at a third of it (2); 1: one of the setter's reserves (earmarked to the vault, when one is);
+        2: any reserve id (another owner's, or one not opened yet)."""
         world, ghost = self.world, self.guard_ghost
         setter = world.attacker if stranger else world.traders[trader]
+        vault = self._own_vault(trader, pick)
         mine = [rid for rid, r in ghost.reserves.items() if r.owner == setter]
+        mine = [rid for rid in mine if vault in ghost.reserves[rid].earmarked] or mine
         if source == 0:
             reserve_id = 0
         elif source == 1 and mine:
             reserve_id = mine[pick % len(mine)]
         else:  # any reserve, or the next id (not opened yet)
             reserve_id = 1 + pick % (len(ghost.reserves) + 1)
-        self._set_policy(setter, self._own_vault(trader, pick), trigger_pct, gap_tenths, max_per, fee_bp, budget,
-                         expiry, reserve_id, approval)
+        self._set_policy(setter, vault, trigger_pct, gap_tenths, max_per, fee_bp, budget, expiry, reserve_id, approval)
 
     @precondition(_guarded)
     @rule(trader=st.integers(0, 3), market=st.integers(0, 1), nonce=st.integers(0, 2), is_long=st.booleans(),

@@ -5,8 +5,11 @@ directed runs of its paths, and a canary for each check.
 The machine is the protocol's with the guard's rules drawn too (:mod:`ringfence.fuzz.rules_guard`):
 traders set, change and cancel policies (wallet with an exact or capped allowance, or reserve), open,
 earmark, fund and drain reserves; the keeper and the attacker top up any vault, alone or in batches.
-The run has `RINGFENCE_GUARD_FUZZ_EXAMPLES` x `RINGFENCE_FUZZ_STEPS` actions (40 x 130 by default, at
-least 4,000 asserted, Anvil only); `RINGFENCE_FUZZ_SEED` fixes the seed. A failure is saved under
+The run has `RINGFENCE_GUARD_FUZZ_EXAMPLES` x `RINGFENCE_FUZZ_STEPS` steps (50 x 130 by default, at
+least 5,000 actions asserted; a composite step such as `guard_open_armed` counts its open, policy and
+top-up), Anvil only, about a minute (1.5-2 on a loaded 2-CPU machine); `RINGFENCE_FUZZ_SEED` fixes the
+seed. Hypothesis' swarm testing turns rules off per example, so only the guard's common paths are
+asserted to be met; both sources and every refusal are met by name in the directed run. A failure is saved under
 tests/stateful/regressions/ like test_invariants.py's."""
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -33,9 +36,9 @@ from ringfence.fuzz.invariants import (
 from ringfence.fuzz.machine import Stats
 from ringfence.fuzz.replay import failures, steps_from_exception, write_regression
 
-GUARD_ACTIONS = 4_000  # the default profile must run at least this many actions in total
+GUARD_ACTIONS = 5_000  # the default profile must run at least this many actions in total
 DEFAULT_PROFILE = not {"RINGFENCE_GUARD_FUZZ_EXAMPLES", "RINGFENCE_FUZZ_STEPS"} & set(os.environ)
-EXAMPLES = int(os.environ.get("RINGFENCE_GUARD_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("RINGFENCE_GUARD_FUZZ_EXAMPLES", "50"))
 STEPS = int(os.environ.get("RINGFENCE_FUZZ_STEPS", "130"))
 SEED = os.environ.get("RINGFENCE_FUZZ_SEED")
 DATABASE = DirectoryBasedExampleDatabase(str(Path(__file__).parent / "examples"))
@@ -79,11 +82,12 @@ def test_guard_invariants_hold_under_random_actions(guard_machine, anvil_only):
         print(f"guard fuzz: expected errors met {dict(sorted(Stats.errors.items()))}")
         print(f"guard fuzz: top-ups {dict(sorted(Stats.notes.items()))}")
     assert Stats.steps >= EXAMPLES
-    if DEFAULT_PROFILE:  # the guard's paths were exercised: both sources, skips, the refusals by name
+    if DEFAULT_PROFILE:  # the guard's common paths were met: top-ups, skips, the common refusals (each
+        # source alone is not asserted: swarm testing left a seed with one reserve top-up in 50 examples)
         assert Stats.steps >= GUARD_ACTIONS, f"only {Stats.steps} actions (the profile needs {GUARD_ACTIONS})"
-        for note in ("top-ups from a wallet", "top-ups from a reserve", "top-ups skipped in batches"):
+        for note in ("predicted top-up", "top-ups skipped in batches"):
             assert Stats.notes.get(note, 0) > 0, (note, Stats.notes)
-        for error in ("VaultHealthy", "NoPolicy", "ReserveNotEarmarked", "NotReserveOwner", "NotAVault"):  # predicted, and met: each prediction is checked (G3)
+        for error in ("VaultHealthy", "NoPolicy", "NotAVault"):  # predicted and met: G3 checks each prediction
             assert Stats.notes.get(f"predicted {error}", 0) > 0, (error, Stats.notes)
 
 
@@ -96,8 +100,10 @@ def _target(m, vault):
 
 
 def _wallet(trader, pct, budget=500, expiry=0, stranger=False):
-    return dict(trader=trader, stranger=stranger, pick=0, trigger_pct=pct, gap_tenths=5, max_per=100,
-                fee_bp=1_000, budget=budget, expiry=expiry, source=0, approval=1)
+    """A wallet policy (``guard_set_policy``'s arguments): trigger ``pct`` % of the vault's health, target
+    0.5 above, max 100, fee 10, ``budget``, exactly the budget allowed."""
+    return {"trader": trader, "stranger": stranger, "pick": 0, "trigger_pct": pct, "gap_tenths": 5,
+            "max_per": 100, "fee_bp": 1_000, "budget": budget, "expiry": expiry, "source": 0, "approval": 1}
 
 
 def _directed(m, capture):
@@ -109,41 +115,41 @@ def _directed(m, capture):
     world = m.world
     a, b, c, d = (world.vault_of[(0, t, 0)] for t in range(4))
     steps = [
-        ("open", dict(trader=0, market=0, nonce=0, is_long=True, size_centi=100, lev_tenths=80)),
-        ("open", dict(trader=1, market=0, nonce=0, is_long=True, size_centi=100, lev_tenths=80)),
-        ("open", dict(trader=2, market=0, nonce=0, is_long=False, size_centi=100, lev_tenths=20)),
-        ("open", dict(trader=3, market=0, nonce=0, is_long=True, size_centi=100, lev_tenths=80)),
+        ("open", {"trader": 0, "market": 0, "nonce": 0, "is_long": True, "size_centi": 100, "lev_tenths": 80}),
+        ("open", {"trader": 1, "market": 0, "nonce": 0, "is_long": True, "size_centi": 100, "lev_tenths": 80}),
+        ("open", {"trader": 2, "market": 0, "nonce": 0, "is_long": False, "size_centi": 100, "lev_tenths": 20}),
+        ("open", {"trader": 3, "market": 0, "nonce": 0, "is_long": True, "size_centi": 100, "lev_tenths": 80}),
         ("guard_set_policy", _wallet(0, 80)),  # A: trigger 0.8 x its health, max 100, fee 10, budget 500
-        ("guard_open_reserve", dict(opener=1, mask=1, foreign=False, deposit=300)),  # reserve 1: B, 300
+        ("guard_open_reserve", {"opener": 1, "mask": 1, "foreign": False, "deposit": 300}),  # reserve 1: B, 300
         ("guard_set_policy", dict(_wallet(1, 80), max_per=5_000, fee_bp=10, budget=10_000, source=1)),
         ("guard_set_policy", _wallet(2, 80, budget=1_000, expiry=600)),  # C
         ("guard_set_policy", _wallet(0, 150, stranger=True)),  # the attacker's policy on A: never acts
         ("guard_set_policy", _wallet(3, 150, budget=0)),  # D: no budget
-        ("top_up", a, dict(attacker=False)),  # A healthy (its trigger is below its health)
-        ("price_step", dict(market=0, bp=-300)),  # A, B below their triggers
-        ("top_up", d, dict(attacker=False)),  # D: BudgetExhausted
-        ("top_up*", a, dict(attacker=True)),  # A from trader 0's wallet
-        ("top_up_batch*", [a, b, c, b, world.vault_of[(1, 3, 2)]], dict(attacker=False)),  # B from reserve 1
+        ("top_up", a, {"attacker": False}),  # A healthy (its trigger is below its health)
+        ("price_step", {"market": 0, "bp": -300}),  # A, B below their triggers
+        ("top_up", d, {"attacker": False}),  # D: BudgetExhausted
+        ("top_up*", a, {"attacker": True}),  # A from trader 0's wallet
+        ("top_up_batch*", [a, b, c, b, world.vault_of[(1, 3, 2)]], {"attacker": False}),  # B from reserve 1
         ("guard_set_policy", dict(_wallet(3, 150, budget=2_000), source=2)),  # D on reserve 1 (trader 1's)
-        ("top_up", d, dict(attacker=False)),  # NotReserveOwner
-        ("guard_open_reserve", dict(opener=3, mask=2, foreign=False, deposit=500)),  # reserve 2: D's nonce 1
+        ("top_up", d, {"attacker": False}),  # NotReserveOwner
+        ("guard_open_reserve", {"opener": 3, "mask": 2, "foreign": False, "deposit": 500}),  # reserve 2
         ("guard_set_policy", dict(_wallet(3, 150, budget=2_000), source=1)),  # D on reserve 2
-        ("top_up", d, dict(attacker=False)),  # ReserveNotEarmarked
-        ("guard_earmark", dict(pick=1, vault_pick=0, on=True, stranger=False)),  # reserve 2 -> D
-        ("top_up", d, dict(attacker=False)),  # D from reserve 2
-        ("guard_withdraw", dict(pick=0, bp=10_000, stranger=False)),  # reserve 1 emptied
-        ("price_step", dict(market=0, bp=-300)),
-        ("top_up", b, dict(attacker=False)),  # B: ReserveTooLow
-        ("guard_approve", dict(trader=0, amount=0)),  # A's allowance revoked
-        ("top_up", a, dict(attacker=False)),  # A: AllowanceTooLow
-        ("time_passes", dict(seconds=700)),
-        ("price_step", dict(market=0, bp=1_500)),  # C (short) below its trigger, its policy expired
-        ("top_up", c, dict(attacker=False)),  # PolicyExpired
-        ("guard_cancel_policy", dict(trader=1, stranger=False, pick=0)),
-        ("top_up", b, dict(attacker=False)),  # NoPolicy: cancelled
-        ("close", dict(pick=3)),
-        ("top_up", d, dict(attacker=False)),  # PositionNotOpen
-        ("top_up", world.vault_of[(1, 0, 2)], dict(attacker=False)),  # NotAVault: never opened
+        ("top_up", d, {"attacker": False}),  # ReserveNotEarmarked
+        ("guard_earmark", {"pick": 1, "vault_pick": 0, "on": True, "stranger": False}),  # reserve 2 -> D
+        ("top_up", d, {"attacker": False}),  # D from reserve 2
+        ("guard_withdraw", {"pick": 0, "bp": 10_000, "stranger": False}),  # reserve 1 emptied
+        ("price_step", {"market": 0, "bp": -300}),
+        ("top_up", b, {"attacker": False}),  # B: ReserveTooLow
+        ("guard_approve", {"trader": 0, "amount": 0}),  # A's allowance revoked
+        ("top_up", a, {"attacker": False}),  # A: AllowanceTooLow
+        ("time_passes", {"seconds": 700}),
+        ("price_step", {"market": 0, "bp": 1_500}),  # C (short) below its trigger, its policy expired
+        ("top_up", c, {"attacker": False}),  # PolicyExpired
+        ("guard_cancel_policy", {"trader": 1, "stranger": False, "pick": 0}),
+        ("top_up", b, {"attacker": False}),  # NoPolicy: cancelled
+        ("close", {"pick": 3}),
+        ("top_up", d, {"attacker": False}),  # PositionNotOpen
+        ("top_up", world.vault_of[(1, 0, 2)], {"attacker": False}),  # NotAVault: never opened
     ]
     outcomes = []
     m.invariants_hold()
@@ -290,7 +296,7 @@ def test_canary_top_up_quotes_catch_an_amount_off_the_model(guard_clean):
     that did not fall, a vault topped up that the model says is healthy, another refusal than the
     model's, or a skipped vault missing fail."""
     states, _ = guard_clean
-    post, outcomes, _, _ = states["after top_up_batch"]
+    _post, outcomes, _, _ = states["after top_up_batch"]
     [done] = [o for o in outcomes if o.error is None]
     expected = [o if o.error is None else dataclasses.replace(o, error="skipped") for o in outcomes]
     stored = {(done.owner, done.vault): done.budget_after}
