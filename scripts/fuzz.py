@@ -2,6 +2,7 @@
 
     ape run fuzz --steps 200 --examples 500 --seed 42     # make fuzz FUZZ_STEPS=200 FUZZ_EXAMPLES=500 FUZZ_SEED=42
     ape run fuzz --examples 50 --no-shrink                # quick look, no shrinking of a failure
+    ape run fuzz --no-guard                               # the protocol's rules only (the CI test's machine)
 
 Prints the seed first (the same seed replays the same run), shows progress (actions done / total,
 actions per second), and saves every failure's falsifying steps as a pytest file under
@@ -20,9 +21,11 @@ import click
 @click.option("--shrink/--no-shrink", default=True, show_default=True, help="Shrink a failure to a minimal example.")
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Save failures as tests under tests/stateful/regressions/.")
-def cli(steps: int, examples: int, seed: int | None, shrink: bool, save: bool) -> None:
+@click.option("--guard/--no-guard", default=True, show_default=True,
+              help="Draw the MarginGuard's rules too (policies, reserves, top-ups: G1-G3).")
+def cli(steps: int, examples: int, seed: int | None, shrink: bool, save: bool, guard: bool) -> None:
     from ringfence.fuzz.run import run
 
-    result = run(steps, examples, seed, save=save, shrink=shrink)
+    result = run(steps, examples, seed, save=save, shrink=shrink, guard=guard)
     if not result.ok:
         raise SystemExit(1)

@@ -16,6 +16,7 @@ from ringfence.fuzz.calls import EXPECTED, LATEST_ANSWER, LIQUIDATION_PRICE, SET
 from ringfence.fuzz.env import FEED_DECIMALS
 from ringfence.fuzz.invariants import (
     Ghost,
+    GuardGhost,
     LpLedger,
     Snapshot,
     VaultRow,
@@ -43,12 +44,14 @@ class MachineBase(RuleBasedStateMachine):
 
     world: ClassVar[World]
     check_every: ClassVar[int] = 1
+    guard_rules: ClassVar[bool] = False  # hypothesis draws the MarginGuard's rules too
 
     @classmethod
-    def bind(cls, world: World, check_every: int = 1) -> type[Self]:
-        """A subclass of ``cls`` (of the same name) bound to ``world``."""
-        attributes = {"world": world, "check_every": check_every, "__module__": cls.__module__,
-                      "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
+    def bind(cls, world: World, check_every: int = 1, guard: bool = False) -> type[Self]:
+        """A subclass of ``cls`` (of the same name) bound to ``world``; with ``guard``, hypothesis draws
+        the MarginGuard's rules too (:mod:`ringfence.fuzz.rules_guard`)."""
+        attributes = {"world": world, "check_every": check_every, "guard_rules": guard,
+                      "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
         return cast("type[Self]", type(cls.__name__, (cls,), attributes))
 
     def __init__(self) -> None:
@@ -61,6 +64,7 @@ class MachineBase(RuleBasedStateMachine):
         self.params: list[MarketParams] = list(world.params)
         self.answers = [int.from_bytes(node.call(f, LATEST_ANSWER()), "big", signed=True) for f in world.feeds]
         self.ghost = Ghost(minted=world.env.minted)
+        self.guard_ghost = GuardGhost()
         self.ledgers = [LpLedger(actor, k) for k, actor in enumerate(world.lps)]
         self.checks: list[Callable[[Snapshot], None]] = []  # run on the read after the action
         self.rounds = [0] * len(world.feeds)  # oracle rounds published per market

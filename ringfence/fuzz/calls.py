@@ -48,6 +48,22 @@ HEALTHY_POSITION = error_selector("MarginPool", "HealthyPosition")
 KEEPER_PAID = event_topic("MarginPool", "KeeperPaid")  # keeper indexed
 BAD_DEBT_COVERED = event_topic("MarginPool", "BadDebtCovered")  # vault indexed
 
+# the MarginGuard: the owners' policies and reserves, anyone's top-ups, its views and events
+SET_POLICY = fn("MarginGuard", "setPolicy")
+CANCEL_POLICY = fn("MarginGuard", "cancelPolicy")
+OPEN_RESERVE = fn("MarginGuard", "openReserve")
+EARMARK = fn("MarginGuard", "earmark")
+DEPOSIT_RESERVE = fn("MarginGuard", "depositReserve")
+WITHDRAW_RESERVE = fn("MarginGuard", "withdrawReserve")
+TOP_UP = fn("MarginGuard", "topUp")
+TOP_UP_BATCH = fn("MarginGuard", "topUpBatch")
+GUARD_POLICY = fn("MarginGuard", "policy")
+GUARD_RESERVE = fn("MarginGuard", "reserve")
+APPROVE = fn("MockERC20", "approve")
+TOPPED_UP = event_topic("MarginGuard", "ToppedUp")  # vault, owner, executor indexed
+BATCH_TOPPED_UP = event_topic("MarginGuard", "BatchToppedUp")
+RESERVE_OPENED = event_topic("MarginGuard", "ReserveOpened")  # reserveId, owner indexed
+
 # The sync ERC-4626 paths once the pool has shares: refused by name (LPs use requests)
 SYNC_REFUSALS = (("deposit", DEPOSIT, "ERC4626ExceededMaxDeposit"), ("mint", MINT, "ERC4626ExceededMaxMint"))
 EXIT_REFUSALS = (("withdraw", WITHDRAW, "ERC4626ExceededMaxWithdraw"),

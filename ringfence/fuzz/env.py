@@ -1,5 +1,7 @@
 """The world a fuzz run acts in: the protocol, two markets on one token, actors with funds (traders, an
-LP, a keeper, and an attacker who provides liquidity and liquidates for keeper pay)."""
+LP, a keeper, and an attacker who provides liquidity and liquidates for keeper pay), and the factory's
+MarginGuard (automated top-ups: the traders' policies and reserves, executed by the keeper or the
+attacker)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ class FuzzEnv:
     keeper: Any
     traders: list[Any]
     attacker: Any = None
+    guard: Any = None  # the MarginGuard of the protocol's factory
     minted: int = 0
     actors: list[Any] = field(default_factory=list)
 
@@ -64,6 +67,8 @@ class FuzzEnv:
         for market in markets:
             token.approve(market.pool, 2**256 - 1, sender=lp)
             token.approve(market.pool, 2**256 - 1, sender=attacker)
+        # deployed last: the markets' and vaults' addresses stay those of a world without it
+        env.guard = owner.deploy(project.MarginGuard, protocol.factory.address)
         return env
 
     @property
@@ -72,8 +77,11 @@ class FuzzEnv:
         return [self.lp, self.attacker]
 
     def holders(self) -> list[str]:
-        """Every address that can hold the token outside vaults: actors, pools, insurance funds."""
+        """Every address that can hold the token outside vaults: actors, pools, insurance funds, the guard
+        (its reserves)."""
         out = [str(a.address) for a in self.actors]
         for m in self.markets:
             out += [m.address, str(m.pool.insuranceFund())]
+        if self.guard is not None:
+            out.append(str(self.guard.address))
         return out

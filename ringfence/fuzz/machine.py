@@ -1,7 +1,8 @@
 """A hypothesis state machine that drives the protocol on a local chain and checks the invariants
 after every step. Actors: traders with several vaults each, two LP actors (the LP, and an attacker who
 also liquidates for keeper pay) requesting and settling deposits and redemptions, a keeper, an oracle
-moving in small steps, jumps and crashes, time passing, a guardian pausing, an owner changing parameters.
+moving in small steps, jumps and crashes, time passing, a guardian pausing, an owner changing parameters;
+and, in machines bound with ``guard=True``, the MarginGuard's policies, reserves and top-ups (G1-G3).
 
 LP accounting: after every step the pools' marked ``totalAssets`` must equal the reference model; each
 request's quote, each settlement's worse-of, each action's effect on the mark (realization neutrality)
@@ -20,8 +21,9 @@ first opened), so the steps hypothesis prints for a failure are runnable as they
 
 Layout: the shared state and helpers are in :mod:`ringfence.fuzz.base`, the rules in
 :mod:`ringfence.fuzz.rules_traders`, :mod:`~ringfence.fuzz.rules_lps`, :mod:`~ringfence.fuzz.rules_keepers`
-and :mod:`~ringfence.fuzz.rules_world`, the encoded calls in :mod:`ringfence.fuzz.calls`, the deployed
-world in :mod:`ringfence.fuzz.world`; this module composes them and checks the invariants.
+and :mod:`~ringfence.fuzz.rules_world`, the guard's in :mod:`~ringfence.fuzz.rules_guard` (its ghost's
+predictions in :mod:`~ringfence.fuzz.guard_model`), the encoded calls in :mod:`ringfence.fuzz.calls`,
+the deployed world in :mod:`ringfence.fuzz.world`; this module composes them and checks the invariants.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from ringfence.fuzz.invariants import (
     check_sums,
 )
 from ringfence.fuzz.reader import Probes
+from ringfence.fuzz.rules_guard import GuardRules
 from ringfence.fuzz.rules_keepers import KeeperRules
 from ringfence.fuzz.rules_lps import LpRules
 from ringfence.fuzz.rules_traders import TraderRules
@@ -57,10 +60,10 @@ from ringfence.fuzz.world import World
 __all__ = ["ProtocolMachine", "Stats", "World", "build_machine"]
 
 
-class ProtocolMachine(TraderRules, LpRules, KeeperRules, WorldRules):
-    """The protocol's state machine: every rule of the traders, LP actors, liquidators and the world,
-    and the invariants checked after each step. Use a class bound to a deployed world
-    (:func:`build_machine`, or :meth:`ProtocolMachine.bind`)."""
+class ProtocolMachine(GuardRules, TraderRules, LpRules, KeeperRules, WorldRules):
+    """The protocol's state machine: every rule of the traders, LP actors, liquidators and the world (and
+    of the guard, drawn when bound with ``guard=True``), and the invariants checked after each step. Use
+    a class bound to a deployed world (:func:`build_machine`, or :meth:`ProtocolMachine.bind`)."""
 
     @invariant()
     def invariants_hold(self) -> None:
@@ -81,6 +84,7 @@ class ProtocolMachine(TraderRules, LpRules, KeeperRules, WorldRules):
         check_isolation(before, after, self.touched)
         check_losses(snap.holder_balances, self.ghost, self.world.traders)
         self._check_liquidations(snap, probes)
+        self._check_reserves(snap)  # G1
         self.last_rows = snap.vaults
         self.last_probes = probes
         self.touched = set()
@@ -104,11 +108,13 @@ class ProtocolMachine(TraderRules, LpRules, KeeperRules, WorldRules):
                         and probes.single_error.get(v, b"")[:4] != HEALTHY_POSITION})
 
 
-def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1) -> type[ProtocolMachine]:
+def build_machine(env: FuzzEnv, chain: Any, project: Any, check_every: int = 1,
+                  guard: bool = False) -> type[ProtocolMachine]:
     """A :class:`ProtocolMachine` class bound to a deployed environment (the FuzzReader is deployed, the
     node's block interval fixed: close it with ``cls.world.close()``). Each example starts from a chain
-    snapshot and restores it at teardown. ``cls.world`` holds the node and addresses."""
-    return ProtocolMachine.bind(World(env, chain, project), check_every)
+    snapshot and restores it at teardown. ``cls.world`` holds the node and addresses. With ``guard``,
+    hypothesis draws the MarginGuard's rules too."""
+    return ProtocolMachine.bind(World(env, chain, project), check_every, guard)
 
 
 def _stored(row: VaultRow) -> tuple[Any, ...]:

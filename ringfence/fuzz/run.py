@@ -43,8 +43,9 @@ class RunResult:
 
 def run(steps: int, examples: int, seed: int | None = None, *, save: bool = True,
         directory: Path = REGRESSIONS, shrink: bool = True, console: Any = None,
-        network: str = NETWORK) -> RunResult:
-    """Runs ``examples`` examples of ``steps`` steps with ``seed`` (random when None) on ``network``."""
+        network: str = NETWORK, guard: bool = True) -> RunResult:
+    """Runs ``examples`` examples of ``steps`` steps with ``seed`` (random when None) on ``network``;
+    with ``guard``, the MarginGuard's rules are drawn too (G1-G3)."""
     from ape import accounts, chain, networks, project
     from rich.console import Console
 
@@ -54,14 +55,14 @@ def run(steps: int, examples: int, seed: int | None = None, *, save: bool = True
     if console is None:
         console = Console() if Console().is_terminal else Console(width=160)
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
-    command = f"ape run fuzz --steps {steps} --examples {examples} --seed {seed}"
+    command = f"ape run fuzz --steps {steps} --examples {examples} --seed {seed}{'' if guard else ' --no-guard'}"
     console.print(f"[bold]fuzz[/]: seed [bold cyan]{seed}[/], {examples} examples x {steps} steps "
                   f"= {examples * steps:,} actions on {network}")
     console.print(f"fuzz: replay this run with `{command}`")
     with networks.parse_network_choice(network):
         with _quiet_ape():
             env = FuzzEnv.deploy(accounts.test_accounts, project)
-            machine = build_machine(env, chain, project)
+            machine = build_machine(env, chain, project, guard=guard)
         node = machine.world.node
         total = examples * steps
         Stats.reset()

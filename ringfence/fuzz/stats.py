@@ -14,6 +14,7 @@ class Stats:
     succeeded: ClassVar[dict[str, int]] = {}  # the attempts that met no error
     errors: ClassVar[dict[str, int]] = {}
     examples: ClassVar[int] = 0
+    notes: ClassVar[dict[str, int]] = {}  # what some actions did, not counted as actions
     on_step: ClassVar[Callable[[], None] | None] = None
 
     @classmethod
@@ -23,6 +24,7 @@ class Stats:
         cls.actions = {}
         cls.succeeded = {}
         cls.errors = {}
+        cls.notes = {}
 
     @classmethod
     def count(cls, action: str, error: str | None = None) -> None:
@@ -34,3 +36,7 @@ class Stats:
             cls.succeeded[action] = cls.succeeded.get(action, 0) + 1
         if cls.on_step is not None:
             cls.on_step()
+
+    @classmethod
+    def note(cls, what: str, n: int = 1) -> None:
+        cls.notes[what] = cls.notes.get(what, 0) + n

@@ -32,6 +32,7 @@ class World:
         self.factory = str(env.protocol.factory.address)
         self.delay = int(env.protocol.factory.delay())  # the owner's parameter changes wait this long
         self.liquidator = str(env.protocol.liquidator.address)
+        self.guard = str(env.guard.address)
         self.scales = [int(m.pool.priceScale()) for m in env.markets]
         self.params = [m.params() for m in env.markets]
         self.mined = 0  # blocks mined outside transactions (a read is fresh while this and the tx count hold)
