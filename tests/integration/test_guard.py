@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from ringfence import model
 from ringfence.abi import at
-from ringfence.sdk import Guard, GuardPolicy
-from tests.conftest import USDC, advance_to, reverts, sync_clock
+from ringfence.sdk import Guard, GuardPolicy, MarketParams, deploy_oracle
+from tests.conftest import ETH, USDC, advance_to, feed_answer, reverts, sync_clock
 
 WAD = 10**18
 
@@ -370,6 +370,40 @@ def test_batch_skips_what_cannot_be_topped_up(guard, market, open_vault, alice, 
     assert done == 2 and [t.vault for t in tops] == vaults[:2]
     with reverts("NoVaults"):
         guard.top_up_batch(keeper, [])
+
+
+def test_batch_across_two_pools_uses_each_pools_own_market(guard, protocol, market, open_vault, alice, lp, owner,
+                                                           project, usdc, keeper, set_price, chain):
+    """A batch reads a pool's market once and reuses it for that pool's next vaults only: with vaults of two
+    pools interleaved (A, B, A, B), at two different prices, every top-up equals the reference model at its
+    own pool's price and fee index in the batch's block."""
+    feed_b = owner.deploy(project.MockAggregator, 8, feed_answer(3000))
+    market_b = protocol.create_market(owner, asset=usdc, oracle=deploy_oracle(owner, feed_b, max_age=3600),
+                                      params=MarketParams.default(6), name="b", symbol="b")
+    usdc.mint(lp, 1_000_000 * USDC, sender=owner)
+    usdc.approve(market_b.pool, 2**256 - 1, sender=lp)
+    market_b.pool.deposit(1_000_000 * USDC, lp, sender=lp)
+    a1, a2 = open_vault(nonce=0), open_vault(nonce=1)
+    b1, b2 = (market_b.open(alice, is_long=True, size=ETH, margin=400 * USDC, nonce=n) for n in (0, 1))
+    vaults = [(a1, market), (b1, market_b), (a2, market), (b2, market_b)]
+    for v, _ in vaults:
+        guard.set_policy(alice, v, policy())
+    guard.approve_wallet(alice, usdc, 10_000 * USDC)
+    set_price(2780)
+    feed_b.setAnswer(feed_answer(2740), sender=owner)
+    positions = {v: m.position(v) for v, m in vaults}
+    done, tops = guard.top_up_batch(keeper, [v for v, _ in vaults])
+    assert done == 4 and [t.vault for t in tops] == [v for v, _ in vaults]
+    block = chain.blocks.head
+    for top, (v, m) in zip(tops, vaults, strict=True):
+        q = model.top_up_quote(positions[v], int(at_oracle(m).price(block_id=block.number)),
+                               int(m.pool.currentFeeIndex(block_id=block.number)), int(m.pool.priceScale()),
+                               m.params().maintenance_margin_wad, policy(), vault=v, owner=alice.address,
+                               now=block.timestamp)
+        assert (top.amount, top.fee, top.health_after_wad) == (q.amount, q.fee, q.health_after_wad)
+        assert m.position(v).margin == positions[v].margin + q.amount
+    assert tops[0].amount != tops[1].amount  # the two prices give different amounts
+    assert int(usdc.balanceOf(guard.address)) == 0
 
 
 def test_gas_figures(guard, market, open_vault, alice, keeper, set_price, usdc, accounts):
