@@ -1,7 +1,9 @@
-"""Attacks on the MarginGuard (docs/guard.md): an executor cannot top up a healthy vault, take more than
-the fee or send the margin anywhere but the vault; reserves pay only their owner's earmarked vaults;
-top-up and liquidation race in one transaction in both orders; re-entry through a token hook and
-fee-on-transfer tokens are refused; unlimited capital cannot profit from top-ups."""
+"""Attacks on the MarginGuard (docs/guard.md; docs/security-checklist.md G1-G8): an executor cannot top up
+a healthy vault (G1), take more than the fee (G2) or send the margin anywhere but the vault (G3); reserves
+pay only their owner's earmarked vaults (G3); a revoked allowance or an emptied reserve fails closed (G4);
+a changed or cancelled policy acts at once (G5); top-up and liquidation race in one transaction in both
+orders (G6); re-entry through a token hook (G7) and fee-on-transfer tokens (G8) are refused; unlimited
+capital cannot profit from top-ups (G2)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ def attacker(owner, project, guard, protocol, usdc):
 
 def test_executor_gets_the_fee_only_and_margin_goes_to_the_vault(guard, market, open_vault, alice, bob,
                                                                  keeper, set_price, usdc):
+    """G2, G3: the executor is paid the policy's fee and nothing more; the margin goes into the named vault
+    only, through the pool (payer: the guard); no other vault moves and the guard keeps nothing."""
     vault = open_vault()
     other = open_vault(bob, margin=500 * USDC)
     guard.set_policy(alice, vault, policy())
@@ -50,6 +54,8 @@ def test_executor_gets_the_fee_only_and_margin_goes_to_the_vault(guard, market, 
 
 
 def test_healthy_vault_and_direct_internal_entry_refused(guard, open_vault, alice, keeper, attacker, usdc):
+    """G1: a vault at or above its trigger is refused (VaultHealthy), and the batch's internal entry cannot
+    be called from outside (OnlySelf)."""
     vault = open_vault()
     guard.set_policy(alice, vault, policy())
     guard.approve_wallet(alice, usdc, 10_000 * USDC)
@@ -60,6 +66,8 @@ def test_healthy_vault_and_direct_internal_entry_refused(guard, open_vault, alic
 
 
 def test_a_policy_set_by_someone_else_never_acts(guard, open_vault, mallory, keeper, set_price, usdc, alice):
+    """G3: a policy is read under the vault's owner as the pool records it; mallory's policy for alice's
+    vault never acts (NoPolicy)."""
     vault = open_vault()
     guard.set_policy(mallory, vault, policy(fee=50 * USDC))
     guard.approve_wallet(mallory, usdc, 10_000 * USDC)
@@ -69,6 +77,7 @@ def test_a_policy_set_by_someone_else_never_acts(guard, open_vault, mallory, kee
 
 
 def test_only_the_guards_factory_pools(owner, guard, open_vault, alice, keeper, set_price, usdc):
+    """G3: a guard serves its own factory's pools only (UnknownPool)."""
     other_guard = Guard.deploy(owner, deploy_factory(owner))
     vault = open_vault()
     other_guard.set_policy(alice, vault, policy())
@@ -82,10 +91,29 @@ def test_only_the_guards_factory_pools(owner, guard, open_vault, alice, keeper, 
         other_guard.top_up(keeper, vault)
 
 
+def test_a_contract_posing_as_a_vault_of_a_real_pool_is_refused(owner, project, guard, market, mallory, keeper,
+                                                                usdc, set_price, open_vault):
+    """G3: a contract that answers ``pool()`` with one of the factory's pools but holds no position there
+    is refused (PositionNotOpen) whatever policy its deployer set for it; nothing moves."""
+    fake = owner.deploy(project.Attacker, market.pool)
+    assert str(fake.pool()) == str(market.pool.address)
+    open_vault()
+    guard.set_policy(mallory, fake.address, policy())
+    guard.approve_wallet(mallory, usdc, 10_000 * USDC)
+    set_price(2780)
+    before = {a: int(usdc.balanceOf(a)) for a in (mallory.address, keeper.address, guard.address, fake.address)}
+    with reverts("PositionNotOpen", vault=fake.address):
+        guard.top_up(keeper, fake.address)
+    done, _ = guard.top_up_batch(keeper, [fake.address])
+    assert done == 0
+    assert {a: int(usdc.balanceOf(a)) for a in before} == before
+
+
 # ---------------------------------------------------------------- reserves
 
 
 def test_reserve_pays_its_earmarked_vaults_only(guard, market, open_vault, alice, keeper, set_price, usdc):
+    """G3: a reserve pays only the vaults earmarked to it, and stops at once when one is taken off."""
     a, b, c = (open_vault(nonce=n) for n in range(3))
     rid = guard.open_reserve(alice, usdc, [a, b])
     guard.deposit_reserve(alice, rid, 1_000 * USDC)
@@ -106,6 +134,7 @@ def test_reserve_pays_its_earmarked_vaults_only(guard, market, open_vault, alice
 
 def test_one_owners_reserve_never_pays_another_owners_vault(guard, market, open_vault, alice, bob, keeper,
                                                             set_price, usdc):
+    """G3: alice's reserve, even earmarked to bob's vault, never pays it; bob cannot withdraw or earmark it."""
     bobs = open_vault(bob)
     rid = guard.open_reserve(alice, usdc, [bobs])  # alice earmarks bob's vault to her reserve
     guard.deposit_reserve(alice, rid, 1_000 * USDC)
@@ -122,6 +151,7 @@ def test_one_owners_reserve_never_pays_another_owners_vault(guard, market, open_
 
 def test_emptied_reserve_fails_closed_and_withdrawal_is_any_time(guard, open_vault, alice, keeper, set_price,
                                                                  usdc):
+    """G4: the owner may empty a reserve at any time; a top-up from it then fails closed (ReserveTooLow)."""
     vault = open_vault()
     rid = guard.open_reserve(alice, usdc, [vault])
     guard.deposit_reserve(alice, rid, 100 * USDC)
@@ -136,7 +166,33 @@ def test_emptied_reserve_fails_closed_and_withdrawal_is_any_time(guard, open_vau
         guard.withdraw_reserve(alice, rid, 1)
 
 
+def test_revoked_allowance_fails_closed_without_falling_back_to_a_reserve(guard, market, open_vault, alice,
+                                                                          keeper, set_price, usdc):
+    """G4: a wallet policy whose allowance was revoked fails closed (AllowanceTooLow) even though the owner
+    has a funded reserve earmarked to the same vault: no other source pays, nothing moves; the owner's
+    switch to the reserve is what makes it pay."""
+    vault = open_vault()
+    rid = guard.open_reserve(alice, usdc, [vault])
+    guard.deposit_reserve(alice, rid, 1_000 * USDC)
+    guard.set_policy(alice, vault, policy())
+    guard.approve_wallet(alice, usdc, 10_000 * USDC)
+    guard.approve_wallet(alice, usdc, 0)  # revoked
+    set_price(2780)
+    margin, wallet = market.position(vault).margin, int(usdc.balanceOf(alice))
+    with reverts("AllowanceTooLow", owner=alice.address, allowance=0):
+        guard.top_up(keeper, vault)
+    done, _ = guard.top_up_batch(keeper, [vault])
+    assert done == 0
+    assert market.position(vault).margin == margin and int(usdc.balanceOf(alice)) == wallet
+    assert guard.reserve(rid).balance == 1_000 * USDC
+    guard.set_policy(alice, vault, policy(reserve_id=rid))
+    paid = guard.top_up(keeper, vault)
+    assert guard.reserve(rid).balance == 1_000 * USDC - paid.amount - paid.fee
+    assert int(usdc.balanceOf(alice)) == wallet
+
+
 def test_reserve_in_another_token_refused(project, owner, guard, open_vault, alice, keeper, set_price):
+    """G3: a reserve in another token than the pool's never pays (ReserveTokenMismatch)."""
     other = owner.deploy(project.MockERC20, "Other", "OTH", 6)
     vault = open_vault()
     rid = guard.open_reserve(alice, other, [vault])
@@ -148,13 +204,44 @@ def test_reserve_in_another_token_refused(project, owner, guard, open_vault, ali
         guard.top_up(keeper, vault)
 
 
+# ---------------------------------------------------------------- policy changes
+
+
+def test_changed_or_cancelled_policy_takes_effect_at_once(guard, market, open_vault, alice, keeper, set_price,
+                                                          usdc):
+    """G5: each change acts from the very next transaction. A trigger lowered below the vault's health makes
+    the next top-up refused with the new trigger; a raised fee is the next top-up's fee; a cancelled
+    policy is refused by name at once, alone or in a batch."""
+    a, b = open_vault(nonce=0), open_vault(nonce=1)
+    for v in (a, b):
+        guard.set_policy(alice, v, policy())
+    guard.approve_wallet(alice, usdc, 10_000 * USDC)
+    set_price(2780)
+    health = int(market.vault(a).health())
+    assert health < policy().trigger_health_wad
+    lower = health * 99 // 100  # 1 % under: a few seconds of borrow fee move health far less
+    guard.set_policy(alice, a, policy(trigger_health_wad=lower))
+    with reverts("VaultHealthy", vault=a, trigger=lower):
+        guard.top_up(keeper, a)
+    guard.set_policy(alice, a, policy(fee=5 * USDC))
+    before = int(usdc.balanceOf(keeper))
+    assert guard.top_up(keeper, a).fee == 5 * USDC
+    assert int(usdc.balanceOf(keeper)) - before == 5 * USDC
+    guard.cancel_policy(alice, b)
+    with reverts("NoPolicy", owner=alice.address, vault=b):
+        guard.top_up(keeper, b)
+    margin = market.position(b).margin
+    assert guard.top_up_batch(keeper, [b])[0] == 0 and market.position(b).margin == margin
+
+
 # ---------------------------------------------------------------- races and capital
 
 
 @pytest.mark.parametrize("top_up_first", [True, False])
 def test_top_up_and_liquidation_race_in_one_transaction(guard, market, open_vault, alice, keeper, set_price,
                                                         usdc, attacker, top_up_first):
-    """Top-up first: the vault is saved and the liquidation refused. Liquidation first: the liquidation
+    """G6: a top-up and a liquidation of the same vault in one transaction (so one block), in both orders.
+    Top-up first: the vault is saved and the liquidation refused. Liquidation first: the liquidation
     leaves the vault healthy (or closed) and the top-up is refused; nothing is paid twice, the guard holds
     nothing."""
     vault = open_vault()
@@ -174,6 +261,8 @@ def test_top_up_and_liquidation_race_in_one_transaction(guard, market, open_vaul
 
 def test_unlimited_capital_earns_exactly_one_fee(guard, market, open_vault, alice, set_price, usdc, attacker,
                                                  keeper):
+    """G2: five top-ups of one vault in one transaction, with unlimited capital at hand, pay one fee: the
+    first restores health above the trigger and the others are refused."""
     vault = open_vault()
     guard.set_policy(alice, vault, policy())
     guard.approve_wallet(alice, usdc, 10_000 * USDC)
@@ -195,6 +284,8 @@ def hostile_oracle(owner, project):
 
 def test_reentry_through_a_token_hook_refused(project, owner, protocol, guard, lp, alice, hostile_oracle,
                                               attacker, keeper):
+    """G7: re-entering topUp from a token hook during a top-up fails (ReentrancyGuardReentrantCall) and
+    nothing moves."""
     token = owner.deploy(project.HookToken)
     feed, oracle = hostile_oracle
     market = protocol.create_market(owner, asset=token, oracle=oracle, params=MarketParams.default(6),
@@ -215,16 +306,47 @@ def test_reentry_through_a_token_hook_refused(project, owner, protocol, guard, l
     assert market.position(vault).margin == margin
 
 
+def test_reentry_through_a_token_hook_in_a_batch_skips_the_vault(project, owner, protocol, guard, lp, alice,
+                                                                 hostile_oracle, attacker, keeper):
+    """G7: the same re-entry inside topUpBatch fails in that vault's top-up, which the batch skips: the
+    vault, the owner and the guard are untouched and the executor is paid nothing."""
+    token = owner.deploy(project.HookToken)
+    feed, oracle = hostile_oracle
+    market = protocol.create_market(owner, asset=token, oracle=oracle, params=MarketParams.default(6),
+                                    name="h", symbol="h")
+    token.mint(lp, 1_000_000 * USDC, sender=owner)
+    token.approve(market.pool, 2**256 - 1, sender=lp)
+    market.pool.deposit(1_000_000 * USDC, lp, sender=lp)
+    token.mint(alice, 100_000 * USDC, sender=owner)
+    vault = market.open(alice, is_long=True, size=ETH, margin=400 * USDC)
+    guard.set_policy(alice, vault, policy())
+    guard.approve_wallet(alice, token, 10_000 * USDC)
+    feed.setAnswer(feed_answer(2780), sender=owner)
+    token.setHook(attacker, sender=owner)
+    attacker.armReentry(vault, sender=owner)
+    before = {a: int(token.balanceOf(a)) for a in (alice.address, keeper.address, guard.address, vault)}
+    margin = market.position(vault).margin
+    done, tops = guard.top_up_batch(keeper, [vault])
+    assert done == 0 and tops == []
+    assert market.position(vault).margin == margin
+    assert {a: int(token.balanceOf(a)) for a in before} == before
+
+
 def test_fee_on_transfer_token_refused_by_name(project, owner, guard, alice, open_vault):
+    """G8: a fee-on-transfer token cannot fund a reserve (TransferAmountMismatch, by balance delta): nothing
+    is credited and the guard holds nothing. (A market in such a token cannot exist: the pool refuses it,
+    security-checklist T1.)"""
     token = owner.deploy(project.FeeOnTransferToken)
     rid = guard.open_reserve(alice, token, [open_vault()])
     token.mint(alice, 1_000 * USDC, sender=owner)
     with reverts("TransferAmountMismatch", expected=1_000 * USDC, received=990 * USDC):
         guard.deposit_reserve(alice, rid, 1_000 * USDC)
+    assert guard.reserve(rid).balance == 0 and int(token.balanceOf(guard.address)) == 0
+    assert int(token.balanceOf(alice)) == 1_000 * USDC
 
 
 def test_reserve_amounts_zero_and_beyond_uint96_refused_by_name(guard, open_vault, alice, owner, usdc):
-    """A reserve's deposit and withdrawal of 0 are refused (ZeroAmount); its balance is a uint96: a
+    """A4 (guard): a reserve's deposit and withdrawal of 0 are refused (ZeroAmount); its balance is a uint96: a
     deposit that would take it past 2**96 - 1 is refused (AmountTooLarge), up to it is accepted."""
     rid = guard.open_reserve(alice, usdc, [open_vault()])
     with reverts("ZeroAmount"):
