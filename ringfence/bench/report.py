@@ -77,6 +77,23 @@ GOALS: dict[str, int] = {
     "market_creation": 4_500_000,
 }
 
+# The MarginGuard's stories (Ringfence only: Morpho Blue has no automated top-up), their own table, and
+# their goals (gas per operation, at most).
+GUARD_OPERATIONS: list[tuple[str, str]] = [
+    ("guard_set_policy_first", "set a policy, first time"),
+    ("guard_set_policy_change", "set a policy, change"),
+    ("guard_top_up_wallet", "top-up from the owner's wallet"),
+    ("guard_top_up_reserve", "top-up from a reserve"),
+    ("guard_batch_50_per_vault", "batch of 50 top-ups, per vault"),
+]
+GUARD_GOALS: dict[str, int] = {
+    "guard_set_policy_first": 60_000,
+    "guard_set_policy_change": 60_000,
+    "guard_top_up_wallet": 80_000,
+    "guard_top_up_reserve": 80_000,
+    "guard_batch_50_per_vault": 40_000,
+}
+
 _BUNDLER_OPEN = "MorphoBundler.open: collateral pulled to the bundler, supplyCollateral + borrow on behalf"
 _BUNDLER_CLOSE = ("MorphoBundler.close: position read, repay all shares (assets pulled in onMorphoRepay) + "
                   "withdrawCollateral on behalf")
@@ -106,7 +123,7 @@ MORPHO_EQUIVALENT: dict[str, str] = {
 }
 
 
-_NAMES = dict(OPERATIONS)
+_NAMES = dict(OPERATIONS) | dict(GUARD_OPERATIONS)
 
 
 @dataclass
@@ -140,6 +157,13 @@ class Row:
             return None
         return self.ringfence <= self.goal
 
+    @property
+    def goal_ratio(self) -> str:
+        """Ringfence's figure over its goal."""
+        if not self.ringfence or not self.goal:
+            return "–"
+        return f"{self.ringfence / self.goal:.2f}×"
+
 
 def rows(ringfence: Recorder, morpho: Recorder | None) -> list[Row]:
     """The table's rows, in display order: an operation either side measured. A Morpho-only row
@@ -156,8 +180,14 @@ def rows(ringfence: Recorder, morpho: Recorder | None) -> list[Row]:
     return out
 
 
+def guard_rows(ringfence: Recorder) -> list[Row]:
+    """The MarginGuard table's rows, in display order: the guard operations measured (no Morpho side)."""
+    rf = ringfence.gas()
+    return [Row(op, name, rf[op], None, GUARD_GOALS.get(op)) for op, name in GUARD_OPERATIONS if op in rf]
+
+
 def gas_json(ringfence: Recorder, morpho: Recorder | None) -> dict[str, dict[str, int]]:
-    order = [op for op, _ in OPERATIONS]
+    order = [op for op, _ in OPERATIONS + GUARD_OPERATIONS]
 
     def ordered(d: dict[str, int]) -> dict[str, int]:
         return {op: d[op] for op in order if op in d} | {k: v for k, v in d.items() if k not in order}
@@ -195,9 +225,44 @@ def rich_table(table_rows: list[Row], title: str = "Gas per operation (gasUsed)"
     return t
 
 
+def guard_rich_table(table_rows: list[Row], title: str = "MarginGuard (Ringfence only)") -> Any:
+    from rich.table import Table
+
+    t = Table(title=title)
+    columns: list[tuple[str, Literal["left", "right"]]] = [("operation", "left"), ("Ringfence", "right"),
+                                                           ("goal", "right"), ("gas / goal", "right"),
+                                                           ("status", "left")]
+    for col, justify in columns:
+        t.add_column(col, justify=justify)
+    for r in table_rows:
+        style = "" if r.met is None else ("green" if r.met else "red")
+        t.add_row(r.name, _fmt(r.ringfence), _fmt(r.goal), r.goal_ratio,
+                  f"[{style}]{r.status}[/]" if style else r.status)
+    return t
+
+
+def _guard_lines(guard: list[Row], ringfence: Recorder) -> list[str]:
+    """The MarginGuard's own table: Ringfence only, each figure against its goal."""
+    if not guard:
+        return []
+    lines = ["", "## MarginGuard (Ringfence only)", "",
+             ("Automated margin top-ups (`contracts/MarginGuard.sol`, docs/guard.md), measured in the same run on "
+              "the same market; Morpho Blue has no equivalent. The ratio is the figure over its goal."), "",
+             "| operation | Ringfence | goal | gas / goal | goal status | measures |",
+             "| --- | ---: | ---: | ---: | --- | --- |"]
+    for r in guard:
+        lines.append(f"| {r.name} | {_fmt(r.ringfence)} | {_fmt(r.goal)} | {r.goal_ratio} | {r.status} | "
+                     f"{_describe(ringfence.measurements.get(r.op))} |")
+    met = [r for r in guard if r.met is True]
+    lines += ["", f"Guard goals: {len(met)} met, {len([r for r in guard if r.met is False])} missed."]
+    return lines
+
+
 def bench_markdown(table_rows: list[Row], ringfence: Recorder, morpho: Recorder | None, meta: dict[str, Any],
                    offchain: list[OffchainFigure], traces: list[TxTrace], skipped: list[str]) -> str:
+    guard = guard_rows(ringfence)
     lines = _table_lines(table_rows, meta, skipped)
+    lines += _guard_lines(guard, ringfence)
     lines += _measures_lines(table_rows, ringfence, morpho)
     lines += _setup_lines(meta)
     lines += _includes_lines()
@@ -209,7 +274,7 @@ def bench_markdown(table_rows: list[Row], ringfence: Recorder, morpho: Recorder 
         lines.append("None in this run.")
     derived = {op: list(m.facts["derived_from"]) for op, m in ringfence.measurements.items()
                if "derived_from" in m.facts}
-    lines += missed_goals_markdown([r for r in table_rows if r.met is False], traces, derived)
+    lines += missed_goals_markdown([r for r in table_rows + guard if r.met is False], traces, derived)
     if traces:
         lines += ["", trace_markdown(traces)]
     return "\n".join(lines) + "\n"

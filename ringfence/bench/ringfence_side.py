@@ -14,6 +14,9 @@ LPs: the first deposit into the new pool (no shares yet) is the sync ERC-4626 ``
 (``lp_request_deposit`` then ``lp_settle_deposit``, ``lp_request_redeem`` then ``lp_settle_redeem``, the
 settlements sent by the keeper). ``lp_deposit`` / ``lp_withdraw`` are the two transactions of an entry /
 an exit summed, the rows that stand next to Morpho's ``supply`` / ``withdraw``.
+
+Last, the MarginGuard's stories (:mod:`ringfence.bench.guard_side`, ``guard_*``), on a guard deployed
+after everything else.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ringfence.abi import at
+from ringfence.bench.guard_side import GuardStories, guard_available
 from ringfence.bench.measure import Recorder, StoryError, ape_tx
 from ringfence.bench.shared import ETH, USDC, USDC_DECIMALS, SharedEnv, feed_answer
 
@@ -59,6 +63,7 @@ class RingfenceContext:
     market: Any  # ringfence.sdk.Market
     liquidator: Any | None
     roles: dict[str, Any] = field(default_factory=dict)
+    guard: Any | None = None  # ringfence.guard.Guard of the factory, when the project has the MarginGuard
 
     @property
     def pool(self) -> Any:
@@ -91,8 +96,9 @@ def _ensure_liquidator(project: Any, protocol: Any, owner: Any) -> Any | None:
 
 def deploy_ringfence(project: Any, accounts: Sequence[Any], env: SharedEnv, recorder: Recorder | None,
                      chain: Any) -> RingfenceContext:
-    """Protocol.deploy, the Liquidator, deploy_oracle over the proxy, create_market (measured), seed LP."""
-    from ringfence.sdk import MarketParams, Protocol, deploy_oracle
+    """Protocol.deploy, the Liquidator, deploy_oracle over the proxy, create_market (measured), seed LP,
+    the factory's MarginGuard."""
+    from ringfence.sdk import Guard, MarketParams, Protocol, deploy_oracle
 
     owner, guardian, lp, lp2, alice, bob, keeper = accounts[:7]
     protocol = Protocol.deploy(owner, guardian)
@@ -117,7 +123,9 @@ def deploy_ringfence(project: Any, accounts: Sequence[Any], env: SharedEnv, reco
     for who in (lp2, alice, bob, keeper):
         env.usdc.mint(who, 1_000_000 * USDC, sender=owner)
         env.usdc.approve(market.pool.address, MAX_UINT, sender=who)
-    return RingfenceContext(project, env, owner, protocol, market, liquidator, roles)
+    # Deployed last, so that no other contract's address (and calldata cost) moves.
+    guard = Guard.deploy(owner, protocol.factory) if guard_available(project) else None
+    return RingfenceContext(project, env, owner, protocol, market, liquidator, roles, guard)
 
 
 def _last_receipt(chain: Any, to: str) -> Any:
@@ -357,6 +365,14 @@ class RingfenceStories:
         self.liquidation_stories()
         for n in batch_sizes:
             self.batch_story(n)
+        self.guard_stories()
+
+    def guard_stories(self) -> None:
+        """The MarginGuard's stories (:mod:`ringfence.bench.guard_side`), last: nothing above depends on them."""
+        if self.ctx.guard is None:
+            return
+        GuardStories(self.ctx.guard, self.ctx.market, self.env, self.rec, self.r["keeper"], self._fresh_trader,
+                     self._tick).run()
 
 
 def account_factory(accounts: Any, chain: Any) -> Callable[[], Any]:

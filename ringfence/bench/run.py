@@ -12,7 +12,14 @@ from typing import Any
 from ringfence.bench import artifacts as _artifacts
 from ringfence.bench.measure import Measurement, Recorder
 from ringfence.bench.offchain import OffchainFigure, keeper_figures, keeper_synthetic_figures
-from ringfence.bench.report import REPORTS, Row, rich_table, write_reports
+from ringfence.bench.report import (
+    REPORTS,
+    Row,
+    guard_rich_table,
+    guard_rows,
+    rich_table,
+    write_reports,
+)
 from ringfence.bench.ringfence_side import (
     BATCH_SIZES,
     RingfenceStories,
@@ -28,7 +35,8 @@ from ringfence.chain.anvil import HARDFORK, PRUNE_HISTORY, anvil, anvil_binary, 
 TRACE_OPS = {
     "ringfence": {"open_from_nothing", "reopen", "add_margin", "remove_margin", "close_profit", "close_loss",
                   "liquidate_full", "liquidate_full_direct", "liquidate_partial", "liquidate_bad_debt",
-                  "batch_10_per_vault", "lp_settle_deposit", "lp_settle_redeem"},
+                  "batch_10_per_vault", "lp_settle_deposit", "lp_settle_redeem",
+                  "guard_set_policy_first", "guard_top_up_wallet", "guard_top_up_reserve"},
     "morpho_blue": {"open_from_nothing", "close_profit", "liquidate_full"},
 }
 KEEPER_TIMING_BATCH = 100
@@ -151,6 +159,8 @@ def run_bench(batch_sizes: Sequence[int] = BATCH_SIZES, with_morpho: bool = True
 
         rows = _rows(rf, mb)
     _print_summary(console, rows, meta, offchain, skipped, tracer.errors, paths)
+    if guard := guard_rows(rf):
+        console.print(guard_rich_table(guard))
     return BenchResult(rf, mb, rows, paths, offchain, tracer.traces, meta)
 
 
@@ -168,6 +178,8 @@ def _ringfence_stories(project: Any, env: SharedEnv, rf: Recorder, tracer: _Trac
         tracer.label(address, name)
     if ctx.liquidator is not None:
         tracer.label(ctx.liquidator.address, "Liquidator")
+    if ctx.guard is not None:
+        tracer.label(ctx.guard.address, "MarginGuard")
 
     def before_batch(n: int, vaults: list[str]) -> None:
         if keeper_timing and n == max(batch_sizes):

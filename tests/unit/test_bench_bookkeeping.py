@@ -9,11 +9,14 @@ from ringfence.bench import snapshot
 from ringfence.bench.measure import Recorder, Tx
 from ringfence.bench.report import (
     GOALS,
+    GUARD_GOALS,
+    GUARD_OPERATIONS,
     OPERATIONS,
     RINGFENCE_OP,
     Row,
     bench_markdown,
     gas_json,
+    guard_rows,
     rows,
 )
 from ringfence.bench.trace import analyse
@@ -162,3 +165,29 @@ def test_bench_markdown_says_what_each_side_includes():
     measures = text.split("## What each row measures", 1)[1]
     two_tx_line = next(line for line in measures.splitlines() if line.startswith("| open from nothing, Morpho in two"))
     assert "`supplyCollateral + borrow`" in two_tx_line and 'the figure of "open from nothing' in two_tx_line
+
+
+def test_guard_table_is_ringfence_only_with_its_goals_and_ratios():
+    """The MarginGuard's rows stand in their own table (not the Morpho comparison), each against its goal."""
+    assert GUARD_GOALS == {"guard_set_policy_first": 60_000, "guard_set_policy_change": 60_000,
+                           "guard_top_up_wallet": 80_000, "guard_top_up_reserve": 80_000,
+                           "guard_batch_50_per_vault": 40_000}
+    assert set(GUARD_GOALS) == {op for op, _ in GUARD_OPERATIONS}
+    rf, mb = _recorders()
+    rf.add("guard_top_up_wallet", [Tx("MarginGuard.topUp", "0x7", 120_000)])
+    rf.add("guard_batch_50_per_vault", [Tx("MarginGuard.topUpBatch", "0x8", 1_900_000)], per=50)
+    guard = guard_rows(rf)
+    assert [(r.op, r.ringfence, r.morpho) for r in guard] == [("guard_top_up_wallet", 120_000, None),
+                                                              ("guard_batch_50_per_vault", 38_000, None)]
+    assert guard[0].goal_ratio == "1.50×" and guard[0].status == "missed by 40,000 (+50%)"
+    assert guard[1].goal_ratio == "0.95×" and guard[1].met is True
+    assert not {r.op for r in rows(rf, mb)} & set(GUARD_GOALS)  # not in the Morpho table
+    meta = {"date": "d", "duration_s": 1.0, "anvil": "anvil", "hardfork": "prague", "prune_history": 64,
+            "ringfence_compiler": "rc", "morpho_compiler": "mc", "feed_compiler": "fc"}
+    text = bench_markdown(rows(rf, mb), rf, mb, meta, [], [], [])
+    table = text.split("## MarginGuard (Ringfence only)", 1)[1].split("\n## ", 1)[0]
+    assert "| top-up from the owner's wallet | 120,000 | 80,000 | 1.50× | missed by 40,000 (+50%) |" in table
+    assert "Guard goals: 1 met, 1 missed." in table
+    missed = text.split("## Missed goals", 1)[1]
+    assert "**top-up from the owner's wallet**: missed by 40,000 (+50%); not traced in this run." in missed
+    assert list(gas_json(rf, mb)["ringfence"])[-2:] == ["guard_top_up_wallet", "guard_batch_50_per_vault"]
