@@ -10,7 +10,7 @@ the mark of their block; a settlement gives the worse of the quote and the settl
 it realizes: see :func:`mark_change`) and ``check_lp_net`` (an LP actor's tokens never grow faster than
 its shares' marked value while it holds them: see :class:`LpLedger`).
 
-The MarginGuard adds (G1-G3): ``check_reserves`` (each reserve holds its deposits less its withdrawals
+The MarginGuard adds (U1-U3): ``check_reserves`` (each reserve holds its deposits less its withdrawals
 less what its top-ups took; the guard holds its reserves and nothing else), ``check_top_up_owners`` (no
 top-up moves money between owners) and ``check_top_up_quotes`` (each top-up, and each refusal, is the
 reference model's ``top_up_quote``), on the ghost's :class:`GuardGhost`.
@@ -481,7 +481,7 @@ def check_lp_net(ledger: LpLedger, snap: Snapshot) -> None:
                                            f"{float(ledger.allowance):,.6f})")
 
 
-# ---------------------------------------------------------------- the MarginGuard (G1-G3)
+# ---------------------------------------------------------------- the MarginGuard (U1-U3)
 
 
 @dataclass
@@ -534,7 +534,7 @@ ORACLE_ERRORS = frozenset({"SequencerDown", "SequencerGracePeriod", "OracleCallF
 
 def check_reserves(on_chain: dict[int, tuple[str, int]], ledgers: dict[int, ReserveLedger],
                    guard_balance: int) -> None:
-    """G1 (guard reserves): every reserve the ghost opened exists on chain, owned by its opener, and
+    """U1 (guard reserves): every reserve the ghost opened exists on chain, owned by its opener, and
     holds exactly its deposits less its withdrawals less the amount and fee of each top-up it paid; the
     guard's token balance is the sum of the reserves' (it holds nothing else between transactions: a
     wallet top-up passes through). ``on_chain`` maps each reserve id to its (owner, balance)."""
@@ -555,7 +555,7 @@ def check_reserves(on_chain: dict[int, tuple[str, int]], ledgers: dict[int, Rese
 def check_top_up_owners(done: list[TopUpOutcome], owner_of: dict[str, str], policies: set[tuple[str, str]],
                         reserves: dict[int, ReserveLedger], pre: Snapshot, post: Snapshot,
                         traders: list[str]) -> None:
-    """G2 (no top-up moves money between owners), on the top-ups ``done`` by one action, between the
+    """U2 (no top-up moves money between owners), on the top-ups ``done`` by one action, between the
     snapshots just before and after it: each went into a vault whose owner (``owner_of``: who opened it)
     is the owner its event names, under a policy that owner set for that vault (``policies``: the
     ghost's (setter, vault) keys), from that owner's source: a reserve of that owner earmarked to the
@@ -598,7 +598,7 @@ def check_top_up_owners(done: list[TopUpOutcome], owner_of: dict[str, str], poli
 
 def check_top_up_quotes(expected: list[TopUpOutcome], actual: list[TopUpOutcome],
                         stored_budgets: dict[tuple[str, str], int] | None = None) -> None:
-    """G3 (top-ups are the model's): the action's outcomes are the ghost's, vault by vault in order: the
+    """U3 (top-ups are the model's): the action's outcomes are the ghost's, vault by vault in order: the
     same refusals (by name) and the same top-ups, each with the amount and fee of
     ``model.top_up_quote`` and its policy's budget down by exactly amount + fee (the event's
     ``budgetAfter``, and ``stored_budgets``: the policies' budgets read after the action)."""

@@ -2,7 +2,7 @@
 after every step. Actors: traders with several vaults each, two LP actors (the LP, and an attacker who
 also liquidates for keeper pay) requesting and settling deposits and redemptions, a keeper, an oracle
 moving in small steps, jumps and crashes, time passing, a guardian pausing, an owner changing parameters;
-and, in machines bound with ``guard=True``, the MarginGuard's policies, reserves and top-ups (G1-G3).
+and, in machines bound with ``guard=True``, the MarginGuard's policies, reserves and top-ups (U1-U3).
 
 LP accounting: after every step the pools' marked ``totalAssets`` must equal the reference model; each
 request's quote, each settlement's worse-of, each action's effect on the mark (realization neutrality)
@@ -84,7 +84,7 @@ class ProtocolMachine(GuardRules, TraderRules, LpRules, KeeperRules, WorldRules)
         check_isolation(before, after, self.touched)
         check_losses(snap.holder_balances, self.ghost, self.world.traders)
         self._check_liquidations(snap, probes)
-        self._check_reserves(snap)  # G1
+        self._check_reserves(snap)  # U1
         self.last_rows = snap.vaults
         self.last_probes = probes
         self.touched = set()

@@ -8,8 +8,8 @@ revoked allowances).
 The ghost (:class:`~ringfence.fuzz.invariants.GuardGhost`) predicts every outcome before the action is
 sent: the policy checks with :meth:`ringfence.model.GuardPolicy.check`, the top-ups with
 :func:`ringfence.fuzz.guard_model.predict_top_ups` (the reference model's ``top_up_quote``). Each top-up
-action checks G3 (its outcomes are the model's) at once and queues G2 (no money moves between owners)
-for the state read right after it; the machine checks G1 (the reserves' ledgers) after every step (the
+action checks U3 (its outcomes are the model's) at once and queues U2 (no money moves between owners)
+for the state read right after it; the machine checks U1 (the reserves' ledgers) after every step (the
 ids are those of docs/design.md, "Invariants and their ids")."""
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ class GuardRules(TraderRules):
     @rule(pick=PICK, attacker=st.booleans())
     def guard_top_up(self, pick: int, attacker: bool) -> None:
         """The keeper or the attacker tops up one vault (one with a policy, mostly): refused by the name the
-        ghost predicts, or done as the model quotes (G3), between owners never (G2)."""
+        ghost predicts, or done as the model quotes (U3), between owners never (U2)."""
         self._top_up([self._top_up_target(pick)], self.world.attacker if attacker else self.world.keeper, False)
 
     @precondition(_guarded)
@@ -348,7 +348,7 @@ class GuardRules(TraderRules):
         stored = {(t.owner, t.vault): self._stored_budget(t.owner, t.vault) for t in done}
         check_top_up_quotes(expected, actual, stored)
         Stats.count(action, None if done or not batch else "none topped up")
-        # the ghost follows the events (G3 holds: they are its predictions)
+        # the ghost follows the events (U3 holds: they are its predictions)
         policies, reserves = set(ghost.policies), {rid: replace(r, earmarked=set(r.earmarked))
                                                    for rid, r in ghost.reserves.items()}
         Stats.note("top-ups skipped in batches", sum(a.error == "skipped" for a in actual))
@@ -394,7 +394,7 @@ class GuardRules(TraderRules):
         return out
 
     def _check_reserves(self, snap: Snapshot) -> None:
-        """G1 on ``snap`` (the guard's balance) and the reserves read now."""
+        """U1 on ``snap`` (the guard's balance) and the reserves read now."""
         check_reserves(self._reserves_on_chain(), self.guard_ghost.reserves, snap.holder_balances[self.world.guard])
 
 

@@ -45,7 +45,7 @@ def run(steps: int, examples: int, seed: int | None = None, *, save: bool = True
         directory: Path = REGRESSIONS, shrink: bool = True, console: Any = None,
         network: str = NETWORK, guard: bool = True) -> RunResult:
     """Runs ``examples`` examples of ``steps`` steps with ``seed`` (random when None) on ``network``;
-    with ``guard``, the MarginGuard's rules are drawn too (G1-G3)."""
+    with ``guard``, the MarginGuard's rules are drawn too (U1-U3)."""
     from ape import accounts, chain, networks, project
     from rich.console import Console
 

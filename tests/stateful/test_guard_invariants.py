@@ -1,5 +1,5 @@
-"""Stateful fuzzing of the MarginGuard inside the protocol's state machine (G1 reserves, G2 top-up owners,
-G3 top-up quotes of docs/design.md, with every invariant of test_invariants.py checked at each step too),
+"""Stateful fuzzing of the MarginGuard inside the protocol's state machine (U1 reserves, U2 top-up owners,
+U3 top-up quotes of docs/design.md, with every invariant of test_invariants.py checked at each step too),
 directed runs of its paths, and a canary for each check.
 
 The machine is the protocol's with the guard's rules drawn too (:mod:`ringfence.fuzz.rules_guard`):
@@ -87,7 +87,7 @@ def test_guard_invariants_hold_under_random_actions(guard_machine, anvil_only):
         assert Stats.steps >= GUARD_ACTIONS, f"only {Stats.steps} actions (the profile needs {GUARD_ACTIONS})"
         for note in ("predicted top-up", "top-ups skipped in batches"):
             assert Stats.notes.get(note, 0) > 0, (note, Stats.notes)
-        for error in ("VaultHealthy", "NoPolicy", "NotAVault"):  # predicted and met: G3 checks each prediction
+        for error in ("VaultHealthy", "NoPolicy", "NotAVault"):  # predicted and met: U3 checks each prediction
             assert Stats.notes.get(f"predicted {error}", 0) > 0, (error, Stats.notes)
 
 
@@ -107,7 +107,7 @@ def _wallet(trader, pct, budget=500, expiry=0, stranger=False):
 
 
 def _directed(m, capture):
-    """Drives the guard's paths on a fresh machine (the invariants after each step, G1-G3 included) and
+    """Drives the guard's paths on a fresh machine (the invariants after each step, U1-U3 included) and
     returns the ghost's outcome of each top-up action, by step. Vaults (market 0, nonce 0): A trader 0's
     8x long, wallet policy; B trader 1's 8x long, its reserve 1; C trader 2's 2x short, a policy that
     expires; D trader 3's 8x long, a policy with no budget, then on other reserves. ``capture(name, m)``
@@ -183,8 +183,8 @@ EXPECTED_OUTCOMES = [
 
 
 def test_guard_paths_are_the_models_directed(machine, anvil_only):
-    """Every top-up path the fuzz predicts, directed, each outcome the ghost's and the chain's (G3 is
-    checked at every top-up, G1 and G2 after it): a wallet top-up, reserve top-ups, a batch that skips
+    """Every top-up path the fuzz predicts, directed, each outcome the ghost's and the chain's (U3 is
+    checked at every top-up, U1 and U2 after it): a wallet top-up, reserve top-ups, a batch that skips
     the healthy, repeated and unopened vaults, and each refusal by name."""
     m = machine()
     try:
@@ -204,7 +204,7 @@ def test_guard_paths_are_the_models_directed(machine, anvil_only):
 @pytest.fixture(scope="module")
 def guard_clean(machine, chain):
     """Real states of the directed run: around the wallet top-up and the batch (with its reserve
-    top-up), the ghost at each, and the reserves at the end; all pass G1-G3. Anvil only (the top-ups'
+    top-up), the ghost at each, and the reserves at the end; all pass U1-U3. Anvil only (the top-ups'
     block times are predicted from its fixed block interval)."""
     if chain.provider.name != "foundry":
         pytest.skip("the directed run predicts Anvil's block times: --network ethereum:local:foundry")
@@ -225,7 +225,7 @@ def guard_clean(machine, chain):
 
 
 def _done(states, name):
-    """The top-ups of step ``name`` and what G2 takes for them."""
+    """The top-ups of step ``name`` and what U2 takes for them."""
     pre, _, ghost, owner_of = states[f"before {name}"]
     post, outcomes, _, _ = states[f"after {name}"]
     done = [o for o in outcomes if o.error is None]
@@ -234,7 +234,7 @@ def _done(states, name):
 
 
 def test_canary_reserves_catch_a_unit_off_the_ledger(guard_clean):
-    """G1: the real reserves pass; a ledger that forgets a unit of a top-up's spending, a reserve holding
+    """U1: the real reserves pass; a ledger that forgets a unit of a top-up's spending, a reserve holding
     one unit more than its ledger, a unit left in the guard, a reserve of another owner, or a reserve
     the ghost never opened fail."""
     states, m = guard_clean
@@ -257,7 +257,7 @@ def test_canary_reserves_catch_a_unit_off_the_ledger(guard_clean):
 
 
 def test_canary_top_up_owners_catch_money_moved_between_owners(guard_clean):
-    """G2 on the real wallet top-up (A, trader 0) and reserve top-up (B, trader 1's reserve 1): both
+    """U2 on the real wallet top-up (A, trader 0) and reserve top-up (B, trader 1's reserve 1): both
     pass; the same top-up credited to another owner's vault, paid from another owner's reserve or from a
     reserve not earmarked to the vault, under a stranger's policy, pulled from a wallet that did not
     pay, or landing in the vault short of its amount fail."""
@@ -287,11 +287,11 @@ def test_canary_top_up_owners_catch_money_moved_between_owners(guard_clean):
     for what, args in broken.items():
         with pytest.raises(InvariantViolation, match="top-up-owners"):
             check_top_up_owners(*args, traders)
-            pytest.fail(f"G2 missed: {what}")
+            pytest.fail(f"U2 missed: {what}")
 
 
 def test_canary_top_up_quotes_catch_an_amount_off_the_model(guard_clean):
-    """G3 on the real outcomes: the batch's (a reserve top-up among skips) pass against themselves and
+    """U3 on the real outcomes: the batch's (a reserve top-up among skips) pass against themselves and
     the stored budget; one unit more margin or fee, a budget that fell by one unit more, a stored budget
     that did not fall, a vault topped up that the model says is healthy, another refusal than the
     model's, or a skipped vault missing fail."""
@@ -318,9 +318,9 @@ def test_canary_top_up_quotes_catch_an_amount_off_the_model(guard_clean):
 
 
 def test_canary_machine_runs_the_guard_checks(machine, anvil_only, monkeypatch):
-    """The checks are wired into the machine: G2 runs after each action that topped up (three in the
-    directed run); a ghost whose model quotes one unit more than the chain adds fails G3 at the first
-    top-up; a ghost that forgets what a reserve paid fails G1 at the next step."""
+    """The checks are wired into the machine: U2 runs after each action that topped up (three in the
+    directed run); a ghost whose model quotes one unit more than the chain adds fails U3 at the first
+    top-up; a ghost that forgets what a reserve paid fails U1 at the next step."""
     from ringfence.fuzz import guard_model, rules_guard
 
     seen = []
