@@ -14,9 +14,9 @@ from hypothesis.stateful import RuleBasedStateMachine
 from ringfence.errors import RingfenceError
 from ringfence.fuzz.calls import EXPECTED, LATEST_ANSWER, LIQUIDATION_PRICE, SET_ANSWER
 from ringfence.fuzz.env import FEED_DECIMALS
+from ringfence.fuzz.guard_invariants import GuardGhost
 from ringfence.fuzz.invariants import (
     Ghost,
-    GuardGhost,
     LpLedger,
     Snapshot,
     VaultRow,

@@ -1,6 +1,6 @@
 """The ghost's prediction of MarginGuard top-ups: what ``topUp`` / ``topUpBatch`` will do to a list of
 vaults, from the state read just before (a :class:`~ringfence.fuzz.invariants.Snapshot`) and what the
-ghost knows of the guard (:class:`~ringfence.fuzz.invariants.GuardGhost`): the contract's checks in its
+ghost knows of the guard (:class:`~ringfence.fuzz.guard_invariants.GuardGhost`): the contract's checks in its
 order, the amount and fee from the reference model (:func:`ringfence.model.top_up_quote`), then the
 source's checks (the wallet's allowance and balance, or the reserve's owner, earmark and balance). A
 batch runs its vaults one after another: each top-up the ghost predicts is applied (margin, budget,
@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 
 from ringfence import model
 from ringfence.errors import RingfenceError
-from ringfence.fuzz.invariants import ORACLE_REFUSED, GuardGhost, Snapshot, TopUpOutcome, VaultRow
+from ringfence.fuzz.guard_invariants import ORACLE_REFUSED, GuardGhost, TopUpOutcome
+from ringfence.fuzz.invariants import Snapshot, VaultRow
 from ringfence.model import GuardPolicy, MarketParams
 
 NO_POLICY = GuardPolicy(trigger_health_wad=0, target_health_wad=0, max_per_top_up=0, budget=0)

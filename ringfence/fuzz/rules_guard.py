@@ -5,7 +5,7 @@ fund and drain them; the keeper and the attacker execute top-ups one by one or i
 (other owners', healthy ones, unopened or closed ones, expired or cancelled policies, emptied reserves,
 revoked allowances).
 
-The ghost (:class:`~ringfence.fuzz.invariants.GuardGhost`) predicts every outcome before the action is
+The ghost (:class:`~ringfence.fuzz.guard_invariants.GuardGhost`) predicts every outcome before the action is
 sent: the policy checks with :meth:`ringfence.model.GuardPolicy.check`, the top-ups with
 :func:`ringfence.fuzz.guard_model.predict_top_ups` (the reference model's ``top_up_quote``). Each top-up
 action checks U3 (its outcomes are the model's) at once and queues U2 (no money moves between owners)
@@ -42,15 +42,15 @@ from ringfence.fuzz.calls import (
     WITHDRAW_RESERVE,
 )
 from ringfence.fuzz.env import USDC
-from ringfence.fuzz.guard_model import TopUpContext, predict_top_ups
-from ringfence.fuzz.invariants import (
+from ringfence.fuzz.guard_invariants import (
     ReserveLedger,
-    Snapshot,
     TopUpOutcome,
     check_reserves,
     check_top_up_owners,
     check_top_up_quotes,
 )
+from ringfence.fuzz.guard_model import TopUpContext, predict_top_ups
+from ringfence.fuzz.invariants import Snapshot
 from ringfence.fuzz.rules_traders import TraderRules
 from ringfence.fuzz.stats import Stats
 from ringfence.fuzz.world import BLOCK_INTERVAL

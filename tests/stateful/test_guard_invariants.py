@@ -26,13 +26,13 @@ from hypothesis import HealthCheck, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.stateful import run_state_machine_as_test
 
-from ringfence.fuzz.invariants import (
-    InvariantViolation,
+from ringfence.fuzz.guard_invariants import (
     TopUpOutcome,
     check_reserves,
     check_top_up_owners,
     check_top_up_quotes,
 )
+from ringfence.fuzz.invariants import InvariantViolation
 from ringfence.fuzz.machine import Stats
 from ringfence.fuzz.replay import failures, steps_from_exception, write_regression
 
