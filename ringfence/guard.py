@@ -138,7 +138,7 @@ class Guard:
     def quote(self, vault: str) -> tuple[int, int, int]:
         """The guard's own ``(amount, fee, health)`` for ``vault`` now (reverts by name as ``topUp``)."""
         with contract_errors():
-            amount, fee, health = self.contract.quote(vault)
+            amount, fee, health = self.contract.quote(vault, skip_trace=True)
         return int(amount), int(fee), int(health)
 
     def expected(self, vault: str, *, now: int | None = None) -> TopUpQuote:

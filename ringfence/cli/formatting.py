@@ -55,8 +55,9 @@ def fmt_time(timestamp: int) -> str:
 
 
 def fmt_health(wad: int) -> str:
-    """A health (WAD) with three decimals, ``inf`` for a position without a requirement."""
-    return "inf" if wad >= 2**255 else f"{from_wad(wad):.3f}"
+    """A health (WAD) with three decimals rounded down (1.59998 is 1.599, under a 1.6 target, as the
+    chain's ``healthDown`` sees it), ``inf`` for a position without a requirement."""
+    return "inf" if wad >= 2**255 else f"{from_wad(wad).quantize(Decimal('0.001'), rounding=ROUND_FLOOR)}"
 
 
 def fmt_ratio(wad: int) -> str:

@@ -168,7 +168,7 @@ def show(session: Session, as_json: bool, vault: str, guard_address: str | None)
 @click.option("--target", required=True, help="Health a top-up brings the vault to (above --trigger), e.g. 1.6")
 @click.option("--max-per-top-up", required=True, help="Most margin one top-up adds, in settlement tokens")
 @click.option("--budget", required=True, help="Most all top-ups may spend, margin and fees, in settlement tokens")
-@click.option("--fee", default="0", show_default=True, help="Paid to the keeper per top-up (<= 10 %% of --max-per-top-up)")
+@click.option("--fee", default="0", show_default=True, help="Paid to the keeper per top-up (at most a tenth of --max-per-top-up)")
 @click.option("--expires", default=None, help="The policy stops acting after this long, e.g. 30d [default: never]")
 @click.option("--reserve", "reserve_id", type=click.IntRange(min=1), default=None,
               help="Pay from this reserve of yours [default: your wallet]")

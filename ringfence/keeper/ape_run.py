@@ -78,7 +78,8 @@ def run(provider: Any, *, account: Any = None, factory: str | None = None, deplo
         for tx in report.sent:
             echo(f"  {tx.txn_hash}: {tx.liquidated}/{tx.attempted} liquidated, gas {tx.gas_used}")
         for top in report.top_ups:
-            echo(f"  {top.txn_hash}: {len(top.done)}/{top.attempted} topped up, fees {top.fees}, gas {top.gas_used}")
+            echo(f"  {top.txn_hash}: {len(top.done)}/{top.attempted} topped up, fees {keeper.fees_text(top)}, "
+                 f"gas {top.gas_used}")
         for st in report.settled:
             echo(f"  {st.txn_hash}: settled the {st.kind} request of {st.controller}, gas {st.gas_used}")
         return 1 if report.errors else 0

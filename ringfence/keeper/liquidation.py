@@ -74,8 +74,13 @@ class Liquidation:
     def _liquidate(self, report: StepReport, confirmed: dict[str, list[str]]) -> None:
         total = sum(len(v) for v in confirmed.values())
         if self.config.dry_run or self.account is None:
-            self.log.warning("dry run: would liquidate %d vault(s): %s", total,
-                             {p: len(v) for p, v in confirmed.items()})
+            # a real pass tops these up first (and liquidates them only if the top-up leaves them liquidatable)
+            topped = set(report.top_up_due)
+            plain = {p: [v for v in vs if v not in topped] for p, vs in confirmed.items()}
+            self.log.warning("dry run: would liquidate %d vault(s)%s%s", sum(len(v) for v in plain.values()),
+                             "".join(f", {len(v)} in pool {p}" for p, v in plain.items() if v),
+                             f"; {total - sum(len(v) for v in plain.values())} more only if the top-up above "
+                             "leaves them liquidatable" if total > sum(len(v) for v in plain.values()) else "")
             return
         if self._pending_transactions():
             message = f"a transaction of {self.account.address} is still pending: not sending (next block)"

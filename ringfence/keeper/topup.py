@@ -145,7 +145,7 @@ class TopUps:
 
         try:
             with contract_errors():
-                amount, fee, _health = self.guard.quote(vault)
+                amount, fee, _health = self.guard.quote(vault, skip_trace=True)
         except Exception as exc:  # noqa: BLE001 - VaultHealthy, PolicyExpired, ... : not due
             self.log.debug("vault %s: no top-up (%s)", vault, describe_error(exc))
             return None
@@ -254,6 +254,11 @@ class TopUps:
         self.log.info("sent %s (block %d): topped up %d of %d vault(s); gas %d of %d", sent.txn_hash, sent.block,
                       len(done), sent.attempted, sent.gas_used, gas_limit)
         return sent
+
+    def fees_text(self, sent: TopUpTx) -> str:
+        """The fees a top-up transaction earned, in its settlement token (``1.000000 USDC``)."""
+        pool = self._pool_of(sent.done[0].vault) if sent.done else None
+        return self._units(pool, sent.fees) if pool else str(sent.fees)
 
     def _pool_of(self, vault: str) -> str | None:
         return next((p for p, m in self.index.markets.items() if vault in m.vaults), None)

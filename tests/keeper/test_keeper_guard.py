@@ -9,6 +9,7 @@ deployments file (none in an older file: no top-up pass)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -131,7 +132,7 @@ def test_fees_below_their_gas_are_skipped_and_dry_run_sends_nothing(chain, marke
 
 def test_a_liquidatable_vault_with_a_policy_is_topped_up_before_the_liquidations(chain, market, guard, guarded,
                                                                                   keeper, make_keeper, set_price,
-                                                                                  protocol):
+                                                                                  protocol, keeper_logs):
     saved = guarded(0)
     capped = guarded(1, max_per_top_up=5 * USDC, fee=USDC // 2)  # too small a top-up to save it
     bare = guarded(2, no_policy=True)
@@ -139,6 +140,9 @@ def test_a_liquidatable_vault_with_a_policy_is_topped_up_before_the_liquidations
     vaults = [saved, capped, bare]
     assert all(protocol.lens.liquidatable(market.pool, vaults))
     margins = {v: market.position(v).margin for v in vaults}
+    make_keeper(keeper, guard=guard.address, dry_run=True).step()  # top-ups first in the plan too
+    assert ("dry run: would liquidate 1 vault(s), 1 in pool " f"{market.pool.address}; 2 more only if the top-up"
+            in keeper_logs.text), keeper_logs.text
     start = chain.blocks.head.number + 1
     report = make_keeper(keeper, guard=guard.address).step()
     assert sorted(report.top_up_candidates) == sorted([saved, capped]) and report.topped_up == 2
@@ -217,4 +221,5 @@ def test_ape_run_keeper_once_tops_up_through_the_deployments_files_guard(chain, 
     assert result.exit_code == 0, result.output
     assert f"guard {guard.address}" in result.output
     assert "top-ups: 1 candidate(s), 1 due, 0 below gas, 1 topped up in 1 transaction(s)" in result.output
+    assert re.search(r"1/1 topped up, fees \d+\.\d{6} USDC, gas \d+", result.output), result.output
     assert market.position(low).margin > margin

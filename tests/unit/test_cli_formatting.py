@@ -29,3 +29,14 @@ def test_an_error_s_two_amounts_never_read_the_same():
     assert human_error(error, 6, "USDC").endswith("299.999999 USDC < 300.000000 USDC")
     error = error_class("InsufficientMargin")({"available": 146_999_990, "required": 300_000_001})
     assert human_error(error, 6, "USDC").endswith("146.99 USDC < 300.01 USDC")  # required rounded up
+
+
+def test_health_is_shown_rounded_down_to_three_decimals():
+    """A health just under a target must not print as the target (the chain's healthDown rounds down)."""
+    from ringfence.cli.formatting import fmt_health
+
+    assert fmt_health(1_599_986_560_386_473_429) == "1.599"
+    assert fmt_health(2_646_600_000_000_000_000) == "2.646"
+    assert fmt_health(1_300_000_000_000_000_000) == "1.300"
+    assert fmt_health(0) == "0.000"
+    assert fmt_health(2**256 - 1) == "inf"
