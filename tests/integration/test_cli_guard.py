@@ -44,6 +44,8 @@ def test_set_show_and_cancel_a_wallet_policy(cli, guard, open_vault, usdc, alice
     assert "trigger: health below 1.300" in " ".join(healthy.split()), healthy
     assert f"top-up now: {vault} is healthy: health " in " ".join(healthy.split()), healthy
     assert "is not below the trigger 1.300" in healthy
+    healthy_json = cli("guard", "show", vault, *at, "--json")  # the guard's refusal leaves stdout JSON (no trace)
+    assert healthy_json.json()["top_up_now"] is None and "is healthy" in healthy_json.json()["top_up_refused"]
     set_price(2_760)  # equity 400 - 3 - 240 = 157 on a requirement of 5 % of 2,760: health ~1.14
     due = cli("guard", "show", vault, *at, "--json").json()
     amount, fee, health = guard.quote(vault)

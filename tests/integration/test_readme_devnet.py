@@ -156,6 +156,8 @@ def test_readme_devnet_quick_start_runs_as_written(tmp_path):
                 for (line, comment), (_, r) in zip(lines, outputs, strict=True)
                 if r.returncode != expected_status(comment) or not _shows(r.stdout, expected_output(line))]
     assert failures == [], "\n\n".join(map(str, failures))
+    traces = [line for line, r in outputs if "├──" in r.stdout + r.stderr or "reverted without message" in r.stdout]
+    assert traces == [], f"a call trace printed by: {traces}"  # e.g. a refused view call shown by Ape
     opened = [re.search(r"opened:\s+(0x[0-9a-fA-F]{40})", r.stdout) for line, r in outputs if " open " in line]
     assert all(opened) and len(opened) == 2, "the README's two opens"
     statuses = {vault.group(1): [r.stdout for line, r in outputs if f" status {vault.group(1)}" in line]
