@@ -108,6 +108,22 @@ def test_params_at_a_storage_width_or_leverage_bound_are_refused_by_that_name(
         protocol.factory.checkParams(candidate.as_tuple())
 
 
+@pytest.mark.parametrize(("decimals", "accepted"), [(36, True), (37, False)])
+def test_create_pool_bounds_the_asset_decimals_at_36_by_name(protocol, owner, oracle, project, decimals, accepted):
+    """The factory refuses a settlement token finer than 36 decimals with its own bound
+    (``ParameterOutOfBounds("assetDecimals", …)``) before any deployment; 36 is accepted."""
+    token = owner.deploy(project.MockERC20, "Fine", "FN", decimals)
+    params = MarketParams.default(18)  # the parameters' amounts fit their uint128 fields; only the asset differs
+    if accepted:
+        receipt = protocol.factory.createPool(token, oracle, params.as_tuple(), params.keeper_bonus_min, "x", "x",
+                                              sender=owner)
+        (created,) = receipt.decode_logs(protocol.factory.PoolCreated)
+        assert created.asset == token.address and protocol.factory.isPool(created.pool)
+        return
+    with reverts("ParameterOutOfBounds", name=_name("assetDecimals"), value=37, min=0, max=36):
+        protocol.factory.createPool(token, oracle, params.as_tuple(), 0, "x", "x", sender=owner)
+
+
 def test_keeper_bonus_floor_cap_is_fixed_per_market(protocol, owner, usdc, oracle, params, project):
     """P2: the cap on a market's bonus floor is chosen at creation, at most 100 whole tokens of the
     settlement token, and every later change is held to it."""
