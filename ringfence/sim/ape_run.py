@@ -128,7 +128,8 @@ def cli(scenario: str, seed: int | None, out: Path | None, traders: int | None, 
         fraction = Fraction(str(guard_fraction)) if guard_fraction is not None else None
         if guard_compare and fraction is None and sc.traders.guard_fraction == 0:
             fraction = Fraction(1, 2)
-        sc = sc.with_guard(fraction)
+        if fraction is not None:  # else the scenario's own traders.guard (enabled or not) stands
+            sc = sc.with_guard(fraction)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
     if guard_compare:

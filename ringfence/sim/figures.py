@@ -192,15 +192,9 @@ def isolated_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str,
     }
 
 
-def guard_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str, str], int], traders: list[str],
-                  reserve_left: dict[int, int]) -> dict[str, Any]:
-    """The MarginGuard's part of an isolated run, per group of traders (with a policy, without; every
-    trader counted in ``all``): positions opened and liquidated, the traders' net loss (minted - wallet -
-    claimable, after the reserves' remainders were withdrawn), the collateral each group committed
-    (margin at open, the traders' own top-ups and the reserves deposited) and what the reserves paid out;
-    and the keepers' income: liquidation bonuses (``KeeperPaid``) and top-up fees."""
-    tally = _EventTally().read(run)
-    guarded = {t.index for t in run.traders if t.guarded}
+def _margins_by_trader(run: Any, traders: list[str]) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """Per trader index: the margin of its opens (``PositionOpened``), its own top-ups and the top-ups
+    keepers made under its MarginGuard policies."""
     margin_at_open: dict[int, int] = {}
     for e in run.events:
         if e["event"] == "PositionOpened":
@@ -215,6 +209,19 @@ def guard_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str, st
             vault = run.positions[a.position].vault
             target = guard_top_ups if vault and a.by_guard else own_top_ups
             target[a.trader] = target.get(a.trader, 0) + a.amount
+    return margin_at_open, own_top_ups, guard_top_ups
+
+
+def guard_figures(run: Any, balances: dict[str, Any], minted: dict[tuple[str, str], int], traders: list[str],
+                  reserve_left: dict[int, int]) -> dict[str, Any]:
+    """The MarginGuard's part of an isolated run, per group of traders (with a policy, without; every
+    trader counted in ``all``): positions opened and liquidated, the traders' net loss (minted - wallet -
+    claimable, after the reserves' remainders were withdrawn), the collateral each group committed
+    (margin at open, the traders' own top-ups and the reserves deposited) and what the reserves paid out;
+    and the keepers' income: liquidation bonuses (``KeeperPaid``) and top-up fees."""
+    tally = _EventTally().read(run)
+    guarded = {t.index for t in run.traders if t.guarded}
+    margin_at_open, own_top_ups, guard_top_ups = _margins_by_trader(run, traders)
     deposits: dict[int, int] = {}
     used: dict[int, int] = {}
     for reserve_id, (trader, _, deposit) in run.reserves.items():
