@@ -172,7 +172,10 @@ class TopUps:
                 model = self.top_up_model_gas(len(chunk))
                 gas_limit = min(cap, model)
                 if self._use_estimates():
-                    gas_limit = min(cap, int(self._estimate_top_ups(chunk) * self.config.gas_margin))
+                    # never below the model: a node's estimate of a try/catch batch is the least gas at which
+                    # the batch does not revert, which is where an inner top-up runs out of gas and is skipped
+                    estimate = int(self._estimate_top_ups(chunk) * self.config.gas_margin)
+                    gas_limit = min(cap, max(model, estimate))
             except Exception as exc:  # noqa: BLE001 - a revert in the simulation or the estimate
                 message = f"topping up {len(chunk)} vault(s) would revert ({describe_error(exc)}): retry next block"
                 self.log.warning(message)
