@@ -217,8 +217,9 @@ def top_up_price(position: Position, fees: int, scale: int, mm_wad: int, trigger
     Health below ``T`` is ``equity < T * MM * notional``: the liquidation boundary of
     :func:`~ringfence.model.liquidation_price` with the ratio ``T * MM`` rounded **up** (towards an
     earlier top-up), so the figure is the liquidation price a top-up keeps the vault away from,
-    moved by the trigger. It can differ from the chain's rounded health by a unit of price either
-    side; keepers use it to order their watch list and confirm with :func:`top_up_quote`. A long whose
+    moved by the trigger. Next to it the chain's health can still sit on the other side of the trigger by
+    its own rounding (an asset unit of equity and of requirement: about a billionth of the price);
+    keepers use it to order their watch list and confirm with :func:`top_up_quote`. A long whose
     ratio ``T * MM`` is at least 1 is below its trigger at every price (``2**256 - 1``).
     """
     ratio = mul_div_up(mm_wad, trigger_health_wad, WAD)
