@@ -46,6 +46,17 @@ class Liquidation:
         except Exception:  # noqa: BLE001 - a provider without a pending view: nothing is in flight
             return False
 
+    def _held_by_pending(self, report: StepReport, withheld: str) -> bool:
+        """Whether a transaction of the keeper is still pending; if so the pass sends nothing more, and
+        says once what it withheld (``withheld``, e.g. "not sending") in the log and the report."""
+        if not self._pending_transactions():
+            return False
+        message = f"a transaction of {self.account.address} is still pending: {withheld} (next block)"
+        if message not in report.errors:
+            self.log.warning(message)
+            report.errors.append(message)
+        return True
+
     def _use_estimates(self) -> bool:
         if self.config.estimate_gas is not None:
             return self.config.estimate_gas
@@ -77,15 +88,13 @@ class Liquidation:
             # a real pass tops these up first (and liquidates them only if the top-up leaves them liquidatable)
             topped = set(report.top_up_due)
             plain = {p: [v for v in vs if v not in topped] for p, vs in confirmed.items()}
-            self.log.warning("dry run: would liquidate %d vault(s)%s%s", sum(len(v) for v in plain.values()),
+            now = sum(len(v) for v in plain.values())
+            self.log.warning("dry run: would liquidate %d vault(s)%s%s", now,
                              "".join(f", {len(v)} in pool {p}" for p, v in plain.items() if v),
-                             f"; {total - sum(len(v) for v in plain.values())} more only if the top-up above "
-                             "leaves them liquidatable" if total > sum(len(v) for v in plain.values()) else "")
+                             f"; {total - now} more only if the top-up above leaves them liquidatable"
+                             if total > now else "")
             return
-        if self._pending_transactions():
-            message = f"a transaction of {self.account.address} is still pending: not sending (next block)"
-            self.log.warning(message)
-            report.errors.append(message)
+        if self._held_by_pending(report, "not sending"):
             return
         cap = self.gas_cap()
         estimate = self._use_estimates()

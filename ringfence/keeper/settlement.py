@@ -29,7 +29,7 @@ class LpSettlement:
     def _price(self, pool: str, report: StepReport) -> tuple[int, int] | None:  # the keeper's oracle read
         raise NotImplementedError
 
-    def _pending_transactions(self) -> bool:  # the keeper's nonce check
+    def _held_by_pending(self, report: StepReport, withheld: str) -> bool:  # the liquidation half's
         raise NotImplementedError
 
     def _settle_requests(self, report: StepReport, rounds: dict[str, int | None]) -> None:
@@ -55,12 +55,7 @@ class LpSettlement:
             self.log.warning("dry run: would settle %d LP request(s): %s", len(ready),
                              [f"{r.kind} of {r.controller} in {p}" for p, r in ready])
             return
-        if self._pending_transactions():
-            message = (f"a transaction of {self.account.address} is still pending: not settling "
-                       f"{len(ready)} LP request(s) (next block)")
-            if message not in report.errors:
-                self.log.warning(message)
-                report.errors.append(message)
+        if self._held_by_pending(report, f"not settling {len(ready)} LP request(s)"):
             return
         for address, request in ready:
             self._settle_one(address, request, report)

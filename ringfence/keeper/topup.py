@@ -66,7 +66,7 @@ class TopUps:
     def token(self, pool: str) -> tuple[int, str]:  # the liquidation half's token read
         raise NotImplementedError
 
-    def _pending_transactions(self) -> bool:  # the keeper's nonce check
+    def _held_by_pending(self, report: StepReport, withheld: str) -> bool:  # the liquidation half's
         raise NotImplementedError
 
     def _use_estimates(self) -> bool:  # the liquidation half's choice of eth_estimateGas
@@ -103,10 +103,7 @@ class TopUps:
                 f"{c.vault} +{self._units(c.pool, report.top_up_quotes[c.vault][0])} "
                 f"(fee {self._units(c.pool, report.top_up_quotes[c.vault][1])})" for c in due))
             return
-        if self._pending_transactions():
-            message = f"a transaction of {self.account.address} is still pending: no top-up sent (next block)"
-            self.log.warning(message)
-            report.errors.append(message)
+        if self._held_by_pending(report, "no top-up sent"):
             return
         self._send_top_ups(report, [c.vault for c in due])
 

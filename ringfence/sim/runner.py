@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -65,32 +66,24 @@ class SimKeeper(Keeper):
         super().__init__(*args, **kwargs)
         self.sim_chain = sim_chain
 
-    def _transact(self, args: list[tuple[str, list[str]]], gas_limit: int) -> Any:
+    def _counted(self, send: Callable[..., Any], *args: Any) -> Any:
+        """``send(*args)``, one of the keeper's transactions, dated by the simulation's clock and counted."""
         self.sim_chain.tick()
         start = time.perf_counter()
         try:
-            return super()._transact(args, gas_limit)
+            return send(*args)
         finally:
             self.sim_chain.transactions += 1
             self.sim_chain.send_seconds += time.perf_counter() - start
+
+    def _transact(self, args: list[tuple[str, list[str]]], gas_limit: int) -> Any:
+        return self._counted(super()._transact, args, gas_limit)
 
     def _transact_top_ups(self, vaults: list[str], gas_limit: int) -> Any:
-        self.sim_chain.tick()
-        start = time.perf_counter()
-        try:
-            return super()._transact_top_ups(vaults, gas_limit)
-        finally:
-            self.sim_chain.transactions += 1
-            self.sim_chain.send_seconds += time.perf_counter() - start
+        return self._counted(super()._transact_top_ups, vaults, gas_limit)
 
     def _transact_settle(self, pool: str, kind: str, controller: str, gas_limit: int) -> Any:
-        self.sim_chain.tick()
-        start = time.perf_counter()
-        try:
-            return super()._transact_settle(pool, kind, controller, gas_limit)
-        finally:
-            self.sim_chain.transactions += 1
-            self.sim_chain.send_seconds += time.perf_counter() - start
+        return self._counted(super()._transact_settle, pool, kind, controller, gas_limit)
 
 
 def _open_market_tokens(sim: SimChain, owner: Any, spec: Any) -> tuple[str, str, int]:
