@@ -282,10 +282,10 @@ def hostile_oracle(owner, project):
     return feed, deploy_oracle(owner, feed, max_age=3600)
 
 
-def test_reentry_through_a_token_hook_refused(project, owner, protocol, guard, lp, alice, hostile_oracle,
-                                              attacker, keeper):
-    """G7: re-entering topUp from a token hook during a top-up fails (ReentrancyGuardReentrantCall) and
-    nothing moves."""
+def hook_armed_vault(project, owner, protocol, guard, lp, alice, hostile_oracle, attacker):
+    """A market in a hook token with LP liquidity; alice's long under a wallet policy, below its trigger at
+    2,780, and the attacker hooked to re-enter the guard for that vault on the token's next transfer.
+    Returns (token, market, vault)."""
     token = owner.deploy(project.HookToken)
     feed, oracle = hostile_oracle
     market = protocol.create_market(owner, asset=token, oracle=oracle, params=MarketParams.default(6),
@@ -300,6 +300,14 @@ def test_reentry_through_a_token_hook_refused(project, owner, protocol, guard, l
     feed.setAnswer(feed_answer(2780), sender=owner)
     token.setHook(attacker, sender=owner)
     attacker.armReentry(vault, sender=owner)
+    return token, market, vault
+
+
+def test_reentry_through_a_token_hook_refused(project, owner, protocol, guard, lp, alice, hostile_oracle,
+                                              attacker, keeper):
+    """G7: re-entering topUp from a token hook during a top-up fails (ReentrancyGuardReentrantCall) and
+    nothing moves."""
+    _, market, vault = hook_armed_vault(project, owner, protocol, guard, lp, alice, hostile_oracle, attacker)
     margin = market.position(vault).margin
     with reverts("ReentrancyGuardReentrantCall"):
         attacker.topUp(vault, sender=keeper)
@@ -310,20 +318,7 @@ def test_reentry_through_a_token_hook_in_a_batch_skips_the_vault(project, owner,
                                                                  hostile_oracle, attacker, keeper):
     """G7: the same re-entry inside topUpBatch fails in that vault's top-up, which the batch skips: the
     vault, the owner and the guard are untouched and the executor is paid nothing."""
-    token = owner.deploy(project.HookToken)
-    feed, oracle = hostile_oracle
-    market = protocol.create_market(owner, asset=token, oracle=oracle, params=MarketParams.default(6),
-                                    name="h", symbol="h")
-    token.mint(lp, 1_000_000 * USDC, sender=owner)
-    token.approve(market.pool, 2**256 - 1, sender=lp)
-    market.pool.deposit(1_000_000 * USDC, lp, sender=lp)
-    token.mint(alice, 100_000 * USDC, sender=owner)
-    vault = market.open(alice, is_long=True, size=ETH, margin=400 * USDC)
-    guard.set_policy(alice, vault, policy())
-    guard.approve_wallet(alice, token, 10_000 * USDC)
-    feed.setAnswer(feed_answer(2780), sender=owner)
-    token.setHook(attacker, sender=owner)
-    attacker.armReentry(vault, sender=owner)
+    token, market, vault = hook_armed_vault(project, owner, protocol, guard, lp, alice, hostile_oracle, attacker)
     before = {a: int(token.balanceOf(a)) for a in (alice.address, keeper.address, guard.address, vault)}
     margin = market.position(vault).margin
     done, tops = guard.top_up_batch(keeper, [vault])
