@@ -18,13 +18,8 @@ import copy
 import dataclasses
 import os
 import random
-import time
-from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, seed, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
-from hypothesis.stateful import run_state_machine_as_test
 
 from ringfence.fuzz.guard_invariants import (
     TopUpOutcome,
@@ -34,14 +29,13 @@ from ringfence.fuzz.guard_invariants import (
 )
 from ringfence.fuzz.invariants import InvariantViolation
 from ringfence.fuzz.machine import Stats
-from ringfence.fuzz.replay import failures, steps_from_exception, write_regression
+from tests.stateful.fuzzing import run_machine
 
 GUARD_ACTIONS = 5_000  # the default profile must run at least this many actions in total
 DEFAULT_PROFILE = not {"RINGFENCE_GUARD_FUZZ_EXAMPLES", "RINGFENCE_FUZZ_STEPS"} & set(os.environ)
 EXAMPLES = int(os.environ.get("RINGFENCE_GUARD_FUZZ_EXAMPLES", "50"))
 STEPS = int(os.environ.get("RINGFENCE_FUZZ_STEPS", "130"))
 SEED = os.environ.get("RINGFENCE_FUZZ_SEED")
-DATABASE = DirectoryBasedExampleDatabase(str(Path(__file__).parent / "examples"))
 USDC = 10**6
 
 
@@ -55,32 +49,8 @@ def test_guard_invariants_hold_under_random_actions(guard_machine, anvil_only):
     run_seed = int(SEED) if SEED else random.SystemRandom().randrange(2**32)
     print(f"\nguard fuzz: seed {run_seed}, {EXAMPLES} examples x {STEPS} steps (replay: RINGFENCE_FUZZ_SEED="
           f"{run_seed} RINGFENCE_GUARD_FUZZ_EXAMPLES={EXAMPLES} RINGFENCE_FUZZ_STEPS={STEPS})")
-    Stats.reset()
-    node = guard_machine.world.node
-    sent = node.transactions
-    start = time.perf_counter()
-    try:
-        run_state_machine_as_test(seed(run_seed)(guard_machine), settings=settings(
-            max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=DATABASE,
-            suppress_health_check=list(HealthCheck),
-        ))
-    except Exception as exc:
-        for failure in failures(exc):
-            steps = steps_from_exception(failure)
-            if steps:
-                path = write_regression(steps, failure, seed=run_seed,
-                                        command=f"RINGFENCE_FUZZ_SEED={run_seed} ape test "
-                                                f"tests/stateful/test_guard_invariants.py")
-                print(f"guard fuzz: failing example saved as {path}")
-        raise
-    finally:
-        elapsed = time.perf_counter() - start
-        print(f"guard fuzz: {Stats.steps} actions in {Stats.examples} examples, {node.transactions - sent} "
-              f"transactions, {elapsed:.1f} s ({Stats.steps / max(elapsed, 1e-9):.0f} actions/s)")
-        print(f"guard fuzz: actions {dict(sorted(Stats.actions.items()))}")
-        print(f"guard fuzz: succeeded {dict(sorted(Stats.succeeded.items()))}")
-        print(f"guard fuzz: expected errors met {dict(sorted(Stats.errors.items()))}")
-        print(f"guard fuzz: top-ups {dict(sorted(Stats.notes.items()))}")
+    run_machine(guard_machine, run_seed, EXAMPLES, STEPS, label="guard fuzz",
+                command=f"RINGFENCE_FUZZ_SEED={run_seed} ape test tests/stateful/test_guard_invariants.py")
     assert Stats.steps >= EXAMPLES
     if DEFAULT_PROFILE:  # the guard's common paths were met: top-ups, skips, the common refusals (each
         # source alone is not asserted: swarm testing left a seed with one reserve top-up in 50 examples)

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from fractions import Fraction
 import os
 import random
-import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.stateful import run_state_machine_as_test
 
 from ringfence import model
@@ -34,26 +30,26 @@ from ringfence.fuzz.invariants import (
     Settlement,
     Snapshot,
     check_conservation,
-    check_lp_net,
-    check_marking,
-    check_neutrality,
-    check_quote,
-    check_worse_of,
-    mark_change,
-    mark_of,
     check_isolation,
     check_liveness,
     check_losses,
+    check_lp_net,
+    check_marking,
+    check_neutrality,
     check_profit_caps,
+    check_quote,
     check_refusals,
     check_safety,
     check_solvency,
     check_sums,
+    check_worse_of,
+    mark_change,
 )
 from ringfence.fuzz.machine import Stats
 
 WAD = 10**18
-from ringfence.fuzz.replay import failures, replay, steps_from_exception, write_regression
+from ringfence.fuzz.replay import replay, steps_from_exception, write_regression
+from tests.stateful.fuzzing import run_machine
 
 CI_ACTIONS = 10_000  # the CI profile must run at least 10,000 actions in total
 # 100 x 130: hypothesis ends some examples early (its generator shortens roughly 8-21 % of the steps with
@@ -62,7 +58,6 @@ CI_PROFILE = not {"RINGFENCE_FUZZ_EXAMPLES", "RINGFENCE_FUZZ_STEPS"} & set(os.en
 EXAMPLES = int(os.environ.get("RINGFENCE_FUZZ_EXAMPLES", "100"))
 STEPS = int(os.environ.get("RINGFENCE_FUZZ_STEPS", "130"))
 SEED = os.environ.get("RINGFENCE_FUZZ_SEED")
-DATABASE = DirectoryBasedExampleDatabase(str(Path(__file__).parent / "examples"))
 
 
 def test_invariants_hold_under_random_actions(machine, anvil_only):
@@ -70,30 +65,8 @@ def test_invariants_hold_under_random_actions(machine, anvil_only):
     print(f"\nfuzz: seed {run_seed}, {EXAMPLES} examples x {STEPS} steps "
           f"(replay: RINGFENCE_FUZZ_SEED={run_seed}, or ape run fuzz --seed {run_seed} "
           f"--examples {EXAMPLES} --steps {STEPS})")
-    Stats.reset()
-    node = machine.world.node
-    sent = node.transactions
-    start = time.perf_counter()
-    try:
-        run_state_machine_as_test(seed(run_seed)(machine), settings=settings(
-            max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=DATABASE,
-            suppress_health_check=list(HealthCheck),
-        ))
-    except Exception as exc:
-        for failure in failures(exc):
-            steps = steps_from_exception(failure)
-            if steps:
-                path = write_regression(steps, failure, seed=run_seed,
-                                        command=f"RINGFENCE_FUZZ_SEED={run_seed} ape test tests/stateful")
-                print(f"fuzz: failing example saved as {path}")
-        raise
-    finally:
-        elapsed = time.perf_counter() - start
-        print(f"fuzz: {Stats.steps} actions in {Stats.examples} examples, {node.transactions - sent} "
-              f"transactions, {elapsed:.1f} s ({Stats.steps / max(elapsed, 1e-9):.0f} actions/s)")
-        print(f"fuzz: actions {dict(sorted(Stats.actions.items()))}")
-        print(f"fuzz: succeeded {dict(sorted(Stats.succeeded.items()))}")
-        print(f"fuzz: expected errors met {dict(sorted(Stats.errors.items()))}")
+    run_machine(machine, run_seed, EXAMPLES, STEPS, label="fuzz",
+                command=f"RINGFENCE_FUZZ_SEED={run_seed} ape test tests/stateful")
     if CI_PROFILE:
         assert Stats.steps >= CI_ACTIONS, f"only {Stats.steps} actions (the CI profile needs {CI_ACTIONS})"
     assert Stats.steps >= EXAMPLES  # the machine really acted
