@@ -7,7 +7,6 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -70,6 +69,25 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         uint64 borrowRateWad;
     }
 
+    /// @dev A position as stored: two slots (the `Position` of the views adds the owner, which is not stored:
+    /// it is in the vault's address (the CREATE2 salt) and in the vault's code (its clone argument)).
+    /// The fields are narrower than `Position`'s: a size or price past 120 bits and a margin past 88 bits
+    /// revert by name (SafeCast) when opened or added; a profit cap is at most 10x the margin (96 bits);
+    /// the fee index, growing at most 1e18 a year, stays under 72 bits for over 4,000 years.
+    struct StoredPosition {
+        // slot 0: read by every operation on the position
+        uint120 size;
+        uint120 entryPriceWad;
+        bool isLong;
+        PositionStatus status;
+        // slot 1
+        uint88 margin;
+        // Open: the PnL cap, reserved in the pool. Closed: what a full liquidation left the owner, held by
+        // the pool until claimed (at most margin + cap: 96 bits).
+        uint96 maxProfit;
+        uint72 feeBaseWad;
+    }
+
     /// @dev Open interest of one side.
     struct Side {
         uint128 size;
@@ -101,7 +119,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     uint128 internal _liquidity;
     Side internal _longs;
     Side internal _shorts;
-    mapping(address vault => Position) internal _positions;
+    mapping(address vault => StoredPosition) internal _positions;
     /// @inheritdoc IMarginPool
     uint256 public totalClaimable;
 
@@ -151,7 +169,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         ERC20(name_, symbol_)
     {
         uint8 assetDecimals = IERC20Metadata(asset_).decimals();
-        if (assetDecimals > 36) revert UnsupportedAssetDecimals(assetDecimals);
+        if (assetDecimals > 18) revert UnsupportedAssetDecimals(assetDecimals);
         SCALE = 10 ** (36 - uint256(assetDecimals));
         factory = factory_;
         liquidator = liquidator_;
@@ -177,8 +195,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     {
         if (paused) revert MarketPaused();
         bytes32 salt = _salt(msg.sender, nonce);
-        vault = Clones.predictDeterministicAddress(vaultImplementation, salt);
-        Position storage p = _positions[vault];
+        vault = _vaultAddress(msg.sender, salt);
+        StoredPosition storage p = _positions[vault];
         PositionStatus status = p.status;
         if (status == PositionStatus.Open) revert PositionAlreadyOpen(vault);
         // A credit left by the vault's last liquidation is the owner's: paid out before the slot is reused.
@@ -190,17 +208,17 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         _checkSlippage(isLong, priceWad, acceptablePriceWad);
         _open(vault, isLong, size, margin, priceWad, feeIndex);
         // The first position of this vault creates it, in the same transaction. The vault stores nothing:
-        // its owner is in the position record and in its address.
-        if (status == PositionStatus.None) Clones.cloneDeterministic(vaultImplementation, salt);
+        // its owner is its clone argument (in its code) and part of its address.
+        if (status == PositionStatus.None) _createVault(msg.sender, salt);
         _pullInto(vault, msg.sender, margin);
     }
 
     /// @inheritdoc IMarginPool
     function addMargin(address vault, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        Position storage p = _requireOpen(vault);
+        StoredPosition storage p = _requireOpen(vault);
         uint256 marginAfter = p.margin + amount;
-        p.margin = marginAfter.toUint128();
+        p.margin = marginAfter.toUint88();
         emit MarginAdded(vault, msg.sender, amount, marginAfter);
         _pullInto(vault, msg.sender, amount);
     }
@@ -208,8 +226,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IMarginPool
     function removeMargin(address vault, uint256 amount, address receiver) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        Position storage p = _requireOpen(vault);
-        _requireVaultOwner(p);
+        StoredPosition storage p = _requireOpen(vault);
+        _requireVaultOwner(vault);
         uint256 feeIndex = _currentFeeIndex();
         uint256 priceWad = _price();
 
@@ -218,9 +236,9 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         if (marginAfter < _params.minMargin || amount > margin) {
             revert MarginBelowMinimum(marginAfter, _params.minMargin);
         }
-        p.margin = uint128(marginAfter);
+        p.margin = uint88(marginAfter);
         _lowerProfitCap(p, marginAfter, p.size);
-        Position memory updated = p;
+        Position memory updated = _load(p);
         (int256 available, uint256 required) = MarginMath.initialMarginTest(
             updated, priceWad, MarginMath.positionFeesUp(updated, feeIndex, SCALE), SCALE, _params.initialMarginWad
         );
@@ -236,13 +254,13 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 payout)
     {
-        Position storage p = _requireOpen(vault);
-        address owner = _requireVaultOwner(p);
+        StoredPosition storage p = _requireOpen(vault);
+        address owner = _requireVaultOwner(vault);
         uint256 feeIndex = _currentFeeIndex();
         uint256 priceWad = _price();
         _checkSlippage(!p.isLong, priceWad, acceptablePriceWad);
 
-        Position memory closing = p;
+        Position memory closing = _load(p);
         uint256 entryNotional = MarginMath.entryNotionalUp(closing, SCALE);
         uint256 fees = MarginMath.closingFeesUp(closing, feeIndex, priceWad, _params.closeFeeWad, SCALE);
         int256 pnl = MarginMath.pnlDown(closing.isLong, closing.size, closing.entryPriceWad, priceWad, SCALE, closing.maxProfit);
@@ -256,9 +274,9 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 amount)
     {
-        Position storage p = _positions[vault];
+        StoredPosition storage p = _positions[vault];
         if (p.status == PositionStatus.None) revert UnknownVault(vault);
-        _requireVaultOwner(p);
+        _requireVaultOwner(vault);
         amount = IERC20(token).balanceOf(vault);
         if (token == asset() && p.status == PositionStatus.Open) amount -= p.margin;
         if (amount == 0) revert ZeroAmount();
@@ -268,10 +286,10 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginPool
     function claim(address vault, address receiver) external nonReentrant returns (uint256 amount) {
-        Position storage p = _positions[vault];
+        StoredPosition storage p = _positions[vault];
         amount = _credit(p);
         if (amount == 0) revert NothingToClaim(vault);
-        _claimCredit(p, vault, _requireVaultOwner(p), receiver, amount);
+        _claimCredit(p, vault, _requireVaultOwner(vault), receiver, amount);
     }
 
     /// @inheritdoc IMarginPool
@@ -357,12 +375,12 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         Payments memory payments;
         for (uint256 i; i < vaults.length; ++i) {
             address vault = vaults[i];
-            Position storage p = _positions[vault];
+            StoredPosition storage p = _positions[vault];
             if (p.status != PositionStatus.Open) {
                 if (strict) _requireOpen(vault); // reverts with UnknownVault or PositionNotOpen
                 continue;
             }
-            Position memory pos = p;
+            Position memory pos = _load(p);
             (bool liquidatable, uint256 liqPrice, uint256 fees) =
                 MarginMath.liquidationTest(pos, priceWad, feeIndex, SCALE, _params.maintenanceMarginWad);
             if (!liquidatable) {
@@ -371,7 +389,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
             }
             LiquidationResult memory r = _liquidateOne(p, pos, vault, priceWad, fees, feeIndex, payments);
             emit Liquidated(
-                vault, pos.owner, keeper, r.full, r.closedSize, priceWad, r.equityBefore,
+                vault, _ownerOf(vault), keeper, r.full, r.closedSize, priceWad, r.equityBefore,
                 r.keeperBonus, r.penalty, r.ownerCredit, r.badDebt
             );
             ++liquidated;
@@ -425,12 +443,16 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginPool
     function vaultAddress(address owner, uint96 nonce) external view returns (address) {
-        return Clones.predictDeterministicAddress(vaultImplementation, _salt(owner, nonce));
+        return _vaultAddress(owner, _salt(owner, nonce));
     }
 
     /// @inheritdoc IMarginPool
-    function position(address vault) external view nonReentrantView returns (Position memory) {
-        return _positions[vault];
+    function position(address vault) external view nonReentrantView returns (Position memory pos) {
+        StoredPosition storage p = _positions[vault];
+        pos = _load(p);
+        if (p.status == PositionStatus.None) return pos;
+        pos.owner = _ownerOf(vault);
+        if (p.status == PositionStatus.Closed) (pos.margin, pos.maxProfit) = (p.maxProfit, 0);
     }
 
     /// @inheritdoc IMarginPool
@@ -547,15 +569,14 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         side.entryNotional = (side.entryNotional + notional).toUint128();
         uint256 feeBase = feeIndex - _params.openFeeWad;
         _feeWeight += notional * feeBase;
-        _positions[vault] = Position({
-            size: size.toUint128(),
-            entryPriceWad: priceWad.toUint128(),
-            margin: margin.toUint128(),
-            maxProfit: maxProfit.toUint128(),
-            feeBaseWad: feeBase.toUint80(),
+        _positions[vault] = StoredPosition({
+            size: size.toUint120(),
+            entryPriceWad: priceWad.toUint120(),
             isLong: isLong,
             status: PositionStatus.Open,
-            owner: msg.sender
+            margin: margin.toUint88(),
+            maxProfit: uint96(maxProfit), // at most 10x the margin, which fits 88 bits
+            feeBaseWad: feeBase.toUint72()
         });
         emit PositionOpened(vault, msg.sender, isLong, size, priceWad, margin, openFee, maxProfit, feeBase);
     }
@@ -586,39 +607,42 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @dev Takes a closed or liquidated position off the books; `credit` (a full liquidation's remains for
-    /// the owner) stays in the record's margin field until claimed.
-    function _release(Position storage p, uint256 entryNotional, uint256 credit) internal {
+    /// the owner) stays in the record's cap field until claimed.
+    function _release(StoredPosition storage p, uint256 entryNotional, uint256 credit) internal {
         _reserved -= p.maxProfit;
         _feeWeight -= entryNotional * p.feeBaseWad;
         Side storage side = p.isLong ? _longs : _shorts;
         side.size -= p.size;
         side.entryNotional -= uint128(entryNotional);
         p.status = PositionStatus.Closed;
-        p.margin = uint128(credit);
+        p.margin = 0;
+        p.maxProfit = uint96(credit); // at most the margin plus its cap: 96 bits
         if (credit != 0) totalClaimable += credit;
     }
 
     /// @dev Lowers the position's profit cap (and the pool's reserve with it) to what the cap rule allows for
     /// `margin` and `size` now: removing margin or a partial liquidation cannot leave a reserve that the
     /// position as it stands could not have reserved at open. The cap never rises.
-    function _lowerProfitCap(Position storage p, uint256 margin, uint256 size) internal {
+    function _lowerProfitCap(StoredPosition storage p, uint256 margin, uint256 size) internal {
         uint256 cap = MarginMath.profitCapDown(margin, size, p.entryPriceWad, SCALE, _params.maxProfitWad);
         uint256 current = p.maxProfit;
         if (cap < current) {
-            p.maxProfit = uint128(cap);
+            p.maxProfit = uint96(cap);
             _reserved -= uint128(current - cap);
         }
     }
 
     /// @dev What a full liquidation left the owner of a closed position and is not claimed yet.
-    function _credit(Position storage p) internal view returns (uint256) {
-        return p.status == PositionStatus.Closed ? p.margin : 0;
+    function _credit(StoredPosition storage p) internal view returns (uint256) {
+        return p.status == PositionStatus.Closed ? p.maxProfit : 0;
     }
 
     /// @dev Pays a liquidation's credit out of the pool to `receiver`, as a claim of `owner` (the tokens never
     /// left the pool: see `_liquidateFully`).
-    function _claimCredit(Position storage p, address vault, address owner, address receiver, uint256 amount) internal {
-        p.margin = 0;
+    function _claimCredit(StoredPosition storage p, address vault, address owner, address receiver, uint256 amount)
+        internal
+    {
+        p.maxProfit = 0;
         totalClaimable -= amount;
         emit Claimed(vault, owner, receiver, amount);
         IERC20(asset()).safeTransfer(receiver, amount);
@@ -659,7 +683,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @dev Liquidates one liquidatable position at `priceWad`: partially where the smallest fraction that
     /// restores `equity >= T * notional` leaves a position above the minimums, else fully.
     function _liquidateOne(
-        Position storage p,
+        StoredPosition storage p,
         Position memory pos,
         address vault,
         uint256 priceWad,
@@ -701,7 +725,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// market's minimum position or minimum margin, or would miss the target `equity' >= T * notional'`
     /// (the keeper bonus floor can cost more than `b * closed notional`): then the position is closed fully.
     function _liquidatePartially(
-        Position storage p,
+        StoredPosition storage p,
         Position memory pos,
         address vault,
         uint256 priceWad,
@@ -720,7 +744,10 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         r.keeperBonus = _keeperBonus(closedSize, priceWad);
         r.penalty = MarginMath.notionalRatioUp(closedSize, priceWad, mp.liquidationPenaltyWad, SCALE);
         int256 marginAfter = int256(uint256(pos.margin)) + pnlClosed - int256(fees + r.keeperBonus + r.penalty);
-        if (marginAfter < int256(uint256(mp.minMargin))) return false;
+        // A margin below the minimum, or past what the record holds (a profitable closed part), is closed fully.
+        if (marginAfter < int256(uint256(mp.minMargin)) || marginAfter > int256(uint256(type(uint88).max))) {
+            return false;
+        }
         // The rest keeps the smaller of its share of the cap and what the cap rule allows for its margin now.
         uint256 capAfter = Math.min(
             pos.maxProfit - profitCapClosed,
@@ -744,10 +771,10 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         side.entryNotional -= uint128(entryNotionalBefore - entryNotionalAfter);
         _feeWeight = _feeWeight - entryNotionalBefore * pos.feeBaseWad + entryNotionalAfter * feeIndex;
         _reserved -= uint128(pos.maxProfit - capAfter);
-        p.size = uint128(remaining);
-        p.margin = uint128(uint256(marginAfter));
-        p.maxProfit = uint128(capAfter);
-        p.feeBaseWad = feeIndex.toUint80(); // every fee owed so far is settled now
+        p.size = uint120(remaining);
+        p.margin = uint88(uint256(marginAfter));
+        p.maxProfit = uint96(capAfter);
+        p.feeBaseWad = feeIndex.toUint72(); // every fee owed so far is settled now
 
         payments.keeperFromEquity += r.keeperBonus;
         payments.penalties += r.penalty;
@@ -765,7 +792,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @dev Closes the whole position: the margin goes to the pool, which pays the keeper, then the
     /// penalty, and credits the owner with the rest; a negative equity is bad debt.
     function _liquidateFully(
-        Position storage p,
+        StoredPosition storage p,
         Position memory pos,
         address vault,
         uint256 priceWad,
@@ -833,7 +860,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @dev The record of `vault`, which must hold an open position (else UnknownVault or PositionNotOpen).
-    function _requireOpen(address vault) internal view returns (Position storage p) {
+    function _requireOpen(address vault) internal view returns (StoredPosition storage p) {
         p = _positions[vault];
         if (p.status != PositionStatus.Open) {
             if (p.status == PositionStatus.None) revert UnknownVault(vault);
@@ -841,9 +868,34 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         }
     }
 
-    function _requireVaultOwner(Position storage p) internal view returns (address owner) {
-        owner = p.owner;
+    function _requireVaultOwner(address vault) internal view returns (address owner) {
+        owner = _ownerOf(vault);
         if (owner != msg.sender) revert NotVaultOwner(msg.sender, owner);
+    }
+
+    /// @dev The owner of one of this pool's vaults: the clone argument in its code, after the 45 bytes of the
+    /// EIP-1167 proxy (set at its creation from the opener's address, which is also part of its salt).
+    /// Reading the code warms the vault's account for the transfer that follows.
+    function _ownerOf(address vault) internal view returns (address owner) {
+        assembly ("memory-safe") {
+            mstore(0x00, 0)
+            extcodecopy(vault, 0x0c, 0x2d, 0x14)
+            owner := mload(0x00)
+        }
+    }
+
+    /// @dev The stored position as the maths and the views take it (the owner left zero).
+    function _load(StoredPosition storage p) internal view returns (Position memory) {
+        return Position({
+            size: p.size,
+            entryPriceWad: p.entryPriceWad,
+            margin: p.margin,
+            maxProfit: p.maxProfit,
+            feeBaseWad: p.feeBaseWad,
+            isLong: p.isLong,
+            status: p.status,
+            owner: address(0)
+        });
     }
 
     // ================================================================ internal: fees, price, tokens
@@ -893,6 +945,46 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     function _salt(address owner, uint96 nonce) internal pure returns (bytes32) {
         return bytes32((uint256(uint160(owner)) << 96) | nonce);
+    }
+
+    /// @dev The address of `owner`'s vault with `salt`: the CREATE2 address of an EIP-1167 clone of the vault
+    /// implementation with the owner as its immutable argument (the code of OpenZeppelin's and Solady's
+    /// clones with immutable arguments, the 75 bytes written by `_writeVaultInitCode`).
+    function _vaultAddress(address owner, bytes32 salt) internal view returns (address vault) {
+        uint256 m = _writeVaultInitCode(owner);
+        assembly ("memory-safe") {
+            let codeHash := keccak256(add(m, 0x0c), 0x4b)
+            mstore8(0x00, 0xff)
+            mstore(0x35, codeHash)
+            mstore(0x01, shl(96, address()))
+            mstore(0x15, salt)
+            vault := and(keccak256(0x00, 0x55), 0xffffffffffffffffffffffffffffffffffffffff)
+            mstore(0x35, 0) // restores the free memory pointer's upper bytes
+        }
+    }
+
+    /// @dev Creates `owner`'s vault with `salt` (at `_vaultAddress(owner, salt)`).
+    function _createVault(address owner, bytes32 salt) internal {
+        uint256 m = _writeVaultInitCode(owner);
+        address vault;
+        assembly ("memory-safe") {
+            vault := create2(0, add(m, 0x0c), 0x4b, salt)
+        }
+        if (vault == address(0)) revert VaultCreationFailed();
+    }
+
+    /// @dev Writes the clone's creation code past the free memory pointer (not allocated): at `m + 0x0c`,
+    /// 75 bytes: `61 0041 3d81600a3d39f3` (returns the 65-byte runtime), `363d3d373d3d3d363d73 <implementation>
+    /// 5af43d82803e903d91602b57fd5bf3` (EIP-1167), then the owner (20 bytes): Solady's `LibClone` layout.
+    function _writeVaultInitCode(address owner) internal view returns (uint256 m) {
+        address implementation = vaultImplementation;
+        assembly ("memory-safe") {
+            m := mload(0x40)
+            mstore(add(m, 0x43), shl(96, owner))
+            mstore(add(m, 0x23), 0x5af43d82803e903d91602b57fd5bf3)
+            mstore(add(m, 0x14), implementation)
+            mstore(m, 0x6100413d81600a3d39f3363d3d373d3d3d363d73)
+        }
     }
 
     /// @dev Pulls exactly `amount` from `from` into `to`, checked by balance delta (fee-on-transfer and

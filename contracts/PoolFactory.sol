@@ -27,7 +27,7 @@ contract PoolFactory is IPoolFactory, Ownable2Step {
     uint256 public constant MIN_DELAY = 1 hours; // owner delay bounds
     uint256 public constant MAX_DELAY = 30 days;
     uint256 public constant MAX_KEEPER_BONUS_MIN_TOKENS = 100; // bound on a market's bonus-floor cap, whole tokens
-    uint256 internal constant MAX_ASSET_DECIMALS = 36; // as MarginPool
+    uint256 internal constant MAX_ASSET_DECIMALS = 18; // as MarginPool (a margin is at most 2**88 - 1 units)
 
     /// @notice Creates the pools (MarginPool's creation code does not fit in this contract: EIP-170); bound
     /// to this factory in its own constructor.
@@ -236,7 +236,7 @@ contract PoolFactory is IPoolFactory, Ownable2Step {
         _within("closeFeeWad", p.closeFeeWad, 0, MAX_FEE);
         _within("borrowRateWad", p.borrowRateWad, 0, MAX_BORROW_RATE);
         _within("maxProfitWad", p.maxProfitWad, MIN_PROFIT_CAP, MAX_PROFIT_CAP);
-        _within("minMargin", p.minMargin, 1, type(uint96).max);
+        _within("minMargin", p.minMargin, 1, type(uint88).max); // a position's margin is 88 bits
         _within("minNotional", p.minNotional, 1, type(uint96).max);
         _within("maxPositionNotional", p.maxPositionNotional, p.minNotional, type(uint128).max);
         _within("maxOpenInterest", p.maxOpenInterest, p.maxPositionNotional, type(uint128).max);

@@ -178,6 +178,8 @@ interface IMarginPool is IERC4626 {
     error NotVaultOwner(address caller, address owner);
     /// @notice {vault} is not a vault of this market
     error UnknownVault(address vault);
+    /// @notice the vault's contract could not be created (out of gas)
+    error VaultCreationFailed();
     /// @notice the position of {vault} is not open
     error PositionNotOpen(address vault);
     /// @notice vault {vault} already holds an open position
@@ -192,7 +194,7 @@ interface IMarginPool is IERC4626 {
     /// @notice value {value} is too large to be stored
     /// @dev Declared for oversized values; no current code path raises it (SafeCast's errors instead).
     error ValueTooLarge(uint256 value);
-    /// @notice the settlement token has {decimals} decimals; at most 36 are supported
+    /// @notice the settlement token has {decimals} decimals; at most 18 are supported
     error UnsupportedAssetDecimals(uint8 decimals);
     /// @notice vault {vault} is healthy at price {priceWad} (liquidation price {liquidationPriceWad})
     error HealthyPosition(address vault, uint256 priceWad, uint256 liquidationPriceWad);

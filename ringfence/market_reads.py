@@ -83,9 +83,11 @@ def _named(raw: Any, names: list[str]) -> SimpleNamespace:
 
 def predict_vault_address(pool: str, implementation: str, owner: str, nonce: int) -> str:
     """``MarginPool.vaultAddress(owner, nonce)`` computed locally: the CREATE2 address of the pool's
-    EIP-1167 clone of ``implementation`` with salt ``owner << 96 | nonce``."""
-    code = (bytes.fromhex("3d602d80600a3d3981f3363d3d373d3d3d363d73") + to_canonical_address(implementation)
-            + bytes.fromhex("5af43d82803e903d91602b57fd5bf3"))
+    EIP-1167 clone of ``implementation`` with the owner as its immutable argument (OpenZeppelin's
+    ``Clones.cloneDeterministicWithImmutableArgs``) and salt ``owner << 96 | nonce``."""
+    args = to_canonical_address(to_checksum_address(str(owner)))
+    code = (b"\x61" + (0x2D + len(args)).to_bytes(2, "big") + bytes.fromhex("3d81600a3d39f3363d3d373d3d3d363d73")
+            + to_canonical_address(implementation) + bytes.fromhex("5af43d82803e903d91602b57fd5bf3") + args)
     salt = ((int(to_checksum_address(str(owner)), 16) << 96) | nonce).to_bytes(32, "big")
     digest = keccak(b"\xff" + to_canonical_address(pool) + salt + keccak(code))
     return to_checksum_address(digest[12:])

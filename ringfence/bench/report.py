@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ringfence.bench.levers import CLOSING_CHANGES
 from ringfence.bench.measure import Measurement, Recorder
 from ringfence.bench.offchain import OffchainFigure
 from ringfence.bench.trace import TxTrace
@@ -403,30 +404,33 @@ ORACLE_FRAMES = ("ChainlinkOracle", "AggregatorProxy", "MockV3Aggregator")
 def missed_goals_markdown(missed: list[Row], traces: list[TxTrace],
                           derived: dict[str, list[str]] | None = None) -> list[str]:
     """For each missed goal with a trace: what the transaction spends outside the protocol's own code
-    (intrinsic cost, the oracle read, the token) and the biggest kinds of cost, from the trace. A
-    derived row (`derived`: op -> the ops it sums) points at its parts."""
+    (intrinsic cost, the oracle read, the token) and the biggest kinds of cost, from the trace, then the
+    design change that would close it (`levers.CLOSING_CHANGES`). A derived row (`derived`: op -> the
+    ops it sums) points at its parts."""
     by_op = {t.op: t for t in traces if t.protocol == "ringfence"}
     lines = ["", "## Missed goals: what dominates (from the traces below)", ""]
     if not missed:
         return lines + ["Every goal is met."]
     for r in missed:
-        t = by_op.get(r.op)
-        if r.op in (derived or {}):
-            parts = " + ".join(f"\"{_NAMES.get(p, p)}\"" for p in (derived or {})[r.op])
-            lines.append(f"- **{r.name}**: {r.status}; the sum of {parts} (see those rows).")
-            continue
-        if t is None or r.goal is None or r.ringfence is None:
-            lines.append(f"- **{r.name}**: {r.status}; not traced in this run.")
-            continue
-        oracle = sum(v for k, v in t.by_contract.items() if k in ORACLE_FRAMES)
-        token = sum(v for k, v in t.by_contract.items() if "ERC20" in k)
-        kinds = sorted(((k, v) for k, v in t.by_kind.items() if v > 0 and not k.startswith("intrinsic")),
-                       key=lambda kv: -kv[1])[:3]
-        top = ", ".join(f"{k}: {v:,}" + (f" ({t.counts[k]}×)" if t.counts.get(k) else "") for k, v in kinds)
-        lines.append(f"- **{r.name}** ({r.status}): intrinsic {t.intrinsic:,} + oracle read {oracle:,} + "
-                     f"token transfers {token:,} = {t.intrinsic + oracle + token:,} before any Ringfence code; "
-                     f"largest kinds: {top}.")
+        lines.append(_missed_line(r, by_op.get(r.op), derived or {})
+                     + (f" Would close it: {CLOSING_CHANGES[r.op]}" if r.op in CLOSING_CHANGES else ""))
     return lines
+
+
+def _missed_line(r: Row, t: TxTrace | None, derived: dict[str, list[str]]) -> str:
+    if r.op in derived:
+        parts = " + ".join(f"\"{_NAMES.get(p, p)}\"" for p in derived[r.op])
+        return f"- **{r.name}**: {r.status}; the sum of {parts} (see those rows)."
+    if t is None or r.goal is None or r.ringfence is None:
+        return f"- **{r.name}**: {r.status}; not traced in this run."
+    oracle = sum(v for k, v in t.by_contract.items() if k in ORACLE_FRAMES)
+    token = sum(v for k, v in t.by_contract.items() if "ERC20" in k)
+    kinds = sorted(((k, v) for k, v in t.by_kind.items() if v > 0 and not k.startswith("intrinsic")),
+                   key=lambda kv: -kv[1])[:3]
+    top = ", ".join(f"{k}: {v:,}" + (f" ({t.counts[k]}×)" if t.counts.get(k) else "") for k, v in kinds)
+    return (f"- **{r.name}** ({r.status}): intrinsic {t.intrinsic:,} + oracle read {oracle:,} + "
+            f"token transfers {token:,} = {t.intrinsic + oracle + token:,} before any Ringfence code; "
+            f"largest kinds: {top}.")
 
 
 def write_reports(ringfence: Recorder, morpho: Recorder | None, meta: dict[str, Any],

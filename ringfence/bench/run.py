@@ -84,7 +84,8 @@ class _Tracer:
         to = str(frame.get("to", "")).lower()
         if to and to not in self.labels:
             code = self.w3.eth.get_code(self.w3.to_checksum_address(to))
-            if len(code) == 45:  # EIP-1167 minimal proxy
+            # EIP-1167 minimal proxy, with the owner as its 20-byte immutable argument
+            if len(code) == 65 and bytes(code[:10]) == bytes.fromhex("363d3d373d3d3d363d73"):
                 self.labels[to] = "PositionVault clone"
         for c in frame.get("calls", []) or []:
             self._label_clones(c)

@@ -36,7 +36,9 @@ MAX_BORROW_RATE = WAD // SECONDS_PER_YEAR  # PoolFactory.MAX_BORROW_RATE: <= 100
 MIN_PROFIT_CAP = WAD  # PoolFactory.MIN_PROFIT_CAP
 MAX_PROFIT_CAP = 10 * WAD  # PoolFactory.MAX_PROFIT_CAP
 MAX_PRICE_AGE = 2 * 86400  # PoolFactory.MAX_PRICE_AGE
+MAX_UINT88 = 2**88 - 1  # a position's margin field (MarginPool.StoredPosition)
 MAX_UINT96 = 2**96 - 1
+MAX_ASSET_DECIMALS = 18  # PoolFactory.MAX_ASSET_DECIMALS
 MAX_UINT128 = 2**128 - 1
 
 AGGREGATOR_ENTRIES = ("decimals", "description", "latestRoundData")
@@ -91,7 +93,7 @@ def param_violation(p: MarketParams, max_keeper_bonus_min: int | None = None) ->
         OutOfBounds("close_fee_wad", p.close_fee_wad, 0, MAX_FEE),
         OutOfBounds("borrow_rate_wad", p.borrow_rate_wad, 0, MAX_BORROW_RATE),
         OutOfBounds("max_profit_wad", p.max_profit_wad, MIN_PROFIT_CAP, MAX_PROFIT_CAP),
-        OutOfBounds("min_margin", p.min_margin, 1, MAX_UINT96),
+        OutOfBounds("min_margin", p.min_margin, 1, MAX_UINT88),
         OutOfBounds("min_notional", p.min_notional, 1, MAX_UINT96),
         OutOfBounds("max_position_notional", p.max_position_notional, p.min_notional, MAX_UINT128,
                     low_ref="min_notional"),
@@ -174,6 +176,10 @@ def chain_problems(spec: MarketsFile, has_code: Callable[[str], bool], now: int)
             problems.append(f"market {market.id}: oracle max_age {market.oracle.max_age}s must be between 1s "
                             f"and {MAX_PRICE_AGE}s (2d)")
         if decimals is None:
+            continue
+        if decimals > MAX_ASSET_DECIMALS:
+            problems.append(f"market {market.id}: the token has {decimals} decimals; the factory takes at most "
+                            f"{MAX_ASSET_DECIMALS}")
             continue
         cap = market.max_keeper_bonus_min_units(decimals)
         bound = param_violation(market.market_params(decimals), cap)

@@ -305,10 +305,10 @@ def test_fee_index_starts_at_one_when_the_pool_is_created(protocol, owner, usdc,
     assert int(pool.currentFeeIndex()) == WAD + params.borrow_rate_wad * elapsed
 
 
-def test_pool_refuses_a_settlement_token_over_36_decimals(project, owner, oracle):
-    """The pool's own guard (the factory refuses such an asset earlier, by name too): 10**(36 - decimals)
-    would underflow."""
-    token = owner.deploy(project.MockERC20, "Too fine", "TF", 37)
+def test_pool_refuses_a_settlement_token_over_18_decimals(project, owner, oracle):
+    """The pool's own guard (the factory refuses such an asset earlier, by name too): a position's margin
+    field holds 2**88 - 1 units, 309 million tokens at 18 decimals and too few past it."""
+    token = owner.deploy(project.MockERC20, "Too fine", "TF", 19)
     params = MarketParams.default(6)
-    with reverts("UnsupportedAssetDecimals", decimals=37):
+    with reverts("UnsupportedAssetDecimals", decimals=19):
         owner.deploy(project.MarginPool, owner, owner, owner, owner, token, oracle, params.as_tuple(), "x", "x")

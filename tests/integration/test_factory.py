@@ -87,9 +87,10 @@ LOW_IM = {"maintenance_margin_wad": WAD // 200, "liquidation_target_wad": 8 * WA
 @pytest.mark.parametrize(
     ("changes", "name", "accepted"),
     [
-        # The dust bounds fit the pool's 96-bit storage: 2**96 - 1 is accepted, 2**96 refused by name.
-        ({"min_margin": 2**96 - 1}, "minMargin", True),
-        ({"min_margin": 2**96}, "minMargin", False),
+        # The dust bounds fit the pool's storage (a position's margin is 88 bits, the minimum notional 96):
+        # the largest is accepted, one more refused by name.
+        ({"min_margin": 2**88 - 1}, "minMargin", True),
+        ({"min_margin": 2**88}, "minMargin", False),
         ({"min_notional": 2**96 - 1, "max_position_notional": 2**100, "max_open_interest": 2**100}, "minNotional", True),
         ({"min_notional": 2**96, "max_position_notional": 2**100, "max_open_interest": 2**100}, "minNotional", False),
         ({"initial_margin_wad": WAD // 100, **LOW_IM}, "initialMarginWad", True),  # 100x, the lowest IM
@@ -108,10 +109,11 @@ def test_params_at_a_storage_width_or_leverage_bound_are_refused_by_that_name(
         protocol.factory.checkParams(candidate.as_tuple())
 
 
-@pytest.mark.parametrize(("decimals", "accepted"), [(36, True), (37, False)])
-def test_create_pool_bounds_the_asset_decimals_at_36_by_name(protocol, owner, oracle, project, decimals, accepted):
-    """The factory refuses a settlement token finer than 36 decimals with its own bound
-    (``ParameterOutOfBounds("assetDecimals", …)``) before any deployment; 36 is accepted."""
+@pytest.mark.parametrize(("decimals", "accepted"), [(18, True), (19, False)])
+def test_create_pool_bounds_the_asset_decimals_at_18_by_name(protocol, owner, oracle, project, decimals, accepted):
+    """The factory refuses a settlement token finer than 18 decimals with its own bound
+    (``ParameterOutOfBounds("assetDecimals", …)``) before any deployment (a position's margin field holds
+    2**88 - 1 units: 309 million tokens at 18 decimals); 18 is accepted."""
     token = owner.deploy(project.MockERC20, "Fine", "FN", decimals)
     params = MarketParams.default(18)  # the parameters' amounts fit their uint128 fields; only the asset differs
     if accepted:
@@ -120,7 +122,7 @@ def test_create_pool_bounds_the_asset_decimals_at_36_by_name(protocol, owner, or
         (created,) = receipt.decode_logs(protocol.factory.PoolCreated)
         assert created.asset == token.address and protocol.factory.isPool(created.pool)
         return
-    with reverts("ParameterOutOfBounds", name=_name("assetDecimals"), value=37, min=0, max=36):
+    with reverts("ParameterOutOfBounds", name=_name("assetDecimals"), value=19, min=0, max=18):
         protocol.factory.createPool(token, oracle, params.as_tuple(), 0, "x", "x", sender=owner)
 
 

@@ -11,6 +11,7 @@ from eth_utils import keccak
 
 from ringfence.abi import at
 from ringfence.errors import RingfenceError, error_class
+from ringfence.market_reads import predict_vault_address
 from tests.conftest import ETH, START_PRICE, USDC, apply_params, lp_exit, reverts
 
 WAD = 10**18
@@ -192,6 +193,33 @@ def test_vault_has_no_initializer_and_its_owner_is_the_pools_record(market, pool
         with pytest.raises(ContractLogicError):  # no such function and no fallback: a bare revert
             chain.provider.send_call(call)
     assert vault.owner() == alice.address
+
+
+def test_position_fields_owner_is_the_vault_clones_argument(pool, alice, bob, open_vault, chain):
+    """The pool stores no owner: it is the clone's immutable argument (the 20 bytes after the 45 of
+    EIP-1167) and part of its CREATE2 salt, so the address computed off chain is the pool's."""
+    vault = open_vault(alice, nonce=3)
+    code = bytes(chain.provider.get_code(vault))
+    assert len(code) == 65 and code[-20:] == bytes.fromhex(alice.address[2:])
+    assert pool.position(vault).owner == alice.address
+    assert predict_vault_address(pool.address, pool.vaultImplementation(), alice.address, 3) == vault
+    assert predict_vault_address(pool.address, pool.vaultImplementation(), bob.address, 3) != vault
+
+
+def test_position_fields_a_margin_past_88_bits_reverts_by_name_and_moves_nothing(pool, alice, usdc, owner,
+                                                                                  open_vault):
+    """A position's margin is 88 bits (docs/known-issues.md, 18): an open or an addMargin past it reverts
+    with SafeCast's named error before any token moves; the largest margin that fits is taken."""
+    usdc.mint(alice, 2**89, sender=owner)
+    before = int(usdc.balanceOf(alice))
+    with reverts("SafeCastOverflowedUintDowncast", bits=88, value=2**88):
+        pool.openPosition(0, True, ETH, 2**88, 0, sender=alice)
+    vault = open_vault(alice, margin=400 * USDC)
+    with reverts("SafeCastOverflowedUintDowncast", bits=88, value=2**88):
+        pool.addMargin(vault, 2**88 - 400 * USDC, sender=alice)
+    assert int(usdc.balanceOf(alice)) == before - 400 * USDC and int(usdc.balanceOf(vault)) == 400 * USDC
+    pool.addMargin(vault, 2**88 - 1 - 400 * USDC, sender=alice)
+    assert pool.position(vault).margin == 2**88 - 1 == int(usdc.balanceOf(vault))
 
 
 def test_close_at_profit_pays_margin_plus_pnl_minus_fees(

@@ -16,9 +16,11 @@ from ringfence.bench.report import (
     Row,
     bench_markdown,
     gas_json,
+    missed_goals_markdown,
     guard_rows,
     rows,
 )
+from ringfence.bench.levers import CLOSING_CHANGES
 from ringfence.bench.trace import analyse
 
 
@@ -106,6 +108,19 @@ def test_batch_row_is_one_transaction_divided_by_its_vaults():
     assert m.total == 1_827_301 and m.gas == 36_546  # rounded, not floored: 36,546.02
     assert mb.add("batch_10_per_vault", [Tx("liquidateBatch", "0x2", 440_496)], per=10).gas == 44_050
     assert m.as_dict()["gas"] == 36_546 and m.as_dict()["total"] == 1_827_301 and m.as_dict()["per"] == 50
+
+
+def test_every_goal_missed_in_the_snapshot_says_what_would_close_it():
+    """Issue 12: a missed goal's report line names the design change that would close it."""
+    figures = snapshot.load()
+    missed = [op for op, goal in (GOALS | GUARD_GOALS).items() if figures.get(op, 0) > goal]
+    assert missed, "every goal met: this test then only guards the report's wording"
+    assert [op for op in missed if not CLOSING_CHANGES.get(op)] == []
+    row = Row("remove_margin", "remove margin", GOALS["remove_margin"] + 1, None, GOALS["remove_margin"])
+    (line,) = [x for x in missed_goals_markdown([row], []) if x.startswith("- ")]
+    assert line.endswith(f"Would close it: {CLOSING_CHANGES['remove_margin']}")
+    met = Row("remove_margin", "remove margin", GOALS["remove_margin"], None, GOALS["remove_margin"])
+    assert missed_goals_markdown([], [])[-1] == "Every goal is met." and met.met
 
 
 def test_goals_are_the_ringfence_targets():

@@ -18,7 +18,7 @@ TARGET = 21_500  # every contract at or under this leaves room for the next feat
 
 # Bytes of runtime code each contract may have; over TARGET only where docs/gas.md says how it comes down.
 BUDGET = {
-    "MarginPool": 23_000,
+    "MarginPool": 23_300,
     "PoolFactory": 17_700,
     "Lens": 6_900,
     "MarginGuard": 9_200,
