@@ -73,18 +73,19 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// it is in the vault's address (the CREATE2 salt) and in the vault's code (its clone argument)).
     /// The fields are narrower than `Position`'s: a size or price past 120 bits and a margin past 88 bits
     /// revert by name (SafeCast) when opened or added; a profit cap is at most 10x the margin (96 bits);
-    /// the fee index, growing at most 1e18 a year, stays under 72 bits for over 4,000 years.
+    /// the fee index, growing at most 1e18 a year, stays under 72 bits for over 4,000 years. Closing or
+    /// liquidating a position fully writes slot 0 only: its status and the owner's credit.
     struct StoredPosition {
         // slot 0: read by every operation on the position
+        // Open: the size. Closed: what a full liquidation left the owner, held by the pool until claimed
+        // (at most the margin plus its cap: under 93 bits).
         uint120 size;
         uint120 entryPriceWad;
         bool isLong;
         PositionStatus status;
-        // slot 1
+        // slot 1 (left as it was when the position closes: read only while it is open)
         uint88 margin;
-        // Open: the PnL cap, reserved in the pool. Closed: what a full liquidation left the owner, held by
-        // the pool until claimed (at most margin + cap: 96 bits).
-        uint96 maxProfit;
+        uint96 maxProfit; // the PnL cap, reserved in the pool
         uint72 feeBaseWad;
     }
 
@@ -452,7 +453,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         pos = _load(p);
         if (p.status == PositionStatus.None) return pos;
         pos.owner = _ownerOf(vault);
-        if (p.status == PositionStatus.Closed) (pos.margin, pos.maxProfit) = (p.maxProfit, 0);
+        if (p.status == PositionStatus.Closed) (pos.size, pos.margin, pos.maxProfit) = (0, p.size, 0);
     }
 
     /// @inheritdoc IMarginPool
@@ -607,7 +608,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @dev Takes a closed or liquidated position off the books; `credit` (a full liquidation's remains for
-    /// the owner) stays in the record's cap field until claimed.
+    /// the owner) stays in the record's size field until claimed. Writes the record's slot 0 only.
     function _release(StoredPosition storage p, uint256 entryNotional, uint256 credit) internal {
         _reserved -= p.maxProfit;
         _feeWeight -= entryNotional * p.feeBaseWad;
@@ -615,8 +616,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         side.size -= p.size;
         side.entryNotional -= uint128(entryNotional);
         p.status = PositionStatus.Closed;
-        p.margin = 0;
-        p.maxProfit = uint96(credit); // at most the margin plus its cap: 96 bits
+        p.size = uint120(credit); // at most the margin plus its cap: under 93 bits
         if (credit != 0) totalClaimable += credit;
     }
 
@@ -634,7 +634,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     /// @dev What a full liquidation left the owner of a closed position and is not claimed yet.
     function _credit(StoredPosition storage p) internal view returns (uint256) {
-        return p.status == PositionStatus.Closed ? p.maxProfit : 0;
+        return p.status == PositionStatus.Closed ? p.size : 0;
     }
 
     /// @dev Pays a liquidation's credit out of the pool to `receiver`, as a claim of `owner` (the tokens never
@@ -642,7 +642,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     function _claimCredit(StoredPosition storage p, address vault, address owner, address receiver, uint256 amount)
         internal
     {
-        p.maxProfit = 0;
+        p.size = 0;
         totalClaimable -= amount;
         emit Claimed(vault, owner, receiver, amount);
         IERC20(asset()).safeTransfer(receiver, amount);
@@ -744,7 +744,9 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         r.keeperBonus = _keeperBonus(closedSize, priceWad);
         r.penalty = MarginMath.notionalRatioUp(closedSize, priceWad, mp.liquidationPenaltyWad, SCALE);
         int256 marginAfter = int256(uint256(pos.margin)) + pnlClosed - int256(fees + r.keeperBonus + r.penalty);
-        // A margin below the minimum, or past what the record holds (a profitable closed part), is closed fully.
+        // A margin below the minimum is closed fully, and so is one past what the record holds: the closed
+        // part's profit would have to exceed the fees, which for a liquidatable position needs fees above
+        // its notional (years at the highest borrow rate) and a margin near 2**88 units.
         if (marginAfter < int256(uint256(mp.minMargin)) || marginAfter > int256(uint256(type(uint88).max))) {
             return false;
         }

@@ -37,7 +37,7 @@ CLOSING_CHANGES: dict[str, str] = {
     "batch_50_per_vault": f"{_CREDIT} (a batch pays once already: the credit saves the vault's own hop "
                           "instead); a loop that reads the parameters once and writes the pool's totals "
                           "once per batch (estimated -2,000 to -4,000 per vault).",
-    "market_creation": "the code deposit of the pool (200 gas a byte: 23,230 bytes, 4.6M) dominates. The LP "
+    "market_creation": "the code deposit of the pool (200 gas a byte: 23,143 bytes, 4.6M) dominates. The LP "
                        "request flow (2,154 bytes) moved to a module of its own (-0.43M), the insurance fund "
                        "as a clone (-0.25M), and one vault implementation per factory with the pool as a "
                        "second clone argument (-0.85M, but +4,000 on every open from nothing) together "
