@@ -3,8 +3,8 @@ pragma solidity 0.8.37;
 
 import {ILiquidator, Batch} from "../interfaces/ILiquidator.sol";
 import {IMarginPool} from "../interfaces/IMarginPool.sol";
-import {IPoolFactory} from "../interfaces/IPoolFactory.sol";
 import {IPositionVault} from "../interfaces/IPositionVault.sol";
+import {PoolProof} from "./libraries/PoolProof.sol";
 
 /// @title Liquidator
 /// @notice Permissionless liquidation of underwater vaults of the factory's pools. The caller is the
@@ -12,9 +12,14 @@ import {IPositionVault} from "../interfaces/IPositionVault.sol";
 contract Liquidator is ILiquidator {
     /// @inheritdoc ILiquidator
     address public immutable factory;
+    /// @dev The factory's pool deployer and its first pool nonce (`PoolProof`), read once here.
+    address internal immutable _poolDeployer;
+    uint256 internal immutable _firstPoolNonce;
 
+    /// @param factory_ The PoolFactory whose pools this liquidates (created before this contract).
     constructor(address factory_) {
         factory = factory_;
+        (_poolDeployer, _firstPoolNonce) = PoolProof.source(factory_);
     }
 
     /// @inheritdoc ILiquidator
@@ -39,6 +44,6 @@ contract Liquidator is ILiquidator {
     }
 
     function _requirePool(address pool) internal view {
-        if (!IPoolFactory(factory).isPool(pool)) revert UnknownPool(pool);
+        if (!PoolProof.isPool(_poolDeployer, _firstPoolNonce, pool)) revert UnknownPool(pool);
     }
 }

@@ -6,7 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IMarginGuard, Policy, Reserve} from "../interfaces/IMarginGuard.sol";
 import {IMarginPool, Position, PositionStatus} from "../interfaces/IMarginPool.sol";
-import {IPoolFactory} from "../interfaces/IPoolFactory.sol";
+import {PoolProof} from "./libraries/PoolProof.sol";
 import {IPositionVault} from "../interfaces/IPositionVault.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {MarginMath} from "./libraries/MarginMath.sol";
@@ -25,6 +25,9 @@ contract MarginGuard is IMarginGuard, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginGuard
     address public immutable factory;
+    /// @dev The factory's pool deployer and its first pool nonce (`PoolProof`), read once here.
+    address internal immutable _poolDeployer;
+    uint256 internal immutable _firstPoolNonce;
     /// @inheritdoc IMarginGuard
     uint256 public reserveCount;
 
@@ -42,8 +45,10 @@ contract MarginGuard is IMarginGuard, ReentrancyGuardTransient {
         uint256 healthAfterWad;
     }
 
+    /// @param factory_ The PoolFactory whose pools' vaults this serves (created before this contract).
     constructor(address factory_) {
         factory = factory_;
+        (_poolDeployer, _firstPoolNonce) = PoolProof.source(factory_);
     }
 
     // ---------------------------------------------------------------- owner: policies
@@ -199,7 +204,7 @@ contract MarginGuard is IMarginGuard, ReentrancyGuardTransient {
         (bool ok, bytes memory data) = vault.staticcall(abi.encodeCall(IPositionVault.pool, ()));
         if (!ok || data.length != 32) revert NotAVault(vault);
         pool = IMarginPool(abi.decode(data, (address)));
-        if (!IPoolFactory(factory).isPool(address(pool))) revert UnknownPool(address(pool));
+        if (!PoolProof.isPool(_poolDeployer, _firstPoolNonce, address(pool))) revert UnknownPool(address(pool));
         pos = pool.position(vault);
         if (pos.status != PositionStatus.Open) revert PositionNotOpen(vault);
     }

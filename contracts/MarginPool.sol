@@ -103,6 +103,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     address public immutable vaultImplementation;
     /// @inheritdoc IMarginPool
     address public immutable liquidator;
+    /// @inheritdoc IMarginPool
+    uint256 public immutable creationNonce;
     /// @dev 10**(36 - asset decimals): size (WAD) * price (WAD) / SCALE = assets.
     uint256 internal immutable SCALE;
 
@@ -155,6 +157,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @param asset_ Settlement token (6 to 36 decimals, no fee on transfer, no rebasing).
     /// @param oracle_ Price of the index asset in the settlement token (IPriceOracle).
     /// @param params_ Checked by the factory against its hard bounds.
+    /// @param creationNonce_ The deployer's nonce that creates this pool (its address is the deployer's CREATE
+    /// address at it: `PoolProof`).
     constructor(
         address factory_,
         address liquidator_,
@@ -164,7 +168,8 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         address oracle_,
         MarketParams memory params_,
         string memory name_,
-        string memory symbol_
+        string memory symbol_,
+        uint256 creationNonce_
     )
         ERC4626(IERC20(asset_))
         ERC20(name_, symbol_)
@@ -174,6 +179,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         SCALE = 10 ** (36 - uint256(assetDecimals));
         factory = factory_;
         liquidator = liquidator_;
+        creationNonce = creationNonce_;
         oracle = oracle_;
         _accrual.indexWad = uint128(INITIAL_FEE_INDEX);
         _storeParams(params_);

@@ -83,8 +83,10 @@ contract MarginPoolDeployer {
         string calldata symbol
     ) external returns (address pool) {
         if (msg.sender != factory) revert NotFactory(msg.sender);
-        bytes memory args =
-            abi.encode(msg.sender, liquidator, vaultImplementation, insuranceFund, asset, oracle, params, name, symbol);
+        // The pool's nonce: the CREATE below uses this contract's nonce, which `createNonce` tracks.
+        bytes memory args = abi.encode(
+            msg.sender, liquidator, vaultImplementation, insuranceFund, asset, oracle, params, name, symbol, createNonce
+        );
         uint256 length = codeLength;
         bytes memory initcode = new bytes(length + args.length);
         uint256 count = chunks;

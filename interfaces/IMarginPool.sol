@@ -310,6 +310,9 @@ interface IMarginPool is IERC4626 {
     /// @notice The protocol's Liquidator (fixed at creation): the only caller of `liquidate` that may name
     /// a keeper other than itself.
     function liquidator() external view returns (address);
+    /// @notice The nonce of the factory's `MarginPoolDeployer` that created this pool: the pool's address is
+    /// that deployer's CREATE address at it, which the Liquidator and the MarginGuard check (`PoolProof`).
+    function creationNonce() external view returns (uint256);
     /// @notice What the full liquidation of `vault` credited to its owner and is not claimed yet.
     function claimable(address vault) external view returns (uint256);
     /// @notice Sum of all claimable credits (held by the pool, not the LPs').

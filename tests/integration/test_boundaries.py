@@ -311,4 +311,4 @@ def test_pool_refuses_a_settlement_token_over_18_decimals(project, owner, oracle
     token = owner.deploy(project.MockERC20, "Too fine", "TF", 19)
     params = MarketParams.default(6)
     with reverts("UnsupportedAssetDecimals", decimals=19):
-        owner.deploy(project.MarginPool, owner, owner, owner, owner, token, oracle, params.as_tuple(), "x", "x")
+        owner.deploy(project.MarginPool, owner, owner, owner, owner, token, oracle, params.as_tuple(), "x", "x", 1)
