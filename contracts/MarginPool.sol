@@ -154,7 +154,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     /// @param liquidator_ The only caller of `liquidate`.
     /// @param vaultImplementation_ The PositionVault implementation made for this pool (its `pool` is this).
     /// @param insuranceFund_ The InsuranceFund made for this pool (its `pool` is this).
-    /// @param asset_ Settlement token (6 to 36 decimals, no fee on transfer, no rebasing).
+    /// @param asset_ Settlement token (at most 18 decimals, no fee on transfer, no rebasing).
     /// @param oracle_ Price of the index asset in the settlement token (IPriceOracle).
     /// @param params_ Checked by the factory against its hard bounds.
     /// @param creationNonce_ The deployer's nonce that creates this pool (its address is the deployer's CREATE
@@ -561,7 +561,7 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
 
     // ================================================================ internal: positions
 
-    /// @dev Checks and books a new position of `msg.sender` (its three slots written once each); the caller
+    /// @dev Checks and books a new position of `msg.sender` (its two slots written once each); the caller
     /// creates the vault if needed and pulls the margin.
     function _open(address vault, bool isLong, uint256 size, uint256 margin, uint256 priceWad, uint256 feeIndex)
         internal
@@ -956,11 +956,18 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
     }
 
     /// @dev The address of `owner`'s vault with `salt`: the CREATE2 address of an EIP-1167 clone of the vault
-    /// implementation with the owner as its immutable argument (the code of OpenZeppelin's and Solady's
-    /// clones with immutable arguments, the 75 bytes written by `_writeVaultInitCode`).
+    /// implementation with the owner as its immutable argument (the code of OpenZeppelin's and Solady's clones
+    /// with immutable arguments). The creation code is written past the free memory pointer and hashed in the
+    /// same block, as in `_createVault`: at `m + 0x0c`, 75 bytes: `61 0041 3d81600a3d39f3` (returns the 65-byte
+    /// runtime), `363d3d373d3d3d363d73 <implementation> 5af43d82803e903d91602b57fd5bf3` (EIP-1167), the owner.
     function _vaultAddress(address owner, bytes32 salt) internal view returns (address vault) {
-        uint256 m = _writeVaultInitCode(owner);
+        address implementation = vaultImplementation;
         assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(add(m, 0x43), shl(96, owner))
+            mstore(add(m, 0x23), 0x5af43d82803e903d91602b57fd5bf3)
+            mstore(add(m, 0x14), implementation)
+            mstore(m, 0x6100413d81600a3d39f3363d3d373d3d3d363d73)
             let codeHash := keccak256(add(m, 0x0c), 0x4b)
             mstore8(0x00, 0xff)
             mstore(0x35, codeHash)
@@ -971,28 +978,19 @@ contract MarginPool is IMarginPool, ERC4626, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Creates `owner`'s vault with `salt` (at `_vaultAddress(owner, salt)`).
+    /// @dev Creates `owner`'s vault with `salt` (at `_vaultAddress(owner, salt)`, the same creation code).
     function _createVault(address owner, bytes32 salt) internal {
-        uint256 m = _writeVaultInitCode(owner);
+        address implementation = vaultImplementation;
         address vault;
         assembly ("memory-safe") {
-            vault := create2(0, add(m, 0x0c), 0x4b, salt)
-        }
-        if (vault == address(0)) revert VaultCreationFailed();
-    }
-
-    /// @dev Writes the clone's creation code past the free memory pointer (not allocated): at `m + 0x0c`,
-    /// 75 bytes: `61 0041 3d81600a3d39f3` (returns the 65-byte runtime), `363d3d373d3d3d363d73 <implementation>
-    /// 5af43d82803e903d91602b57fd5bf3` (EIP-1167), then the owner (20 bytes): Solady's `LibClone` layout.
-    function _writeVaultInitCode(address owner) internal view returns (uint256 m) {
-        address implementation = vaultImplementation;
-        assembly ("memory-safe") {
-            m := mload(0x40)
+            let m := mload(0x40)
             mstore(add(m, 0x43), shl(96, owner))
             mstore(add(m, 0x23), 0x5af43d82803e903d91602b57fd5bf3)
             mstore(add(m, 0x14), implementation)
             mstore(m, 0x6100413d81600a3d39f3363d3d373d3d3d363d73)
+            vault := create2(0, add(m, 0x0c), 0x4b, salt)
         }
+        if (vault == address(0)) revert VaultCreationFailed();
     }
 
     /// @dev Pulls exactly `amount` from `from` into `to`, checked by balance delta (fee-on-transfer and

@@ -11,8 +11,8 @@ import {MarginMath} from "./libraries/MarginMath.sol";
 /// @title PositionVault
 /// @notice Custody of one isolated position. Deployed once per pool as the implementation (`pool` is an
 /// immutable of the implementation's code, which every clone reads), then cloned per position. A clone
-/// has no storage and no initializer: its owner is in the pool's position record (and in its CREATE2
-/// salt), so there is nothing to initialise twice. See IPositionVault.
+/// has no storage and no initializer: its owner is its immutable argument, in its code after the 45 bytes
+/// of EIP-1167 (and in its CREATE2 salt), so there is nothing to initialise twice. See IPositionVault.
 contract PositionVault is IPositionVault {
     using SafeERC20 for IERC20;
 

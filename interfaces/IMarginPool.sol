@@ -15,7 +15,7 @@ struct MarketParams {
     uint64 closeFeeWad; // on the notional at close, to the LPs
     uint64 borrowRateWad; // per second, on the entry notional, to the LPs
     uint64 maxProfitWad; // PnL cap as a multiple of the margin at open (reserved in the pool)
-    uint128 minMargin; // dust bound on a position's margin (at most 2**96 - 1)
+    uint128 minMargin; // dust bound on a position's margin (at most 2**88 - 1, a position's margin field)
     uint128 minNotional; // dust bound on a position's notional, the minimum position (at most 2**96 - 1)
     uint128 maxPositionNotional; // single-position cap
     uint128 maxOpenInterest; // per side, sum of entry notionals
@@ -30,7 +30,9 @@ enum PositionStatus {
     Closed // closed or liquidated: the vault may be reopened by its owner
 }
 
-/// @notice One position, stored by the pool under its vault's address in three slots.
+/// @notice One position as the pool's views return it (stored in two narrower slots, the owner read from the
+/// vault's code: `MarginPool.StoredPosition`). A closed record keeps the side, entry price and fee base of its
+/// last position; its size and cap read 0 and its margin is the credit a full liquidation left the owner.
 struct Position {
     uint128 size; // index-asset units, WAD
     uint128 entryPriceWad; // oracle price at open, WAD

@@ -15,8 +15,9 @@ _ORACLE = ("the pool reads the Chainlink feed itself, with the adapter's checks 
 _CREDIT = ("keeper bonuses and penalties credited inside the pool (one slot with the pool's totals) and "
            "swept to the keeper and the fund later, instead of two token transfers per liquidation "
            "(measured -13,000 to -18,000 per liquidation in a prototype; keepers then claim)")
-_SINGLE = ("a single-vault `Liquidator` path that skips the array and the vault's `pool()` call "
-           "(estimated -6,000)")
+_SINGLE = ("the Liquidator's own cost beyond a direct `pool.liquidate` (about 5,000: the pool's cold account, "
+           "the vault's `pool()` call and the one-vault array): a keeper calling the pool directly pays none "
+           "of it; an access list naming the pool and the vault saves about 200 of the cold-account part")
 _EVENTS = "trader events trimmed to what an indexer cannot derive (estimated -1,000)"
 
 CLOSING_CHANGES: dict[str, str] = {
@@ -37,13 +38,13 @@ CLOSING_CHANGES: dict[str, str] = {
     "batch_50_per_vault": f"{_CREDIT} (a batch pays once already: the credit saves the vault's own hop "
                           "instead); a loop that reads the parameters once and writes the pool's totals "
                           "once per batch (estimated -2,000 to -4,000 per vault).",
-    "market_creation": "the code deposit of the pool (200 gas a byte: 23,143 bytes, 4.6M) dominates. The LP "
+    "market_creation": "the code deposit of the pool (200 gas a byte: 23,289 bytes, 4.7M) dominates. The LP "
                        "request flow (2,154 bytes) moved to a module of its own (-0.43M), the insurance fund "
                        "as a clone (-0.25M), and one vault implementation per factory with the pool as a "
                        "second clone argument (-0.85M, but +4,000 on every open from nothing) together "
                        "reach the goal.",
-    "guard_set_policy_first": "the policy in one slot (budget and fee narrower): one fresh slot less "
-                              "(-20,000).",
+    "guard_set_policy_first": "nothing short of weakening a check: the policy fills its two fresh slots "
+                              "(512 bits); one slot needs lossy units (docs/guard.md, Gas).",
     "guard_top_up_wallet": "a guard-only `addMarginFrom` on the pool (the pool pulls from the owner directly: "
                            "one token transfer less, estimated -20,000) and a narrow top-up view instead of "
                            "`position` + `params` (estimated -12,000).",

@@ -9,7 +9,10 @@ MAX_UINT256: int = 2**256 - 1
 """``type(uint256).max``; also the health of a position with no maintenance requirement."""
 
 MAX_UINT128: int = 2**128 - 1
-"""``type(uint128).max``: the bound of every stored position field and amount parameter."""
+"""``type(uint128).max``: the bound of the pool's totals and of the amount parameters."""
+
+MAX_UINT88: int = 2**88 - 1
+"""``type(uint88).max``: the bound of a position's margin (``MarginPool.StoredPosition``)."""
 
 _MAX_UINT64: int = 2**64 - 1
 _INT256_MIN: int = -(2**255)

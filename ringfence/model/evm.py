@@ -6,7 +6,6 @@ from __future__ import annotations
 from ringfence.model.constants import (
     _INT256_MAX,
     _INT256_MIN,
-    MAX_UINT128,
     MAX_UINT256,
     PANIC_DIVISION_BY_ZERO,
     PANIC_UNDER_OVERFLOW,
@@ -67,6 +66,12 @@ def _to_int256(value: int) -> int:
 
 def _to_uint128(value: int) -> int:
     """OpenZeppelin ``SafeCast.toUint128``."""
-    if value > MAX_UINT128:
-        raise SafeCastOverflowedUintDowncast(128, value)
+    return _to_uint(128, value)
+
+
+def _to_uint(bits: int, value: int) -> int:
+    """OpenZeppelin ``SafeCast.toUint<bits>``: the pool's position fields (``MarginPool.StoredPosition``)
+    are 120 (size, entry price), 88 (margin) and 72 (fee base) bits."""
+    if value >= 1 << bits:
+        raise SafeCastOverflowedUintDowncast(bits, value)
     return value

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ringfence.model.constants import MAX_UINT128
 from ringfence.model.errors import (
     InsufficientLiquidity,
     InsufficientMargin,
@@ -17,7 +16,15 @@ from ringfence.model.errors import (
     ZeroAmount,
     ZeroSize,
 )
-from ringfence.model.evm import _checked, _checked_i, _int256, _to_int256, _to_uint128, _uint
+from ringfence.model.evm import (
+    _checked,
+    _checked_i,
+    _int256,
+    _to_int256,
+    _to_uint,
+    _to_uint128,
+    _uint,
+)
 from ringfence.model.margin_math import notional_ratio_up, notional_up, profit_cap_down
 from ringfence.model.position import (
     _pnl_of,
@@ -103,13 +110,15 @@ def open_position(
         raise InsufficientLiquidity(free_liquidity, max_profit)
 
     _to_uint128(open_interest_after)
-    fee_base = _checked(fee_index_wad - params.open_fee_wad) & MAX_UINT128  # uint128(feeBase)
+    _to_uint128(max_profit)  # the reserve's increment
+    # The record's fields (MarginPool.StoredPosition), cast in the pool's order; the cap is at most 10x an
+    # 88-bit margin, so its 96 bits hold it unchecked.
     position = Position(
-        size=_to_uint128(size),
-        entry_price_wad=_to_uint128(price_wad),
-        margin=_to_uint128(margin),
-        max_profit=_to_uint128(max_profit),
-        fee_base_wad=fee_base,
+        size=_to_uint(120, size),
+        entry_price_wad=_to_uint(120, price_wad),
+        margin=_to_uint(88, margin),
+        max_profit=max_profit,
+        fee_base_wad=_to_uint(72, _checked(fee_index_wad - params.open_fee_wad)),
         is_long=is_long,
     )
     return OpenResult(
@@ -127,7 +136,7 @@ def add_margin(position: Position, amount: int) -> Position:
     _uint("amount", amount)
     if amount == 0:
         raise ZeroAmount()
-    return replace(position, margin=_to_uint128(position.margin + amount))
+    return replace(position, margin=_to_uint(88, position.margin + amount))
 
 
 def remove_margin(

@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ringfence.model.constants import MAX_UINT128, WAD
+from ringfence.model.constants import MAX_UINT88, WAD
 from ringfence.model.errors import HealthyPosition, PositionNotOpen
-from ringfence.model.evm import _checked, _checked_i, _int256, _to_int256, _uint
+from ringfence.model.evm import _checked, _checked_i, _int256, _to_int256, _to_uint, _uint
 from ringfence.model.margin_math import (
     mul_div_down,
     mul_div_up,
@@ -125,7 +125,8 @@ def _liquidate_partially(
     penalty = notional_ratio_up(closed_size, price_wad, params.liquidation_penalty_wad, scale)
     charges = _to_int256(_checked(_checked(fees + bonus) + penalty))
     margin_after = _checked_i(_checked_i(position.margin + pnl_closed) - charges)
-    if margin_after < _to_int256(params.min_margin):
+    # Below the minimum, or past the record's 88-bit margin field: the pool closes the position fully.
+    if margin_after < _to_int256(params.min_margin) or margin_after > MAX_UINT88:
         return None
     cap_remaining = min(
         position.max_profit - cap_closed,
@@ -143,9 +144,9 @@ def _liquidate_partially(
     after = Position(
         size=remaining,
         entry_price_wad=position.entry_price_wad,
-        margin=margin_after & MAX_UINT128,  # uint128(uint256(marginAfter))
+        margin=margin_after,  # at most MAX_UINT88, checked above
         max_profit=cap_remaining,
-        fee_base_wad=fee_index_wad & MAX_UINT128,  # uint128(feeIndex): every fee is settled
+        fee_base_wad=_to_uint(72, fee_index_wad),  # toUint72(feeIndex): every fee is settled
         is_long=position.is_long,
     )
     return LiquidationOutcome(

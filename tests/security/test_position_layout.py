@@ -327,8 +327,6 @@ def test_a_margin_of_2_88_minus_1_is_liquidated_fully_and_its_credit_claimed(
     assert int(usdc.balanceOf(alice)) == wallet + event.ownerCredit
 
 
-@pytest.mark.xfail(strict=True, reason="review finding: ringfence.model still casts a margin to 128 bits "
-                                       "(flows.open_position, flows.add_margin), the pool to 88")
 def test_the_reference_model_refuses_a_margin_past_88_bits_as_the_pool_does(params):
     """The model says it raises SafeCastOverflowedUintDowncast "as the pool does"; the pool's bound is 88 bits
     (tests/integration/test_positions.py::test_position_fields_a_margin_past_88_bits_*)."""

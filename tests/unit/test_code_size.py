@@ -25,7 +25,7 @@ BUDGET = {
     "PositionVault": 4_200,
     "MarginPoolDeployer": 1_900,
     "ChainlinkOracle": 1_700,
-    "Liquidator": 1_500,
+    "Liquidator": 1_600,
     "InsuranceFund": 1_200,
 }
 
