@@ -62,6 +62,7 @@ not from these modules.
 from __future__ import annotations
 
 from ringfence.model.constants import (
+    MAX_UINT88,
     MAX_UINT128,
     MAX_UINT256,
     PANIC_DIVISION_BY_ZERO,
@@ -191,6 +192,7 @@ from ringfence.model.structs import (
 __all__ = [
     "MARKET_PARAMS_FIELDS",
     "MAX_FEE_BPS",
+    "MAX_UINT88",
     "MAX_UINT128",
     "MAX_UINT256",
     "PANIC_DIVISION_BY_ZERO",

@@ -160,6 +160,7 @@ def cases(
         st.one_of(st.just(0), st.integers(0, max(notional // 20, 1)), st.integers(0, notional))
     )
     margin = max(required + fee + extra, params.min_margin)
+    assume(margin <= m.MAX_UINT88)  # a position's margin field (MarginPool.StoredPosition)
     opened = _open(params, is_long=is_long, size=size, margin=margin, price_wad=entry)
     position = opened.position
     elapsed = draw(st.one_of(st.just(0), st.integers(0, 90 * 86_400), st.integers(0, 3 * YEAR)))

@@ -450,7 +450,7 @@ def test_open_then_close_at_same_price_any_fees_returns_at_most_margin(
         + m.notional_ratio_up(size, price, open_fee, scale)
         + extra
     )
-    assume(0 < margin <= m.MAX_UINT128)
+    assume(0 < margin <= m.MAX_UINT88)  # a position's margin field (MarginPool.StoredPosition)
     opened = _open(params, is_long=is_long, size=size, price_wad=price, margin=margin,
                    free_liquidity=m.MAX_UINT256)
     assert opened.open_fee == m.notional_ratio_up(size, price, open_fee, scale)
@@ -624,7 +624,7 @@ def test_open_position_any_margin_reserves_k_times_the_smaller_of_margin_and_not
     notional = m.notional_up(size, price, scale)
     # Either just above the initial margin or a multiple (up to 1e6 x) of the notional.
     margin = required + over if leverage_up else max(required, notional * (1 + over))
-    assume(0 < margin <= m.MAX_UINT128)
+    assume(0 < margin <= m.MAX_UINT88)  # a position's margin field (MarginPool.StoredPosition)
     opened = _open(params, is_long=is_long, size=size, price_wad=price, margin=margin,
                    free_liquidity=m.MAX_UINT256)
     exact = m.exact_max_profit(margin, k, m.exact_notional(size, price, scale))
@@ -679,6 +679,7 @@ def test_remove_margin_any_amount_caps_profit_at_margin_left_never_raising_it(
     entry = 3000 * WAD
     notional = m.notional_up(size, entry, scale)
     margin = notional * margin_x // 10 + 1  # 0.1x to 1,000x the notional
+    assume(margin + added <= m.MAX_UINT88)  # a position's margin field (MarginPool.StoredPosition)
     position = _open(params, size=size, margin=margin, free_liquidity=m.MAX_UINT256).position
     if added:
         position = m.add_margin(position, added)
