@@ -531,3 +531,29 @@ def test_cancel_oracle(protocol, owner, market, project, chain):
     with reverts("NothingPending", pool=pool):
         factory.executeOracle(pool, sender=owner)
     assert pool.oracle() == market.oracle_address
+
+
+def test_pausing_an_address_that_is_not_a_pool_reverts_with_UnknownPool(protocol, guardian, owner, mallory):
+    """The pause acts on the factory's pools only, for the guardian and the owner alike."""
+    for caller in (guardian, owner):
+        with reverts("UnknownPool", pool=mallory):
+            protocol.factory.setPaused(mallory, True, sender=caller)
+
+
+def test_set_liquidator_by_the_owner_only(owner, mallory):
+    factory = deploy_factory(owner)
+    with reverts("OwnableUnauthorizedAccount", account=mallory):
+        factory.setLiquidator(mallory, sender=mallory)
+    assert factory.liquidator() == ape.utils.ZERO_ADDRESS
+
+
+def test_a_queued_change_executes_at_its_eta_exactly(protocol, owner, market, params, chain):
+    """The delay is `block.timestamp >= eta`: the second of the eta is already allowed."""
+    pool, factory = market.pool, protocol.factory
+    receipt = factory.queueParams(pool, params.with_(open_fee_wad=WAD // 500).as_tuple(), sender=owner)
+    eta = receipt.timestamp + int(factory.delay())
+    advance_to(chain, eta - 5)
+    refresh_feeds(protocol, owner)
+    chain.pending_timestamp = eta
+    receipt = factory.executeParams(pool, sender=owner)
+    assert receipt.timestamp == eta and market.params().open_fee_wad == WAD // 500

@@ -222,6 +222,18 @@ def test_position_fields_a_margin_past_88_bits_reverts_by_name_and_moves_nothing
     assert pool.position(vault).margin == 2**88 - 1 == int(usdc.balanceOf(vault))
 
 
+def test_fees_owed_round_up_to_the_next_unit(market, pool, open_vault, chain):
+    """The fees a position owes, `size * entry * (index - base) / (scale * WAD)`, round up (against the
+    trader): with a fractional exact value the vault reports the next whole unit, not the floor."""
+    vault = open_vault(size=ETH + 7, margin=400 * USDC)
+    chain.mine(timestamp=chain.pending_timestamp + 3_601)
+    p = pool.position(vault)
+    numerator = int(p.size) * int(p.entryPriceWad) * (int(pool.currentFeeIndex()) - int(p.feeBaseWad))
+    denominator = int(pool.priceScale()) * WAD
+    assert numerator % denominator != 0  # the rounding direction shows
+    assert int(market.vault(vault).feesOwed()) == numerator // denominator + 1
+
+
 def test_close_at_profit_pays_margin_plus_pnl_minus_fees(
     market, pool, open_vault, alice, usdc, set_price, params
 ):
