@@ -21,16 +21,19 @@ _SINGLE = ("the Liquidator's own cost beyond a direct `pool.liquidate` (about 5,
 _EVENTS = "trader events trimmed to what an indexer cannot derive (estimated -1,000)"
 
 CLOSING_CHANGES: dict[str, str] = {
-    "open_from_nothing": f"{_ORACLE}; {_EVENTS}; the open fee's weight (`_feeWeight`) kept with the side's "
-                         "open interest so that an open writes one slot of totals less (estimated -5,000).",
+    "open_from_nothing": f"{_ORACLE}; {_EVENTS}. The rest is the product: the vault's creation (about 45,000 "
+                         "with its 65 bytes of code), its first token balance (20,000) and the record's two "
+                         "fresh slots (40,000).",
     "reopen": f"{_ORACLE}; {_EVENTS}. The vault's token balance, emptied by the close, is written from zero "
               "again (20,000): keeping one unit in the vault would save 17,100 but changes every payout.",
     "add_margin": "the record's status and margin in one slot (one cold read less, -2,100), which needs the "
                   "fee base out of the margin's slot.",
     "remove_margin": f"{_ORACLE}; the minimum margin stored with the initial margin (one cold slot less, "
                      "estimated -2,100).",
-    "close_profit": f"{_ORACLE}; {_EVENTS}; the fee weight with the side's totals (estimated -5,000).",
-    "close_loss": f"{_ORACLE}; {_EVENTS}; the fee weight with the side's totals (estimated -5,000).",
+    "close_profit": f"{_ORACLE}; {_EVENTS}; the pool's totals (reserve and liquidity, the side, the fee "
+                    "weight: three slots written) in fewer slots, which needs narrower totals (estimated "
+                    "-2,900 a slot).",
+    "close_loss": f"{_ORACLE}; {_EVENTS}; the pool's totals in fewer slots (as at a profit).",
     "open_close_from_nothing": "the open's and the close's changes together (above).",
     "liquidate_full": f"{_CREDIT}; {_SINGLE}; {_ORACLE}.",
     "liquidate_partial": f"{_CREDIT}; {_SINGLE}; {_ORACLE}.",
