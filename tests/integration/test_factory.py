@@ -517,6 +517,13 @@ def test_an_adapter_that_does_not_answer_is_refused_at_queue_and_at_execute(
     assert pool.oracle() == stale.address
 
 
+def test_an_adapter_that_answers_a_zero_price_is_refused(protocol, owner, market, project):
+    """IPriceOracle promises a non-zero price; an adapter that answers zero is refused like a silent one."""
+    zero = owner.deploy(project.ZeroPriceOracle)
+    with reverts("OracleNotAnswering", oracle=zero, reason=b""):
+        protocol.factory.queueOracle(market.pool, zero, sender=owner)
+
+
 def test_cancel_oracle(protocol, owner, market, project, chain):
     factory, pool = protocol.factory, market.pool
     with reverts("NothingPending", pool=pool):
